@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Container } from './container.js';
+import { metricsRoutes } from './metrics/metrics.routes.js';
+import { prometheusRoutes } from './metrics/prometheus.routes.js';
+import { installErrorHandling, installJsonParser } from './platform/http/errors.js';
+import { installOpenApi } from './platform/http/openapi.js';
+import type { App } from './platform/http/types.js';
+import { statusRoutes } from './status/status.routes.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The HTTP application over a built container. Tests embed it; main.ts listens with it. */
+export async function buildApp(container: Container): Promise<App> {
+  const loggerInstance: FastifyBaseLogger = container.logger;
+  const app = Fastify({
+    loggerInstance,
+    trustProxy: container.config.TRUST_PROXY,
+    bodyLimit: container.config.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: (request) => {
+      const supplied = request.headers['x-request-id'];
+      return typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('rawBody', undefined);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onClose', async () => container.close());
+
+  installJsonParser(app);
+  installErrorHandling(app);
+  await installOpenApi(app, container.version);
+
+  await app.register(statusRoutes(container));
+  await app.register(metricsRoutes(container));
+  await app.register(prometheusRoutes(container));
+
+  return app;
+}

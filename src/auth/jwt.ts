@@ -1,0 +1,43 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { UnauthenticatedError } from '../errors.js';
+import { isUuid } from '../platform/db/db.js';
+import { isRole, type Role, type UserPrincipal } from './principal.js';
+
+export type JwtKey = { algorithm: 'HS256'; key: KeyObject } | { algorithm: 'RS256'; key: KeyObject };
+
+export function jwtKeyFrom(options: { secret?: string; publicKeyPem?: string }): JwtKey {
+  if (options.publicKeyPem !== undefined) return { algorithm: 'RS256', key: createPublicKey(options.publicKeyPem.replace(/\\n/g, '\n')) };
+  if (options.secret !== undefined) return { algorithm: 'HS256', key: createSecretKey(Buffer.from(options.secret, 'utf8')) };
+  throw new Error('no JWT key configured');
+}
+
+/** Verifies a user token and maps its claims (sub, tenant_id, roles, exp) to a principal. */
+export async function verifyUserToken(token: string, jwtKey: JwtKey, issuer?: string): Promise<UserPrincipal> {
+  let payload: Record<string, unknown>;
+  try {
+    const verified = await jwtVerify(token, jwtKey.key, { algorithms: [jwtKey.algorithm], issuer, requiredClaims: ['exp', 'sub'] });
+    payload = verified.payload;
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('Token expired', { reason: 'expired' });
+    if (error instanceof joseErrors.JWSSignatureVerificationFailed) throw new UnauthenticatedError('Token signature is invalid', { reason: 'bad_signature' });
+    throw new UnauthenticatedError('Token is invalid', { reason: 'invalid' });
+  }
+  const tenantId = payload['tenant_id'];
+  const roles = payload['roles'];
+  const subject = payload['sub'];
+  if (typeof tenantId !== 'string' || !isUuid(tenantId)) throw new UnauthenticatedError('Token has no valid tenant_id', { reason: 'claims' });
+  if (!Array.isArray(roles) || !roles.every(isRole)) throw new UnauthenticatedError('Token roles are invalid', { reason: 'claims' });
+  if (typeof subject !== 'string') throw new UnauthenticatedError('Token has no subject', { reason: 'claims' });
+  return { kind: 'user', subject, tenantId, roles };
+}
+
+/** Signs an HS256 user token (development token, tests). */
+export async function signUserToken(secret: string, claims: { sub: string; tenant_id: string; roles: Role[] }, expiresIn: string | number = '12h'): Promise<string> {
+  return new SignJWT({ tenant_id: claims.tenant_id, roles: claims.roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(createSecretKey(Buffer.from(secret, 'utf8')));
+}

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { busKind, type Config } from './config.js';
+import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
+import { resolveSecrets } from './auth/dev-secrets.js';
+import { createIngest, type Ingest } from './metrics/ingest.js';
+import { createMemoryBus, type Bus } from './platform/bus/index.js';
+import { createCache, type Cache } from './platform/cache/index.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { createDb, type Db, type QueryObserver } from './platform/db/index.js';
+import { createScheduler, type Scheduler } from './platform/scheduler.js';
+import { Teardown } from './platform/teardown.js';
+
+export interface Container {
+  readonly config: Config;
+  readonly version: string;
+  readonly startedAt: Date;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly db: Db;
+  readonly cache: Cache;
+  readonly bus: Bus;
+  /** The Prometheus registry served on /metrics. */
+  readonly registry: Registry;
+  readonly auth: Authenticator;
+  readonly metricsGuard: ReturnType<typeof createMetricsGuard>;
+  /** Signs outbound service-to-service calls. */
+  readonly signer: Signer;
+  readonly scheduler: Scheduler;
+  readonly ingest: Ingest;
+  /** Notes for operators printed at start: unconfigured channels, disabled protections. */
+  readonly warnings: string[];
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  config: Config;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+const packageVersion = (): string => {
+  const parsed: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string' ? parsed.version : 'unknown';
+};
+
+/** The composition root: config -> adapters -> services -> jobs, each teardown registered as created. */
+export async function createContainer(options: ContainerOptions): Promise<Container> {
+  const { config } = options;
+  const teardown = new Teardown();
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? pino({ level: config.LOG_LEVEL });
+  const warnings: string[] = [];
+  try {
+    const secrets = resolveSecrets(config);
+    if (!config.USE_NEW_HMAC) warnings.push('USE_NEW_HMAC=false: service-to-service requests are NOT verified. Never run like this in production.');
+
+    const registry = new Registry();
+    const queryObservers: QueryObserver[] = [];
+    const db = await createDb(config, (sql, ms, failed) => {
+      for (const observer of queryObservers) observer(sql, ms, failed);
+    });
+    teardown.add('database', () => db.close());
+    await db.migrate();
+
+    const cache = createCache(config);
+    teardown.add('cache', () => cache.close());
+
+    const kind = busKind(config);
+    if (kind !== 'memory') throw new Error(`BUS=${kind} is not available in this build`);
+    const bus = createMemoryBus();
+    teardown.add('bus', () => bus.close());
+
+    const jwtKey = jwtKeyFrom({ secret: secrets.jwtSecret, publicKeyPem: secrets.jwtPublicKey });
+    const verifyService = createHmacVerifier({
+      secret: secrets.hmacSecret,
+      enabled: config.USE_NEW_HMAC,
+      windowMs: config.HMAC_WINDOW_MS,
+      allowedServices: config.ALLOWED_INTERNAL_SERVICES,
+      nonces: cache,
+      now: () => clock.nowMs(),
+    });
+    const auth = createAuthenticator({ jwtKey, issuer: config.JWT_ISSUER, verifyService });
+    const metricsGuard = createMetricsGuard({ allowedIps: config.PROMETHEUS_ALLOWED_IPS, basicAuth: config.METRICS_BASIC_AUTH });
+    const signer = createSigner(secrets.hmacSecret, config.SERVICE_NAME, () => clock.nowMs());
+
+    const scheduler = createScheduler({ db, clock, logger });
+    teardown.add('scheduler', () => scheduler.stop());
+
+    const ingest = createIngest({ db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH });
+
+    return {
+      config,
+      version: packageVersion(),
+      startedAt: clock.now(),
+      logger,
+      clock,
+      db,
+      cache,
+      bus,
+      registry,
+      auth,
+      metricsGuard,
+      signer,
+      scheduler,
+      ingest,
+      warnings,
+      async close() {
+        const failures = await teardown.close(config.SHUTDOWN_TIMEOUT_MS);
+        for (const failure of failures) logger.error({ err: failure.error, resource: failure.name }, 'close failed');
+      },
+    };
+  } catch (error) {
+    await teardown.close(config.SHUTDOWN_TIMEOUT_MS);
+    throw error;
+  }
+}

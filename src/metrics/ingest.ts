@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import { ValidationError } from '../errors.js';
+import { TOPICS, type Bus } from '../platform/bus/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/index.js';
+import { ensurePartitions, insertSamples, utcDay } from './metrics.repository.js';
+import { seriesKeyOf, type Sample, type SampleInput } from './sample.js';
+
+export type IngestSource = 'http' | 'bus' | 'collector' | 'health' | 'internal';
+
+export interface CommittedBatch {
+  tenantId: string;
+  source: IngestSource;
+  samples: readonly Sample[];
+  committedAt: Date;
+}
+
+/** Runs after commit: real-time fan-out, Prometheus catalogue, stream processing, anomaly scoring. */
+export type CommitListener = (batch: CommittedBatch) => void | Promise<void>;
+
+export interface Ingest {
+  /** validate -> store (one statement, one transaction) -> publish -> fan out. Resolves after commit. */
+  ingest(tenantId: string, inputs: readonly SampleInput[], source: IngestSource): Promise<{ accepted: number }>;
+  onCommitted(listener: CommitListener): () => void;
+}
+
+export interface IngestOptions {
+  db: Db;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  retentionDays: number;
+  maxBatch: number;
+  /** Samples further ahead than this are refused (clock skew allowance). */
+  maxFutureMs?: number;
+  onPublishFailure?: (error: unknown) => void;
+}
+
+export function createIngest(options: IngestOptions): Ingest {
+  const listeners = new Set<CommitListener>();
+  const knownDays = new Set<string>();
+  const maxFutureMs = options.maxFutureMs ?? 10 * 60_000;
+
+  const validate = (inputs: readonly SampleInput[], now: Date): Sample[] => {
+    if (inputs.length === 0) throw new ValidationError('No samples in the request');
+    if (inputs.length > options.maxBatch) throw new ValidationError(`At most ${options.maxBatch} samples per request`, { limit: options.maxBatch, received: inputs.length });
+    const oldest = now.getTime() - options.retentionDays * 86_400_000;
+    const problems: Array<{ index: number; name: string | undefined; reason: string }> = [];
+    const samples = inputs.map((input, index) => {
+      const timestamp = input.timestamp === undefined ? now : new Date(input.timestamp);
+      const reject = (reason: string) => problems.push({ index, name: input.name, reason });
+      if (!Number.isFinite(input.value)) reject('value must be a finite number');
+      if (Number.isNaN(timestamp.getTime())) reject('timestamp is not a valid date');
+      else if (timestamp.getTime() < oldest) reject(`timestamp is older than the ${options.retentionDays}-day retention`);
+      else if (timestamp.getTime() > now.getTime() + maxFutureMs) reject('timestamp is in the future');
+      const labels = input.labels ?? {};
+      if (Object.keys(labels).length > 30) reject('at most 30 labels per sample');
+      return { name: input.name, service: input.service, value: input.value, labels, timestamp, seriesKey: seriesKeyOf(input.name, input.service, labels) };
+    });
+    if (problems.length > 0) throw new ValidationError(`${problems.length} of ${inputs.length} samples are invalid; nothing was stored`, { samples: problems });
+    return samples;
+  };
+
+  return {
+    async ingest(tenantId, inputs, source) {
+      const now = options.clock.now();
+      const samples = validate(inputs, now);
+      const days = [...new Set(samples.map((sample) => utcDay(sample.timestamp)))];
+      const missingDays = days.filter((day) => !knownDays.has(day));
+      await options.db.withTenant(tenantId, async (tx) => {
+        await ensurePartitions(tx, missingDays);
+        await insertSamples(tx, tenantId, samples);
+      });
+      for (const day of missingDays) knownDays.add(day);
+
+      const batch: CommittedBatch = { tenantId, source, samples, committedAt: options.clock.now() };
+      // Samples that came from the bus are not published back to it.
+      if (source !== 'bus') {
+        const messages = samples.map((sample) => ({ key: `${tenantId}:${sample.seriesKey}`, value: { tenant_id: tenantId, name: sample.name, service: sample.service, value: sample.value, labels: sample.labels, timestamp: sample.timestamp.toISOString() } }));
+        await options.bus.publish(TOPICS.metrics, messages).catch((error: unknown) => {
+          options.logger.warn({ err: error }, 'metrics-stream publish failed after commit');
+          options.onPublishFailure?.(error);
+        });
+      }
+      // Listeners start now but are not awaited: the caller's acknowledgement waits only for the commit.
+      for (const listener of listeners) {
+        Promise.resolve()
+          .then(() => listener(batch))
+          .catch((error: unknown) => options.logger.error({ err: error }, 'ingest listener failed'));
+      }
+      return { accepted: samples.length };
+    },
+    onCommitted(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

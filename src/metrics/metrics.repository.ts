@@ -1,0 +1,39 @@
+import type { Tx } from '../platform/db/index.js';
+import type { Sample } from './sample.js';
+
+export interface StoredSample {
+  id: number;
+  metric_name: string;
+  service_name: string;
+  value: number;
+  labels: Record<string, string>;
+  timestamp: Date;
+}
+
+export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
+
+export async function ensurePartitions(tx: Tx, days: string[]): Promise<void> {
+  if (days.length === 0) return;
+  const sorted = [...days].sort();
+  await tx.query('SELECT ensure_metrics_partitions($1::date, $2::date)', [sorted[0], sorted[sorted.length - 1]]);
+}
+
+/** One statement for the whole batch (COPY is refused under RLS). */
+export async function insertSamples(tx: Tx, tenantId: string, samples: readonly Sample[]): Promise<number> {
+  if (samples.length === 0) return 0;
+  const result = await tx.query(
+    `INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp")
+     SELECT $1::uuid, name, service, series, value, labels, at
+     FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::timestamptz[]) AS s(name, service, series, value, labels, at)`,
+    [
+      tenantId,
+      samples.map((sample) => sample.name),
+      samples.map((sample) => sample.service),
+      samples.map((sample) => sample.seriesKey),
+      samples.map((sample) => sample.value),
+      samples.map((sample) => JSON.stringify(sample.labels)),
+      samples.map((sample) => sample.timestamp.toISOString()),
+    ],
+  );
+  return result.rowCount;
+}

@@ -1,0 +1,65 @@
+/** The database port. Queries run only inside withTenant or asSystem, as the application role. */
+export type Row = Record<string, unknown>;
+
+export interface QueryResult<R extends Row = Row> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** The only handle a repository gets: a transaction bound to one tenant (or to system work). */
+export interface Tx {
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+export type DbKind = 'pglite' | 'postgres';
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface Db {
+  readonly kind: DbKind;
+  withTenant<T>(tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T>;
+  asSystem<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}
+
+/** Called after every statement; lets the metrics domain time queries without touching adapters. */
+export type QueryObserver = (sql: string, durationMs: number, failed: boolean) => void;
+
+export const APP_ROLE = 'monitoring_app';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** Statements that scope a transaction: the role first, so the settings are read under it. */
+export function scopeStatements(tenantId: string | null): { sql: string; params: string[] } {
+  if (tenantId !== null && !isUuid(tenantId)) throw new TypeError(`tenant id is not a uuid: ${tenantId}`);
+  return {
+    sql: "SELECT set_config('app.current_tenant_id', $1, true), set_config('app.is_system_user', $2, true)",
+    params: [tenantId ?? '', tenantId === null ? 'true' : 'false'],
+  };
+}
+
+export function observe(tx: Tx, observer: QueryObserver | undefined): Tx {
+  if (observer === undefined) return tx;
+  return {
+    async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const started = performance.now();
+      try {
+        const result = await tx.query<R>(sql, params);
+        observer(sql, performance.now() - started, false);
+        return result;
+      } catch (error) {
+        observer(sql, performance.now() - started, true);
+        throw error;
+      }
+    },
+  };
+}

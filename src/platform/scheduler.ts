@@ -1,0 +1,136 @@
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { Db } from './db/index.js';
+
+export interface JobContext {
+  now: Date;
+  signal: AbortSignal;
+}
+
+export interface Job {
+  name: string;
+  intervalMs: number;
+  /** Shifts cycle boundaries, e.g. 2 h for a daily job that runs at 02:00 UTC. */
+  offsetMs?: number;
+  timeoutMs?: number;
+  /** false for per-instance work (collectors of this process); default true: once per cluster. */
+  clusterWide?: boolean;
+  run(context: JobContext): Promise<void>;
+}
+
+export interface JobOutcome {
+  name: string;
+  status: 'ran' | 'skipped-busy' | 'skipped-claimed' | 'failed' | 'timed-out';
+  error?: string;
+}
+
+export interface Scheduler {
+  add(job: Job): void;
+  start(): void;
+  /** Runs one cycle of a job now (tests and manual triggers); honours the cluster claim. */
+  runNow(name: string): Promise<JobOutcome>;
+  jobs(): string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs jobs on unref'd timers. A tick is skipped while the previous run is in flight; each
+ * cluster-wide cycle is claimed in `job_runs` so one instance runs it; errors are logged,
+ * never thrown out of the loop.
+ */
+export function createScheduler(deps: { db: Db; clock: Clock; logger: Logger; onOutcome?: (outcome: JobOutcome, durationMs: number) => void }): Scheduler {
+  const jobs = new Map<string, Job>();
+  const running = new Map<string, Promise<JobOutcome>>();
+  const timers: NodeJS.Timeout[] = [];
+  const controller = new AbortController();
+  let stopped = false;
+
+  const claim = async (job: Job, now: Date): Promise<boolean> => {
+    const cycle = Math.floor((now.getTime() - (job.offsetMs ?? 0)) / job.intervalMs);
+    const leaseUntil = new Date(now.getTime() + (job.timeoutMs ?? job.intervalMs));
+    const result = await deps.db.asSystem((tx) =>
+      tx.query(
+        `INSERT INTO job_runs (job_name, cycle, lease_until, last_started_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (job_name) DO UPDATE SET cycle = EXCLUDED.cycle, lease_until = EXCLUDED.lease_until, last_started_at = EXCLUDED.last_started_at
+         WHERE job_runs.cycle < EXCLUDED.cycle AND (job_runs.last_finished_at >= job_runs.last_started_at OR job_runs.lease_until < $4)
+         RETURNING job_name`,
+        [job.name, cycle, leaseUntil, now],
+      ),
+    );
+    return result.rowCount === 1;
+  };
+
+  const record = async (job: Job, status: string, error: string | undefined) => {
+    await deps.db.asSystem((tx) =>
+      tx.query('UPDATE job_runs SET last_finished_at = $2, last_status = $3, last_error = $4 WHERE job_name = $1', [job.name, deps.clock.now(), status, error ?? null]),
+    );
+  };
+
+  const execute = async (job: Job): Promise<JobOutcome> => {
+    const now = deps.clock.now();
+    const started = performance.now();
+    const clusterWide = job.clusterWide ?? true;
+    try {
+      if (clusterWide && !(await claim(job, now))) return { name: job.name, status: 'skipped-claimed' };
+    } catch (error) {
+      deps.logger.error({ err: error, job: job.name }, 'job claim failed');
+      return { name: job.name, status: 'failed', error: String(error) };
+    }
+    const timeoutMs = job.timeoutMs ?? job.intervalMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      timer.unref();
+    });
+    let outcome: JobOutcome;
+    try {
+      const result = await Promise.race([job.run({ now, signal: controller.signal }).then(() => 'done' as const), timeout]);
+      outcome = result === 'timeout' ? { name: job.name, status: 'timed-out', error: `exceeded ${timeoutMs} ms` } : { name: job.name, status: 'ran' };
+    } catch (error) {
+      deps.logger.error({ err: error, job: job.name }, 'job failed');
+      outcome = { name: job.name, status: 'failed', error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+    if (clusterWide) await record(job, outcome.status, outcome.error).catch((error: unknown) => deps.logger.error({ err: error, job: job.name }, 'job record failed'));
+    deps.onOutcome?.(outcome, performance.now() - started);
+    return outcome;
+  };
+
+  const tick = (job: Job): Promise<JobOutcome> => {
+    const inFlight = running.get(job.name);
+    if (inFlight !== undefined) return Promise.resolve({ name: job.name, status: 'skipped-busy' });
+    const run = execute(job).finally(() => running.delete(job.name));
+    running.set(job.name, run);
+    return run;
+  };
+
+  return {
+    add(job) {
+      if (jobs.has(job.name)) throw new Error(`job ${job.name} registered twice`);
+      jobs.set(job.name, job);
+    },
+    start() {
+      for (const job of jobs.values()) {
+        const timer = setInterval(() => {
+          if (!stopped) void tick(job);
+        }, (job.clusterWide ?? true) ? Math.min(job.intervalMs, 60_000) : job.intervalMs);
+        timer.unref();
+        timers.push(timer);
+      }
+    },
+    async runNow(name) {
+      const job = jobs.get(name);
+      if (job === undefined) throw new Error(`unknown job ${name}`);
+      return tick(job);
+    },
+    jobs: () => [...jobs.keys()],
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const timer of timers) clearInterval(timer);
+      controller.abort();
+      await Promise.allSettled(running.values());
+    },
+  };
+}

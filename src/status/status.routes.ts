@@ -1,0 +1,51 @@
+import { Type } from '@sinclair/typebox';
+import { busKind } from '../config.js';
+import type { Container } from '../container.js';
+import type { App } from '../platform/http/types.js';
+
+/** Liveness, readiness and a secret-free description of this instance. */
+export function statusRoutes(container: Container) {
+  return async (app: App) => {
+    app.get(
+      '/status',
+      {
+        schema: {
+          tags: ['health'],
+          summary: 'Version, uptime and the adapters in use (no secrets)',
+          response: {
+            200: Type.Object({
+              service: Type.String(),
+              version: Type.String(),
+              started_at: Type.String({ format: 'date-time' }),
+              uptime_seconds: Type.Number(),
+              node: Type.String(),
+              adapters: Type.Object({ db: Type.String(), cache: Type.String(), bus: Type.String() }),
+              jobs: Type.Array(Type.String()),
+            }),
+          },
+        },
+      },
+      async () => ({
+        service: container.config.SERVICE_NAME,
+        version: container.version,
+        started_at: container.startedAt.toISOString(),
+        uptime_seconds: Math.round((container.clock.nowMs() - container.startedAt.getTime()) / 1000),
+        node: process.version,
+        adapters: { db: container.db.kind, cache: container.cache.kind, bus: busKind(container.config) },
+        jobs: container.scheduler.jobs(),
+      }),
+    );
+
+    app.get('/health/live', { schema: { tags: ['health'], summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
+
+    app.get('/health/ready', { schema: { tags: ['health'], summary: 'Readiness: the database answers (503 otherwise)' } }, async (_request, reply) => {
+      const started = performance.now();
+      try {
+        await container.db.ping();
+        return { status: 'ok', database: { status: 'up', latency_ms: Math.round((performance.now() - started) * 100) / 100 } };
+      } catch {
+        return reply.status(503).send({ status: 'unavailable', database: { status: 'down' } });
+      }
+    });
+  };
+}

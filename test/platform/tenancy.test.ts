@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => t.close());
+
+describe('tenant isolation', () => {
+  it('every table has row level security enabled and forced', async () => {
+    const { rows } = await t.container.db.asSystem((tx) =>
+      tx.query<{ relname: string }>(
+        `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT (c.relrowsecurity AND c.relforcerowsecurity)`,
+      ),
+    );
+    expect(rows.map((row) => row.relname)).toEqual([]);
+    const tables = await t.container.db.asSystem((tx) => tx.query(`SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r','p')`));
+    expect(tables.rowCount).toBeGreaterThanOrEqual(12);
+  });
+
+  it('queries run as a role that is neither superuser nor exempt from RLS', async () => {
+    const { rows } = await t.container.db.withTenant(newTenant(), (tx) =>
+      tx.query<{ rolsuper: boolean; rolbypassrls: boolean; role: string }>('SELECT rolsuper, rolbypassrls, rolname AS role FROM pg_roles WHERE rolname = current_user'),
+    );
+    expect(rows).toEqual([{ rolsuper: false, rolbypassrls: false, role: 'monitoring_app' }]);
+  });
+
+  it('tenant B cannot read, change or delete tenant A rows through SQL; system work sees both', async () => {
+    const a = newTenant();
+    const b = newTenant();
+    const id = await t.container.db.withTenant(a, async (tx) => {
+      const result = await tx.query<{ id: string }>(`INSERT INTO dashboards (tenant_id, name, owner) VALUES ($1, 'ops', 'alice') RETURNING id`, [a]);
+      return result.rows[0]?.id;
+    });
+    await t.container.db.withTenant(b, (tx) => tx.query(`INSERT INTO dashboards (tenant_id, name, owner) VALUES ($1, 'ops-b', 'bob')`, [b]));
+
+    const seenByB = await t.container.db.withTenant(b, (tx) => tx.query('SELECT id FROM dashboards WHERE id = $1', [id]));
+    expect(seenByB.rowCount).toBe(0);
+    const updated = await t.container.db.withTenant(b, (tx) => tx.query(`UPDATE dashboards SET name = 'pwned' WHERE id = $1`, [id]));
+    expect(updated.rowCount).toBe(0);
+    const deleted = await t.container.db.withTenant(b, (tx) => tx.query('DELETE FROM dashboards WHERE id = $1', [id]));
+    expect(deleted.rowCount).toBe(0);
+    await expect(t.container.db.withTenant(b, (tx) => tx.query(`INSERT INTO dashboards (tenant_id, name, owner) VALUES ($1, 'forged', 'bob')`, [a]))).rejects.toThrow(/row-level security/);
+
+    const stillThere = await t.container.db.withTenant(a, (tx) => tx.query<{ name: string }>('SELECT name FROM dashboards WHERE id = $1', [id]));
+    expect(stillThere.rows).toEqual([{ name: 'ops' }]);
+    const system = await t.container.db.asSystem((tx) => tx.query('SELECT 1 FROM dashboards WHERE tenant_id = ANY($1::uuid[])', [[a, b]]));
+    expect(system.rowCount).toBe(2);
+  });
+
+  it('metric partitions are reachable only through the parent', async () => {
+    const a = newTenant();
+    await t.container.ingest.ingest(a, [{ name: 'probe', service: 'svc', value: 1 }], 'internal');
+    const partition = await t.container.db.asSystem((tx) =>
+      tx.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c WHERE c.relispartition AND c.relname LIKE 'metrics_%' LIMIT 1`),
+    );
+    const name = partition.rows[0]?.name ?? 'missing';
+    await expect(t.container.db.asSystem((tx) => tx.query(`SELECT count(*) FROM ${name}`))).rejects.toThrow(/permission denied/);
+  });
+
+  it('a tenant reads only its own metrics through the API, even under concurrent requests', async () => {
+    const a = newTenant();
+    const b = newTenant();
+    const headersA = { ...(await bearer(a)), 'content-type': 'application/json' };
+    const headersB = { ...(await bearer(b)), 'content-type': 'application/json' };
+    await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/metrics', headers: headersA, payload: { name: 'secret_a', service: 'svc', value: 1 } });
+    await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/metrics', headers: headersB, payload: { name: 'secret_b', service: 'svc', value: 2 } });
+
+    const reads = await Promise.all(
+      Array.from({ length: 40 }, (_, index) =>
+        t.app.inject({ method: 'GET', url: '/api/v1/monitoring/metrics', headers: index % 2 === 0 ? headersA : headersB }).then((response) => ({ tenant: index % 2 === 0 ? 'a' : 'b', body: response.json<{ data: Array<{ metric_name: string }> }>() })),
+      ),
+    );
+    for (const read of reads) {
+      expect(read.body.data.map((row) => row.metric_name)).toEqual([read.tenant === 'a' ? 'secret_a' : 'secret_b']);
+    }
+  });
+});

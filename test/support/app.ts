@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import type { Role } from '../../src/auth/index.js';
+import { createSigner, signUserToken } from '../../src/auth/index.js';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createContainer, type Container } from '../../src/container.js';
+import type { Clock } from '../../src/platform/clock.js';
+import type { App } from '../../src/platform/http/types.js';
+import { TEST_HMAC_SECRET, TEST_JWT_SECRET, testEnv } from './env.js';
+
+export interface TestApp {
+  app: App;
+  container: Container;
+  close(): Promise<void>;
+}
+
+/** Builds the real app on the adapters of this run (embedded, or TEST_* servers). */
+export async function createTestApp(options: { env?: Record<string, string | undefined>; clock?: Clock } = {}): Promise<TestApp> {
+  const config = loadConfig(testEnv(options.env));
+  const container = await createContainer({ config, clock: options.clock });
+  const app = await buildApp(container);
+  await app.ready();
+  return { app, container, close: () => app.close() };
+}
+
+export const newTenant = (): string => randomUUID();
+
+export function tokenFor(tenantId: string, roles: Role[] = ['admin'], options: { expiresIn?: string | number; secret?: string; sub?: string } = {}): Promise<string> {
+  return signUserToken(options.secret ?? TEST_JWT_SECRET, { sub: options.sub ?? `user-${roles.join('-')}`, tenant_id: tenantId, roles }, options.expiresIn ?? '1h');
+}
+
+export async function bearer(tenantId: string, roles: Role[] = ['admin']): Promise<{ authorization: string }> {
+  return { authorization: `Bearer ${await tokenFor(tenantId, roles)}` };
+}
+
+/** Headers of a signed service call, as another platform service would send them. */
+export function signedHeaders(request: { method: string; path: string; body?: unknown; tenantId: string; service?: string; secret?: string; now?: () => number }) {
+  const body = request.body === undefined ? '' : JSON.stringify(request.body);
+  const sign = createSigner(request.secret ?? TEST_HMAC_SECRET, request.service ?? 'ticket-service', request.now);
+  return { headers: { ...sign({ method: request.method, path: request.path, body, tenantId: request.tenantId }), 'content-type': 'application/json' }, payload: body };
+}

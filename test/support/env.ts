@@ -1,0 +1,22 @@
+/** Which server adapters this run can use; unset = embedded only. */
+export const TEST_DATABASE_URL = process.env['TEST_DATABASE_URL'];
+export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'];
+export const TEST_KAFKA_BROKERS = process.env['TEST_KAFKA_BROKERS'];
+
+export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
+export const TEST_HMAC_SECRET = 'test-hmac-secret-that-is-long-enough-0123456789';
+
+/** Environment for a test instance: embedded adapters unless TEST_* URLs are set. */
+export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: 'memory://',
+    REPORTS_DIR: `/tmp/monitoring-reports-${process.pid}`,
+    JWT_SECRET: TEST_JWT_SECRET,
+    INTERNAL_HMAC_SECRET: TEST_HMAC_SECRET,
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    ...overrides,
+  };
+}
