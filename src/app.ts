@@ -40,6 +40,7 @@ export async function buildApp(container: Container): Promise<App> {
   await app.register(statusRoutes(container));
   await app.register(metricsRoutes(container));
   await app.register(prometheusRoutes(container));
+  // --- domain routes: one line per domain plugin ---
 
   return app;
 }

@@ -97,6 +97,7 @@ export const ConfigSchema = Type.Object({
   CLEANUP_INTERVAL_MS: int('retention cleanup (runs daily at CLEANUP_HOUR_UTC when 86400000)', 86_400_000, 100),
   CLEANUP_HOUR_UTC: int('hour of the daily cleanup', 2, 0, 23),
   NOTIFICATION_INTERVAL_MS: int('notification outbox delivery', 5_000, 50),
+  // --- domain settings: each domain adds its variables in its own block below ---
 });
 
 export type Config = Readonly<StaticDecode<typeof ConfigSchema>>;

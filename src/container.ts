@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { busKind, type Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
+import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
 import { createIngest, type Ingest } from './metrics/ingest.js';
 import { createMemoryBus, type Bus } from './platform/bus/index.js';
 import { createCache, type Cache } from './platform/cache/index.js';
@@ -29,6 +30,9 @@ export interface Container {
   readonly signer: Signer;
   readonly scheduler: Scheduler;
   readonly ingest: Ingest;
+  /** Raise/resolve alerts from any domain; listeners (notify, escalation, WebSocket) hear every change. */
+  readonly alerts: AlertStore;
+  // --- domain services: each domain adds its own fields below, in its own block ---
   /** Notes for operators printed at start: unconfigured channels, disabled protections. */
   readonly warnings: string[];
   close(): Promise<void>;
@@ -89,6 +93,9 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     teardown.add('scheduler', () => scheduler.stop());
 
     const ingest = createIngest({ db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH });
+    const alerts = createAlertStore({ db, bus, clock, logger });
+
+    // --- domain wiring: each domain builds its services and registers its jobs in its own block ---
 
     return {
       config,
@@ -105,6 +112,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       signer,
       scheduler,
       ingest,
+      alerts,
       warnings,
       async close() {
         const failures = await teardown.close(config.SHUTDOWN_TIMEOUT_MS);

@@ -1,14 +1,14 @@
 /** The database port. Queries run only inside withTenant or asSystem, as the application role. */
 export type Row = Record<string, unknown>;
 
-export interface QueryResult<R extends Row = Row> {
+export interface QueryResult<R extends object = Row> {
   rows: R[];
   rowCount: number;
 }
 
 /** The only handle a repository gets: a transaction bound to one tenant (or to system work). */
 export interface Tx {
-  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
 export type DbKind = 'pglite' | 'postgres';
@@ -50,7 +50,7 @@ export function scopeStatements(tenantId: string | null): { sql: string; params:
 export function observe(tx: Tx, observer: QueryObserver | undefined): Tx {
   if (observer === undefined) return tx;
   return {
-    async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const started = performance.now();
       try {
         const result = await tx.query<R>(sql, params);

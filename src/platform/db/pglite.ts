@@ -26,7 +26,7 @@ export async function createPgliteDb(dataDir: string, observer?: QueryObserver):
       const scope = scopeStatements(tenantId);
       await transaction.query(scope.sql, scope.params);
       const tx: Tx = {
-        async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+        async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
           const result = await transaction.query<R>(sql, params === undefined ? [] : [...params]);
           return { rows: result.rows, rowCount: Math.max(result.rows.length, result.affectedRows ?? 0) };
         },

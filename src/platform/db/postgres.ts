@@ -35,9 +35,10 @@ export function createPostgresDb(connectionString: string, options: { poolMax: n
       await client.query(`SET LOCAL ROLE ${APP_ROLE}`);
       await client.query(scope.sql, scope.params);
       const tx: Tx = {
-        async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-          const result = await client.query<R>(sql, params === undefined ? [] : [...params]);
-          return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+        async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+          const result = await client.query(sql, params === undefined ? [] : [...params]);
+          // Rows are shaped by the SQL the repository wrote; the repository names their type.
+          return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
         },
       };
       const value = await work(observe(tx, options.observer));

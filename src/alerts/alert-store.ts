@@ -1,0 +1,152 @@
+import type { Logger } from 'pino';
+import { TOPICS, type Bus } from '../platform/bus/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db, Tx } from '../platform/db/index.js';
+
+export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** What any part of the service raises: threshold rules, no-data, anomalies, fraud, health, patterns. */
+export interface AlertInput {
+  /** Identity of the alert: one open alert per tenant and fingerprint. */
+  fingerprint: string;
+  name: string;
+  type: string;
+  severity: Severity;
+  message: string;
+  source: string;
+  serviceName?: string;
+  ruleId?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  value?: number;
+  /** 'pending' while a rule's `for` has not elapsed; default 'firing'. */
+  status?: 'pending' | 'firing';
+}
+
+export interface AlertRow {
+  id: string;
+  tenant_id: string;
+  rule_id: string | null;
+  fingerprint: string;
+  name: string;
+  type: string;
+  severity: Severity;
+  message: string;
+  source: string;
+  service_name: string | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  status: 'pending' | 'firing' | 'resolved';
+  value: number | null;
+  resolved: boolean;
+  starts_at: Date;
+  fired_at: Date | null;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type AlertChangeKind = 'pending' | 'firing' | 'updated' | 'acknowledged' | 'resolved';
+
+export interface AlertChange {
+  tenantId: string;
+  kind: AlertChangeKind;
+  alert: AlertRow;
+}
+
+export type AlertListener = (change: AlertChange) => void | Promise<void>;
+
+const COLUMNS = `id, tenant_id, rule_id, fingerprint, name, type, severity, message, source, service_name, labels, annotations, status, value,
+  resolved, starts_at, fired_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, created_at, updated_at`;
+
+/**
+ * Writes alert state and announces every change: to in-process listeners (notifications,
+ * escalation, WebSocket) after commit, and to `alerts-stream` with acks from all replicas.
+ */
+export function createAlertStore(deps: { db: Db; bus: Bus; clock: Clock; logger: Logger }) {
+  const listeners = new Set<AlertListener>();
+
+  const announce = async (changes: AlertChange[]): Promise<void> => {
+    if (changes.length === 0) return;
+    for (const change of changes) {
+      for (const listener of listeners) {
+        Promise.resolve()
+          .then(() => listener(change))
+          .catch((error: unknown) => deps.logger.error({ err: error }, 'alert listener failed'));
+      }
+    }
+    await deps.bus
+      .publish(
+        TOPICS.alerts,
+        changes.map((change) => ({ key: `${change.tenantId}:${change.alert.fingerprint}`, value: { tenant_id: change.tenantId, kind: change.kind, alert: change.alert } })),
+        { acks: 'all' },
+      )
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'alerts-stream publish failed'));
+  };
+
+  /** Opens or refreshes the open alert of this fingerprint inside the caller's transaction. */
+  const raiseIn = async (tx: Tx, tenantId: string, input: AlertInput): Promise<AlertChange | null> => {
+    const now = deps.clock.now();
+    const status = input.status ?? 'firing';
+    const existing = await tx.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts WHERE tenant_id = $1 AND fingerprint = $2 AND resolved = false FOR UPDATE`, [tenantId, input.fingerprint]);
+    const current = existing.rows[0];
+    if (current === undefined) {
+      const inserted = await tx.query<AlertRow>(
+        `INSERT INTO alerts (tenant_id, rule_id, fingerprint, name, type, severity, message, source, service_name, labels, annotations, status, value, starts_at, fired_at, last_evaluated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$14) RETURNING ${COLUMNS}`,
+        [tenantId, input.ruleId ?? null, input.fingerprint, input.name, input.type, input.severity, input.message, input.source, input.serviceName ?? null,
+          JSON.stringify(input.labels ?? {}), JSON.stringify(input.annotations ?? {}), status, input.value ?? null, now, status === 'firing' ? now : null],
+      );
+      const row = inserted.rows[0];
+      return row === undefined ? null : { tenantId, kind: status, alert: row };
+    }
+    const promoted = current.status === 'pending' && status === 'firing';
+    const updated = await tx.query<AlertRow>(
+      `UPDATE alerts SET status = CASE WHEN status = 'firing' THEN 'firing' ELSE $3 END, value = $4, message = $5, severity = $6,
+         fired_at = COALESCE(fired_at, CASE WHEN $3 = 'firing' THEN $7::timestamptz END), last_evaluated_at = $7, updated_at = $7
+       WHERE id = $1 AND tenant_id = $2 RETURNING ${COLUMNS}`,
+      [current.id, tenantId, status, input.value ?? null, input.message, input.severity, now],
+    );
+    const row = updated.rows[0];
+    if (row === undefined) return null;
+    return promoted ? { tenantId, kind: 'firing', alert: row } : null;
+  };
+
+  const resolveIn = async (tx: Tx, tenantId: string, where: { fingerprint?: string; id?: string }, by: string): Promise<AlertChange | null> => {
+    const now = deps.clock.now();
+    const result = await tx.query<AlertRow>(
+      `UPDATE alerts SET resolved = true, status = 'resolved', resolved_at = $3, resolved_by = $4, updated_at = $3
+       WHERE tenant_id = $1 AND resolved = false AND (fingerprint = $2 OR id::text = $5) RETURNING ${COLUMNS}`,
+      [tenantId, where.fingerprint ?? null, now, by, where.id ?? null],
+    );
+    const row = result.rows[0];
+    return row === undefined ? null : { tenantId, kind: 'resolved', alert: row };
+  };
+
+  return {
+    raiseIn,
+    resolveIn,
+    announce,
+    /** Raises in its own transaction and announces the change. */
+    async raise(tenantId: string, input: AlertInput): Promise<AlertChange | null> {
+      const change = await deps.db.withTenant(tenantId, (tx) => raiseIn(tx, tenantId, input));
+      if (change !== null) await announce([change]);
+      return change;
+    },
+    async resolve(tenantId: string, where: { fingerprint?: string; id?: string }, by: string): Promise<AlertChange | null> {
+      const change = await deps.db.withTenant(tenantId, (tx) => resolveIn(tx, tenantId, where, by));
+      if (change !== null) await announce([change]);
+      return change;
+    },
+    onChange(listener: AlertListener): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+export type AlertStore = ReturnType<typeof createAlertStore>;
