@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'monitoring-main-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('the process entry', () => {
+  it('starts on the embedded defaults, prints a working admin token and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env['PATH'], PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+    const deadline = Date.now() + 45_000;
+    while (!/Admin token/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const port = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+    const token = /Admin token[^\n]*\n\n\s+(\S+)/.exec(output)?.[1];
+    expect(port).toBeDefined();
+    expect(token).toBeDefined();
+
+    const status = await fetch(`http://127.0.0.1:${port ?? ''}/status`);
+    expect(status.status).toBe(200);
+    const docs = await fetch(`http://127.0.0.1:${port ?? ''}/docs/json`);
+    expect(docs.status).toBe(200);
+    const metrics = await fetch(`http://127.0.0.1:${port ?? ''}/api/v1/monitoring/metrics`, { headers: { authorization: `Bearer ${token ?? ''}` } });
+    expect(metrics.status).toBe(200);
+
+    const stoppedAt = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+  }, 90_000);
+});
