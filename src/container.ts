@@ -5,7 +5,10 @@ import { busKind, type Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
+import { createClients, type Clients } from './clients/index.js';
 import { createIngest, type Ingest } from './metrics/ingest.js';
+import { createCatalogue, type Catalogue } from './metrics/catalogue.js';
+import { createQueryTimer } from './metrics/query-timer.js';
 import { createMemoryBus, type Bus } from './platform/bus/index.js';
 import { createCache, type Cache } from './platform/cache/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -33,6 +36,11 @@ export interface Container {
   /** Raise/resolve alerts from any domain; listeners (notify, escalation, WebSocket) hear every change. */
   readonly alerts: AlertStore;
   // --- domain services: each domain adds its own fields below, in its own block ---
+  /** clients: typed, signed HTTP clients of the platform services (event, venue, ticket). */
+  readonly clients: Clients;
+  // metrics
+  /** The audit's Prometheus catalogue on `registry` (see src/metrics/catalogue.ts). */
+  readonly catalogue: Catalogue;
   /** Notes for operators printed at start: unconfigured channels, disabled protections. */
   readonly warnings: string[];
   close(): Promise<void>;
@@ -96,6 +104,12 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const alerts = createAlertStore({ db, bus, clock, logger });
 
     // --- domain wiring: each domain builds its services and registers its jobs in its own block ---
+    // clients: platform service clients (issue 8)
+    const clients = createClients({ config, signer, cache, clock });
+    // metrics: the Prometheus catalogue, fed by committed samples and this service's own queries
+    const catalogue = createCatalogue(registry, { cacheStats: () => cache.stats() });
+    queryObservers.push(createQueryTimer(catalogue));
+
 
     return {
       config,
@@ -113,6 +127,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       scheduler,
       ingest,
       alerts,
+      catalogue,
+      clients,
       warnings,
       async close() {
         const failures = await teardown.close(config.SHUTDOWN_TIMEOUT_MS);
