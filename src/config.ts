@@ -98,6 +98,30 @@ export const ConfigSchema = Type.Object({
   CLEANUP_HOUR_UTC: int('hour of the daily cleanup', 2, 0, 23),
   NOTIFICATION_INTERVAL_MS: int('notification outbox delivery', 5_000, 50),
   // --- domain settings: each domain adds its variables in its own block below ---
+  // alerts
+  ALERT_ESCALATION_INTERVAL_MS: int('alert escalation steps', 30_000, 100),
+  NOTIFICATION_MAX_ATTEMPTS: int('delivery attempts before a notification is dead-lettered', 10, 1, 100),
+  NOTIFICATION_BACKOFF_BASE_MS: int('first retry delay of a failed notification (doubles each attempt, with jitter)', 5_000, 1),
+  NOTIFICATION_BACKOFF_MAX_MS: int('longest retry delay of a failed notification', 3_600_000, 1),
+  NOTIFICATION_TIMEOUT_MS: int('timeout of one delivery attempt', 10_000, 100),
+  ALERT_EXTERNAL_URL: Type.String({ default: 'http://localhost:3017', description: 'base URL of this service in notifications (externalURL, generatorURL)' }),
+  // clients, business and blockchain collectors, reports (issue 8)
+  SERVICE_CLIENT_TIMEOUT_MS: int('timeout of one outbound call to a platform service', 5_000, 50),
+  SERVICE_CLIENT_RETRIES: int('extra attempts for idempotent outbound calls', 2, 0, 10),
+  SERVICE_CLIENT_BACKOFF_MS: int('first retry delay (doubles each attempt, jittered)', 200, 1),
+  SERVICE_CLIENT_BREAKER_THRESHOLD: int('consecutive failures that open a service circuit', 5, 1),
+  SERVICE_CLIENT_BREAKER_OPEN_MS: int('how long an open circuit refuses calls before a trial', 30_000, 100),
+  EVENT_CACHE_TTL_MS: int('how long event lookups are cached', 60_000, 0),
+  BUSINESS_COLLECTOR_INTERVAL_MS: int('business collector (venues, events, tickets, revenue)', 300_000, 100),
+  BUSINESS_COLLECTOR_TENANTS: list('tenant ids the business collector reads the platform services for; empty = SYSTEM_TENANT_ID'),
+  BLOCKCHAIN_COLLECTOR_INTERVAL_MS: int('blockchain collector (Solana RPC, NFT transfers, IPFS)', 30_000, 100),
+  SOLANA_RPC_TIMEOUT_MS: int('timeout of one Solana JSON-RPC call', 5_000, 50),
+  SOLANA_MINT_WALLETS: list('base58 addresses of the minting wallet(s) whose balance is watched'),
+  NFT_TRANSFER_EXPIRY_MS: int('a transfer the chain still does not know after this long is marked failed', 300_000, 1_000),
+  IPFS_GATEWAY_URL: optionalUrl('IPFS HTTP gateway probed for latency (e.g. https://ipfs.io)'),
+  IPFS_PROBE_CID: optional('CID fetched from IPFS_GATEWAY_URL to measure latency'),
+  REPORT_GENERATION_INTERVAL_MS: int('how often due scheduled reports are looked for', 60_000, 100),
+  REPORT_MAX_ROWS: int('largest number of rows in one generated report', 100_000, 1),
 });
 
 export type Config = Readonly<StaticDecode<typeof ConfigSchema>>;
