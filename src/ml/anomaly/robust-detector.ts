@@ -1,0 +1,189 @@
+import { SortedWindow, medianOf } from './rolling.js';
+
+export interface RobustDetectorOptions {
+  /** Rows of recent history for the local median/MAD. */
+  window: number;
+  /** Rows in the short window compared against the long one (level shifts). */
+  shortWindow: number;
+  /** Past values per seasonal slot used for the seasonal baseline. */
+  seasonalDepth: number;
+  /** Past feature values kept to calibrate the current one (its own high quantile). */
+  referenceHistory: number;
+  /** Rows before any score is given. */
+  warmup: number;
+  /** Rank above which a row counts as an alarm; later alarms are damped for `suppressRows`. */
+  alarmLevel: number;
+  suppressRows: number;
+  suppressFactor: number;
+  /** Quantile of a feature's own past that maps to ratio 1. */
+  referenceQuantile: number;
+  /** Ratio that maps to score 0.5. */
+  squash: number;
+}
+
+export const DEFAULT_DETECTOR_OPTIONS: RobustDetectorOptions = {
+  window: 400,
+  shortWindow: 10,
+  seasonalDepth: 4,
+  referenceHistory: 3000,
+  warmup: 30,
+  alarmLevel: 0.53,
+  suppressRows: 300,
+  suppressFactor: 0.3,
+  referenceQuantile: 0.999,
+  squash: 1,
+};
+
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+const MAD_TO_SIGMA = 1.4826;
+
+/** Same time of day (or week) in earlier periods: a robust seasonal baseline that tolerates gaps. */
+class SeasonalSlots {
+  private readonly slots = new Map<number, number[]>();
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly depth: number,
+  ) {}
+
+  key(timestampMs: number, stepMs: number): number {
+    const phase = ((timestampMs % this.periodMs) + this.periodMs) % this.periodMs;
+    return Math.round(phase / stepMs);
+  }
+
+  baseline(key: number): number | undefined {
+    const values = this.slots.get(key);
+    return values !== undefined && values.length >= Math.min(this.depth, 2) ? medianOf(values) : undefined;
+  }
+
+  push(key: number, value: number): void {
+    const values = this.slots.get(key) ?? [];
+    values.push(value);
+    if (values.length > this.depth) values.shift();
+    this.slots.set(key, values);
+  }
+}
+
+/** Compares each feature value with its own past: scores mean the same thing on any series. */
+class FeatureReference {
+  private readonly history: SortedWindow;
+
+  constructor(capacity: number) {
+    this.history = new SortedWindow(capacity);
+  }
+
+  /** The value over its own past `q` quantile (above 1 = beyond what this feature usually does), then learns it. */
+  ratioThenPush(value: number, q: number): number {
+    const reference = this.history.size >= 20 ? this.history.quantile(q) : Number.NaN;
+    this.history.push(value);
+    if (Number.isNaN(reference)) return 0;
+    return reference > 0 ? value / reference : value > 0 ? 10 : 0;
+  }
+}
+
+/** Residual scale tracker for one baseline: median absolute residual over recent rows. */
+class ResidualScale {
+  private readonly residuals: SortedWindow;
+
+  constructor(capacity: number) {
+    this.residuals = new SortedWindow(capacity);
+  }
+
+  z(residual: number, floor: number): number {
+    const scale = this.residuals.size >= 10 ? Math.max(MAD_TO_SIGMA * this.residuals.median(), floor) : Number.NaN;
+    this.residuals.push(Math.abs(residual));
+    return Number.isNaN(scale) ? 0 : Math.abs(residual) / scale;
+  }
+}
+
+/**
+ * Streaming, causal anomaly detector: each score uses only the current value and earlier ones.
+ *
+ * Features, each on a robust scale (median / MAD, never mean / std, so past anomalies do not
+ * inflate the scale): spike (value vs recent median), level shift (short median vs long median),
+ * daily and weekly seasonal residuals (value vs the same slot in earlier periods). Each feature is
+ * divided by its own past 99.9th percentile, which makes scores comparable across series of any unit or
+ * noise level; the score squashes the largest ratio into [0,1], damped for a while after an alarm so one incident
+ * yields one alarm.
+ */
+export class RobustAnomalyDetector {
+  private readonly options: RobustDetectorOptions;
+  private readonly recent: SortedWindow;
+  private readonly short: number[] = [];
+  private readonly daily: SeasonalSlots;
+  private readonly weekly: SeasonalSlots;
+  private readonly dailyScale: ResidualScale;
+  private readonly weeklyScale: ResidualScale;
+  private readonly references: FeatureReference[];
+  private readonly steps: number[] = [];
+  private stepMs = 0;
+  private lastTimestamp: number | undefined;
+  private rows = 0;
+  private sinceAlarm = Number.POSITIVE_INFINITY;
+
+  constructor(options: Partial<RobustDetectorOptions> = {}) {
+    this.options = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
+    const o = this.options;
+    this.recent = new SortedWindow(o.window);
+    this.daily = new SeasonalSlots(DAY_MS, o.seasonalDepth);
+    this.weekly = new SeasonalSlots(WEEK_MS, Math.max(2, Math.ceil(o.seasonalDepth / 2)));
+    this.dailyScale = new ResidualScale(o.window);
+    this.weeklyScale = new ResidualScale(o.window);
+    this.references = Array.from({ length: 4 }, () => new FeatureReference(o.referenceHistory));
+  }
+
+  /** Score in [0,1] for this sample given everything seen before it; then learns the sample. */
+  update(timestampMs: number, value: number): number {
+    const o = this.options;
+    this.trackStep(timestampMs);
+    this.short.push(value);
+    if (this.short.length > o.shortWindow) this.short.shift();
+
+    let score = 0;
+    if (this.rows >= o.warmup && this.stepMs > 0) {
+      const center = this.recent.median();
+      const spread = (this.recent.quantile(0.95) - this.recent.quantile(0.05)) / 3.29;
+      const floor = Math.max(0.1 * spread, 1e-9 * (Math.abs(center) + 1e-9));
+      const scale = Math.max(MAD_TO_SIGMA * this.recent.mad(center), floor);
+      const spike = Math.abs(value - center) / scale;
+      const level = (Math.abs(medianOf(this.short) - center) / scale) * Math.sqrt(this.short.length);
+      const dailyKey = this.daily.key(timestampMs, this.stepMs);
+      const weeklyKey = this.weekly.key(timestampMs, this.stepMs);
+      const dailyBase = this.daily.baseline(dailyKey);
+      const weeklyBase = this.weekly.baseline(weeklyKey);
+      const dailyZ = dailyBase === undefined ? 0 : this.dailyScale.z(value - dailyBase, floor);
+      const weeklyZ = weeklyBase === undefined ? 0 : this.weeklyScale.z(value - weeklyBase, floor);
+      const features = [spike, level, dailyZ, weeklyZ];
+      let best = 0;
+      features.forEach((feature, index) => {
+        const ratio = this.references[index]?.ratioThenPush(feature, o.referenceQuantile) ?? 0;
+        if (ratio > best) best = ratio;
+      });
+      score = best / (best + o.squash);
+      // One incident, one alarm: rows right after an alarm are damped.
+      if (this.sinceAlarm < o.suppressRows) score *= o.suppressFactor;
+      else if (score >= o.alarmLevel) this.sinceAlarm = 0;
+    }
+    this.sinceAlarm += 1;
+    this.learn(timestampMs, value);
+    return Math.min(1, Math.max(0, score));
+  }
+
+  private trackStep(timestampMs: number): void {
+    if (this.lastTimestamp !== undefined && timestampMs > this.lastTimestamp && this.steps.length < 50) {
+      this.steps.push(timestampMs - this.lastTimestamp);
+      this.stepMs = medianOf(this.steps);
+    }
+    this.lastTimestamp = timestampMs;
+  }
+
+  private learn(timestampMs: number, value: number): void {
+    this.recent.push(value);
+    this.rows += 1;
+    if (this.stepMs > 0) {
+      this.daily.push(this.daily.key(timestampMs, this.stepMs), value);
+      this.weekly.push(this.weekly.key(timestampMs, this.stepMs), value);
+    }
+  }
+}
