@@ -14,6 +14,8 @@ export type { EventClient } from './event.client.js';
 export type { VenueClient } from './venue.client.js';
 export type { TicketClient } from './ticket.client.js';
 export type { BreakerState } from './circuit-breaker.js';
+export { createSourceStatus, type SourceStatus, type SourceOutcome, type SourceStatusRow } from './source-status.js';
+export { sourceStatusRoutes } from './source-status.routes.js';
 
 /** Typed clients of the platform services this service reads. */
 export interface Clients {

@@ -1,0 +1,57 @@
+import { Type } from '@sinclair/typebox';
+import { principalOf, READ } from '../auth/index.js';
+import { NotFoundError } from '../errors.js';
+import type { Scheduler } from '../platform/scheduler.js';
+import type { App } from '../platform/http/types.js';
+import type { Authenticator } from '../auth/index.js';
+import type { SourceStatus } from './source-status.js';
+
+const SourceStatusSchema = Type.Object({
+  scope: Type.Union([Type.Literal('tenant'), Type.Literal('platform')]),
+  collector: Type.String(),
+  source: Type.String(),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error'), Type.Literal('not_configured')]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  message: Type.Union([Type.String(), Type.Null()]),
+  values_recorded: Type.Integer(),
+  consecutive_failures: Type.Integer(),
+  last_attempt_at: Type.String(),
+  last_success_at: Type.Union([Type.String(), Type.Null()]),
+});
+
+const JobOutcomeSchema = Type.Object({ name: Type.String(), status: Type.String(), error: Type.Optional(Type.String()) });
+
+/** Collector status (why a value is missing) and on-demand runs of the collectors. */
+export function sourceStatusRoutes(deps: { auth: Authenticator; status: SourceStatus; scheduler: Scheduler; collectors: readonly string[] }) {
+  return async (app: App) => {
+    app.get(
+      '/api/v1/monitoring/collectors',
+      {
+        preHandler: deps.auth.require(READ),
+        schema: {
+          tags: ['collectors'],
+          summary: 'Last outcome of every collector source: ok, error (with reason) or not configured',
+          response: { 200: Type.Object({ collectors: Type.Array(Type.String()), data: Type.Array(SourceStatusSchema) }) },
+        },
+      },
+      async (request) => ({ collectors: [...deps.collectors], data: await deps.status.list(principalOf(request).tenantId) }),
+    );
+
+    app.post(
+      '/api/v1/monitoring/collectors/:name/run',
+      {
+        preHandler: deps.auth.require({ roles: ['admin'], services: false }),
+        schema: {
+          tags: ['collectors'],
+          summary: 'Run one collector cycle now (honours the cluster claim: a cycle already run is skipped)',
+          params: Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' }) }),
+          response: { 200: JobOutcomeSchema },
+        },
+      },
+      async (request) => {
+        if (!deps.collectors.includes(request.params.name)) throw new NotFoundError('collector', request.params.name);
+        return deps.scheduler.runNow(request.params.name);
+      },
+    );
+  };
+}

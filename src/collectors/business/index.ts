@@ -1,0 +1,1 @@
+export { createBusinessCollector, collectionWindow, BUSINESS_COLLECTOR, type BusinessCollectorDeps } from './business.collector.js';
