@@ -4,9 +4,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Container } from './container.js';
 import { metricsRoutes } from './metrics/metrics.routes.js';
 import { prometheusRoutes } from './metrics/prometheus.routes.js';
+import { httpInstrumentation } from './metrics/http-instrumentation.js';
+import { grafanaRoutes } from './grafana/grafana.routes.js';
+import { sourceStatusRoutes } from './clients/index.js';
 import { installErrorHandling, installJsonParser } from './platform/http/errors.js';
 import { installOpenApi } from './platform/http/openapi.js';
 import type { App } from './platform/http/types.js';
+import { healthRoutes } from './health/index.js';
 import { statusRoutes } from './status/status.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,11 +40,16 @@ export async function buildApp(container: Container): Promise<App> {
   installJsonParser(app);
   installErrorHandling(app);
   await installOpenApi(app, container.version);
+  // Before any route: times every request of every route (http_request_duration_ms, HTTP collector).
+  await app.register(httpInstrumentation({ catalogue: container.catalogue, serviceName: container.config.SERVICE_NAME, observers: [container.selfCollectors.http.observe] }));
 
   await app.register(statusRoutes(container));
   await app.register(metricsRoutes(container));
   await app.register(prometheusRoutes(container));
   // --- domain routes: one line per domain plugin ---
+  await app.register(grafanaRoutes(container));
+  await app.register(sourceStatusRoutes({ auth: container.auth, status: container.collectorStatus, scheduler: container.scheduler, collectors: container.collectorJobs }));
+  await app.register(healthRoutes(container, container.health));
 
   return app;
 }

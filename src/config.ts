@@ -98,6 +98,55 @@ export const ConfigSchema = Type.Object({
   CLEANUP_HOUR_UTC: int('hour of the daily cleanup', 2, 0, 23),
   NOTIFICATION_INTERVAL_MS: int('notification outbox delivery', 5_000, 50),
   // --- domain settings: each domain adds its variables in its own block below ---
+  // metrics: queries, rollups, retention, collectors, Grafana (issue 3)
+  METRICS_RAW_QUERY_MAX_RANGE_MS: int('time ranges longer than this (with buckets of 5 min or more) are answered from rollups', 2 * 86_400_000, 60_000),
+  METRICS_PARTITIONS_AHEAD_DAYS: int('daily metric partitions the cleanup job creates ahead of today', 7, 1, 90),
+  ROLLUP_MAX_MARKS_PER_RUN: int('changed 5-minute buckets the aggregation job consumes per run (the rest wait for the next run)', 20_000, 1),
+  HTTP_COLLECTOR_BUFFER_MAX: int('requests of this service buffered between HTTP collector runs (beyond: dropped and counted)', 50_000, 1),
+  ELASTICSEARCH_LOG_INDEX_PATTERN: Type.String({ default: 'logs-*', description: 'indices the cleanup job deletes when older than ELASTICSEARCH_LOG_RETENTION_DAYS' }),
+  ELASTICSEARCH_LOG_RETENTION_DAYS: int('days of Elasticsearch log indices kept', 30, 1),
+  ELASTICSEARCH_TIMEOUT_MS: int('timeout of one Elasticsearch call of the cleanup job', 10_000, 100),
+  // health checks, SLA, incidents, dashboards (issue 5)
+  SYSTEM_TENANT_ID: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', default: '00000000-0000-4000-8000-000000000001', description: 'tenant that owns platform-wide data (health checks, collectors of shared services)' }),
+  HEALTH_CHECK_TIMEOUT_MS: int('timeout of one service health check', 5_000, 10),
+  HEALTH_CHECK_SLOW_MS: int('a service answering slower than this is degraded', 2_000, 1),
+  HEALTH_DEPENDENCY_TIMEOUT_MS: int('timeout of one dependency check (PostgreSQL, Redis, MongoDB, Elasticsearch, Kafka)', 3_000, 10),
+  HEALTH_REQUIRED_DEPENDENCIES: list('dependencies whose failure makes GET /health answer 503 (others only degrade it)', 'postgresql,redis,kafka'),
+  HEALTH_RESULT_MAX_AGE_MS: int('the public health endpoints reuse a live check result this long', 5_000, 0),
+  HEALTH_HISTORY_RETENTION_DAYS: int('days of health-check history kept', 90, 1),
+  SLA_COMPUTATION_INTERVAL_MS: int('SLA computation of the previous UTC day into sla_metrics', 86_400_000, 100),
+  SLA_DEFAULT_UPTIME_TARGET: Type.Transform(Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]+)?$', default: '99.9', description: 'default uptime target in percent' }))
+    .Decode((raw) => {
+      const value = Number(raw);
+      if (value <= 0 || value > 100) throw new RangeError('must be above 0 and at most 100');
+      return value;
+    })
+    .Encode((value) => String(value)),
+  SLA_DEFAULT_RESPONSE_TIME_MS: int('default response-time p95 target in ms', 500, 1),
+  SLA_TARGETS: Type.Transform(Type.String({ default: '{}', description: 'per-service targets as JSON, e.g. {"payment":{"uptime_percentage":99.95,"response_time_ms":300}}' }))
+    .Decode((raw) => parseSlaTargets(raw))
+    .Encode((targets) => JSON.stringify(targets)),
+  INCIDENT_AUTO_OPEN_INTERVAL_MS: int('looking for long-firing critical alerts to open incidents for', 60_000, 100),
+  INCIDENT_AUTO_OPEN_AFTER_MS: int('a critical alert firing this long opens an incident', 300_000, 0),
+  // realtime (WebSocket) and streaming (bus adapters, consumers, stream processor) (issue 6)
+  WS_AUTH_TIMEOUT_MS: int('a WebSocket without a token must send {"action":"auth"} within this time, else it is closed with 4401', 5_000, 10),
+  WS_HEARTBEAT_INTERVAL_MS: int('WebSocket heartbeat: ping every connection, close stale ones', 30_000, 10),
+  WS_STALE_TIMEOUT_MS: int('a WebSocket silent (no message, no pong) this long is closed with 4408', 60_000, 10),
+  WS_MAX_BUFFERED_BYTES: int('send buffer of one WebSocket beyond which the slow client is closed with 4413', 1_048_576, 1_024),
+  WS_MESSAGE_RATE_LIMIT: int('client messages per second per WebSocket (twice this closes it with 4429)', 20, 1),
+  WS_MAX_SUBSCRIPTIONS: int('subscriptions per WebSocket', 200, 1),
+  WS_MAX_MESSAGE_BYTES: int('largest client message accepted on a WebSocket', 65_536, 256),
+  WS_CLOSE_GRACE_MS: int('time a closing WebSocket gets to finish the close handshake before it is cut', 5_000, 10),
+  BUS_MAX_ATTEMPTS: int('deliveries of a bus message before it is parked on <topic>.parked', 5, 1, 100),
+  BUS_RETRY_DELAY_MS: int('pause before redelivering a bus message whose handler failed (times the attempt)', 200, 0),
+  BUS_RETRY_QUEUE_MAX: int('messages kept in memory while the broker is unreachable (beyond: dropped and counted)', 10_000, 1),
+  BUS_RETRY_INTERVAL_MS: int('first retry delay of publishes waiting for the broker (doubles up to 30 s)', 1_000, 10),
+  BUS_REDIS_PARTITIONS: int('partitions per topic with BUS=redis (ordering per key, sharing in a group)', 8, 1, 256),
+  BUS_REDIS_MAXLEN: int('approximate entries kept per Redis stream partition', 100_000, 100),
+  BUS_CONSUMERS_ENABLED: flag('consume metrics-stream, fraud-events and alerts-stream from other services', true),
+  STREAM_PROCESSOR_INTERVAL_MS: int('stream processor: close 1-minute windows, discard those older than 5 minutes', 10_000, 10),
+  STREAM_HIGH_FREQUENCY_THRESHOLD: int('samples of one metric in one minute above which a pattern alert is raised', 100, 1),
+  STREAM_FRAUD_SPIKE_THRESHOLD: int('fraud events in one minute above which a pattern alert is raised', 5, 1),
   // alerts
   ALERT_ESCALATION_INTERVAL_MS: int('alert escalation steps', 30_000, 100),
   NOTIFICATION_MAX_ATTEMPTS: int('delivery attempts before a notification is dead-lettered', 10, 1, 100),
@@ -192,6 +241,32 @@ export function configuredServices(config: Config): Array<{ name: PlatformServic
     const url = config[key];
     return typeof url === 'string' ? [{ name, url }] : [];
   });
+}
+
+export interface SlaTarget {
+  uptime_percentage?: number;
+  response_time_ms?: number;
+}
+
+/** SLA_TARGETS: `{"<service>": {"uptime_percentage"?: 0-100, "response_time_ms"?: >0}}` (issue 5). */
+export function parseSlaTargets(raw: string): Record<string, SlaTarget> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new SyntaxError('must be a JSON object');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError('must be a JSON object keyed by service');
+  const targets: Record<string, SlaTarget> = {};
+  for (const [service, value] of Object.entries(parsed)) {
+    if (typeof value !== 'object' || value === null) throw new TypeError(`${service}: must be an object`);
+    const { uptime_percentage: uptime, response_time_ms: responseTime, ...rest } = value as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw new TypeError(`${service}: unknown keys ${Object.keys(rest).join(', ')}`);
+    if (uptime !== undefined && (typeof uptime !== 'number' || uptime <= 0 || uptime > 100)) throw new RangeError(`${service}.uptime_percentage must be above 0 and at most 100`);
+    if (responseTime !== undefined && (typeof responseTime !== 'number' || responseTime <= 0)) throw new RangeError(`${service}.response_time_ms must be a positive number`);
+    targets[service] = { ...(uptime === undefined ? {} : { uptime_percentage: uptime }), ...(responseTime === undefined ? {} : { response_time_ms: responseTime }) };
+  }
+  return targets;
 }
 
 export function busKind(config: Config): 'memory' | 'redis' | 'kafka' {

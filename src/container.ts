@@ -5,10 +5,15 @@ import { busKind, type Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
-import { createClients, type Clients } from './clients/index.js';
+import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
+import { BUSINESS_COLLECTOR, createBusinessCollector } from './collectors/business/index.js';
 import { createIngest, type Ingest } from './metrics/ingest.js';
+import { createHealthService, healthCheckJob, type HealthService } from './health/index.js';
 import { createCatalogue, type Catalogue } from './metrics/catalogue.js';
 import { createQueryTimer } from './metrics/query-timer.js';
+import { feedCatalogue } from './metrics/catalogue-feed.js';
+import { registerMetricsJobs } from './metrics/metrics.jobs.js';
+import { registerSelfCollectors, type SelfCollectors } from './collectors/system/self-collectors.js';
 import { createMemoryBus, type Bus } from './platform/bus/index.js';
 import { createCache, type Cache } from './platform/cache/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -36,11 +41,20 @@ export interface Container {
   /** Raise/resolve alerts from any domain; listeners (notify, escalation, WebSocket) hear every change. */
   readonly alerts: AlertStore;
   // --- domain services: each domain adds its own fields below, in its own block ---
+  // health, SLA, incidents, dashboards (issue 5)
+  /** Dependency and platform-service checks, their history and the /health answers. */
+  readonly health: HealthService;
   /** clients: typed, signed HTTP clients of the platform services (event, venue, ticket). */
   readonly clients: Clients;
+  /** Last outcome of every collector source (reason of missing values). */
+  readonly collectorStatus: SourceStatus;
+  /** Names of the collector jobs that GET /api/v1/monitoring/collectors can run. */
+  readonly collectorJobs: string[];
   // metrics
   /** The audit's Prometheus catalogue on `registry` (see src/metrics/catalogue.ts). */
   readonly catalogue: Catalogue;
+  /** This process's system, HTTP and database-pool collectors (the HTTP hook feeds `selfCollectors.http`). */
+  readonly selfCollectors: SelfCollectors;
   /** Notes for operators printed at start: unconfigured channels, disabled protections. */
   readonly warnings: string[];
   close(): Promise<void>;
@@ -104,11 +118,25 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const alerts = createAlertStore({ db, bus, clock, logger });
 
     // --- domain wiring: each domain builds its services and registers its jobs in its own block ---
-    // clients: platform service clients (issue 8)
-    const clients = createClients({ config, signer, cache, clock });
-    // metrics: the Prometheus catalogue, fed by committed samples and this service's own queries
+    // health, SLA, incidents, dashboards (issue 5)
+    const health = createHealthService({ config, db, cache, signer, clock, logger, ingest });
+    teardown.add('health checkers', () => health.close());
+    scheduler.add(healthCheckJob(health, config.HEALTH_CHECK_INTERVAL_MS));
+    // metrics: the Prometheus catalogue, fed by committed samples and this service's own queries;
+    // rollups, retention and the collectors of this process (issue 3)
     const catalogue = createCatalogue(registry, { cacheStats: () => cache.stats() });
     queryObservers.push(createQueryTimer(catalogue));
+    ingest.onCommitted(feedCatalogue(catalogue));
+    registerMetricsJobs({ config, db, clock, logger, scheduler });
+    const selfCollectors = registerSelfCollectors({ config, db, ingest, clock, scheduler, logger });
+    queryObservers.push(selfCollectors.database.observeQuery);
+    // clients and business collector (issue 8): signed platform service clients, their latency on
+    // api_response_time_ms, collector source status, the business collector job
+    const clients = createClients({ config, signer, cache, clock });
+    clients.onCall((call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.route, service: `${call.service}-service` }, call.durationMs));
+    const collectorStatus = createSourceStatus({ db, clock, registry, systemTenantId: config.SYSTEM_TENANT_ID });
+    const businessCollector = createBusinessCollector({ db, clients, ingest, status: collectorStatus, logger, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, tenants: config.BUSINESS_COLLECTOR_TENANTS.length > 0 ? config.BUSINESS_COLLECTOR_TENANTS : [config.SYSTEM_TENANT_ID] });
+    scheduler.add({ name: BUSINESS_COLLECTOR, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, run: ({ now, signal }) => businessCollector.run(now, signal) });
 
 
     return {
@@ -127,8 +155,12 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       scheduler,
       ingest,
       alerts,
+      health,
       catalogue,
+      selfCollectors,
       clients,
+      collectorStatus,
+      collectorJobs: [BUSINESS_COLLECTOR],
       warnings,
       async close() {
         const failures = await teardown.close(config.SHUTDOWN_TIMEOUT_MS);

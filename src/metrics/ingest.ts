@@ -3,7 +3,8 @@ import { ValidationError } from '../errors.js';
 import { TOPICS, type Bus } from '../platform/bus/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
-import { ensurePartitions, insertSamples, utcDay } from './metrics.repository.js';
+import { catalogueProblem } from './catalogue-feed.js';
+import { ensurePartitions, insertSamples, markRollupBuckets, utcDay } from './metrics.repository.js';
 import { seriesKeyOf, type Sample, type SampleInput } from './sample.js';
 
 export type IngestSource = 'http' | 'bus' | 'collector' | 'health' | 'internal';
@@ -55,6 +56,8 @@ export function createIngest(options: IngestOptions): Ingest {
       else if (timestamp.getTime() > now.getTime() + maxFutureMs) reject('timestamp is in the future');
       const labels = input.labels ?? {};
       if (Object.keys(labels).length > 30) reject('at most 30 labels per sample');
+      const catalogueReason = catalogueProblem(input.name, input.value);
+      if (catalogueReason !== undefined) reject(catalogueReason);
       return { name: input.name, service: input.service, value: input.value, labels, timestamp, seriesKey: seriesKeyOf(input.name, input.service, labels) };
     });
     if (problems.length > 0) throw new ValidationError(`${problems.length} of ${inputs.length} samples are invalid; nothing was stored`, { samples: problems });
@@ -70,6 +73,8 @@ export function createIngest(options: IngestOptions): Ingest {
       await options.db.withTenant(tenantId, async (tx) => {
         await ensurePartitions(tx, missingDays);
         await insertSamples(tx, tenantId, samples);
+        // In the same transaction: the aggregation job learns which buckets changed.
+        await markRollupBuckets(tx, tenantId, samples);
       });
       for (const day of missingDays) knownDays.add(day);
 

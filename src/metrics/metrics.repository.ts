@@ -37,3 +37,16 @@ export async function insertSamples(tx: Tx, tenantId: string, samples: readonly 
   );
   return result.rowCount;
 }
+
+export const ROLLUP_MARK_MS = 5 * 60_000;
+
+/** One insert-only mark per distinct 5-minute bucket of the batch (no upsert: writers never block each other). */
+export async function markRollupBuckets(tx: Tx, tenantId: string, samples: readonly Sample[]): Promise<void> {
+  const buckets = new Set<number>();
+  for (const sample of samples) buckets.add(Math.floor(sample.timestamp.getTime() / ROLLUP_MARK_MS) * ROLLUP_MARK_MS);
+  if (buckets.size === 0) return;
+  await tx.query('INSERT INTO metric_rollup_marks (tenant_id, bucket_start) SELECT $1::uuid, unnest($2::timestamptz[])', [
+    tenantId,
+    [...buckets].map((ms) => new Date(ms).toISOString()),
+  ]);
+}

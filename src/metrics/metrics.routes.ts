@@ -1,8 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { Container } from '../container.js';
 import { principalOf, READ } from '../auth/index.js';
+import { ValidationError } from '../errors.js';
 import type { App } from '../platform/http/types.js';
+import { parseMatcher } from './label-matchers.js';
+import { renderExposition } from './exposition.js';
 import { SampleSchema, METRIC_NAME_PATTERN } from './sample.js';
+import { latestPerSeries, listSamples, type Cursor, type SampleFilter, type SampleRow } from './samples.repository.js';
 
 const PushBody = Type.Union([SampleSchema, Type.Object({ metrics: Type.Array(SampleSchema, { minItems: 1 }) }, { additionalProperties: false })]);
 
@@ -15,9 +19,61 @@ const StoredSampleSchema = Type.Object({
   timestamp: Type.String({ format: 'date-time' }),
 });
 
+const FilterQuery = {
+  name: Type.Optional(Type.String({ pattern: METRIC_NAME_PATTERN, description: 'metric name' })),
+  match: Type.Optional(Type.Array(Type.String({ maxLength: 600 }), { maxItems: 20, description: 'label matchers, repeatable: label="v", label!="v", label=~"re", label!~"re" (`service` matches the service name)' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive start' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive end' })),
+};
+const ListQuery = Type.Object({
+  ...FilterQuery,
+  service: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
+});
+const ServiceListQuery = Type.Object({
+  ...FilterQuery,
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+});
+const LatestQuery = Type.Object({
+  ...FilterQuery,
+  service: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'most series returned' }),
+});
+const Page = Type.Object({ data: Type.Array(StoredSampleSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
 const PUSH = { roles: ['admin', 'monitoring'], services: true } as const;
+/** Without `from`, latest values and exports look back this far (bounded scans of recent partitions). */
+const LATEST_LOOKBACK_MS = 86_400_000;
+
+const encodeCursor = (row: SampleRow): string => Buffer.from(`${row.timestamp.toISOString()}|${row.id}`).toString('base64url');
+
+function decodeCursor(raw: string): Cursor {
+  const [at, id] = Buffer.from(raw, 'base64url').toString('utf8').split('|');
+  const timestamp = new Date(at ?? '');
+  const numericId = Number(id);
+  if (Number.isNaN(timestamp.getTime()) || !Number.isSafeInteger(numericId)) throw new ValidationError('Invalid cursor', { field: 'cursor' });
+  return { timestamp, id: numericId };
+}
+
+function filterOf(query: { name?: string; service?: string; match?: string[]; from?: string; to?: string }, defaults: { from?: Date } = {}): SampleFilter {
+  const from = query.from === undefined ? defaults.from : new Date(query.from);
+  const to = query.to === undefined ? undefined : new Date(query.to);
+  if (from !== undefined && to !== undefined && from > to) throw new ValidationError('from must not be after to', { from: query.from, to: query.to });
+  return { name: query.name, service: query.service, matchers: (query.match ?? []).map((text) => parseMatcher(text)), from, to };
+}
+
+const toJson = (row: SampleRow) => ({ id: row.id, metric_name: row.metric_name, service_name: row.service_name, value: row.value, labels: row.labels, timestamp: row.timestamp.toISOString() });
 
 export function metricsRoutes(container: Container) {
+  const page = async (tenantId: string, filter: SampleFilter, limit: number, cursor: string | undefined) => {
+    const rows = await container.db.withTenant(tenantId, (tx) => listSamples(tx, tenantId, filter, { limit: limit + 1, cursor: cursor === undefined ? undefined : decodeCursor(cursor) }));
+    const visible = rows.slice(0, limit);
+    const last = visible[visible.length - 1];
+    return { data: visible.map(toJson), next_cursor: rows.length > limit && last !== undefined ? encodeCursor(last) : null };
+  };
+
   return async (app: App) => {
     app.post(
       '/api/v1/monitoring/metrics',
@@ -25,7 +81,7 @@ export function metricsRoutes(container: Container) {
         preHandler: container.auth.require(PUSH),
         schema: {
           tags: ['metrics'],
-          summary: 'Push one sample or a batch; answered after commit, all or nothing',
+          summary: `Push one sample or {"metrics":[...]} (at most INGEST_MAX_BATCH, default 10,000); answered after commit, all or nothing`,
           body: PushBody,
           response: { 202: Type.Object({ accepted: Type.Integer() }) },
         },
@@ -42,30 +98,65 @@ export function metricsRoutes(container: Container) {
       '/api/v1/monitoring/metrics',
       {
         preHandler: container.auth.require(READ),
+        schema: { tags: ['metrics'], summary: 'Samples, newest first, with filters and cursor pagination', querystring: ListQuery, response: { 200: Page } },
+      },
+      async (request) => {
+        const { tenantId } = principalOf(request);
+        return page(tenantId, filterOf(request.query), request.query.limit, request.query.cursor);
+      },
+    );
+
+    app.get(
+      '/api/v1/monitoring/metrics/latest',
+      {
+        preHandler: container.auth.require(READ),
+        schema: { tags: ['metrics'], summary: 'Latest value of every series (default: series seen in the last 24 h)', querystring: LatestQuery, response: { 200: Type.Object({ data: Type.Array(StoredSampleSchema) }) } },
+      },
+      async (request) => {
+        const { tenantId } = principalOf(request);
+        const filter = filterOf(request.query, { from: new Date(container.clock.nowMs() - LATEST_LOOKBACK_MS) });
+        const rows = await container.db.withTenant(tenantId, (tx) => latestPerSeries(tx, tenantId, filter, request.query.limit));
+        return { data: rows.map(toJson) };
+      },
+    );
+
+    app.get(
+      '/api/v1/monitoring/metrics/service/:service',
+      {
+        preHandler: container.auth.require(READ),
         schema: {
           tags: ['metrics'],
-          summary: 'Recent samples, newest first',
-          querystring: Type.Object({
-            name: Type.Optional(Type.String({ pattern: METRIC_NAME_PATTERN })),
-            service: Type.Optional(Type.String()),
-            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-          }),
-          response: { 200: Type.Object({ data: Type.Array(StoredSampleSchema) }) },
+          summary: 'Samples of one service, newest first, with filters and cursor pagination',
+          params: Type.Object({ service: Type.String({ minLength: 1, maxLength: 100 }) }),
+          querystring: ServiceListQuery,
+          response: { 200: Page },
         },
       },
       async (request) => {
-        const principal = principalOf(request);
-        const { name, service, limit } = request.query;
-        const rows = await container.db.withTenant(principal.tenantId, (tx) =>
-          tx.query<{ id: number; metric_name: string; service_name: string; value: number; labels: Record<string, string>; timestamp: Date }>(
-            `SELECT id, metric_name, service_name, value, labels, "timestamp" FROM metrics
-             WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND ($3::text IS NULL OR service_name = $3)
-             ORDER BY "timestamp" DESC, id DESC LIMIT $4`,
-            [principal.tenantId, name ?? null, service ?? null, limit],
-          ),
-        );
-        return { data: rows.rows.map((row) => ({ ...row, timestamp: row.timestamp.toISOString() })) };
+        const { tenantId } = principalOf(request);
+        return page(tenantId, filterOf({ ...request.query, service: request.params.service }), request.query.limit, request.query.cursor);
+      },
+    );
+
+    app.get(
+      '/api/v1/monitoring/metrics/export',
+      {
+        preHandler: container.auth.require(READ),
+        schema: {
+          tags: ['metrics'],
+          summary: "The tenant's latest value of every series in Prometheus text format 0.0.4 (default: last 24 h)",
+          querystring: LatestQuery,
+          produces: ['text/plain'],
+          response: { 200: Type.String() },
+        },
+      },
+      async (request, reply) => {
+        const { tenantId } = principalOf(request);
+        const filter = filterOf(request.query, { from: new Date(container.clock.nowMs() - LATEST_LOOKBACK_MS) });
+        const rows = await container.db.withTenant(tenantId, (tx) => latestPerSeries(tx, tenantId, filter, request.query.limit));
+        return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderExposition(rows));
       },
     );
   };
 }
+

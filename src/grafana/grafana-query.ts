@@ -1,0 +1,92 @@
+import { ValidationError } from '../errors.js';
+import { assertValidRegex, parseMatcher, type LabelMatcher } from '../metrics/label-matchers.js';
+import { METRIC_NAME_PATTERN } from '../metrics/sample.js';
+import { latestPerSeries } from '../metrics/samples.repository.js';
+import { querySeries, type Aggregation, type Series } from '../metrics/series.query.js';
+import type { Tx } from '../platform/db/index.js';
+import type { AdhocFilter, QueryBody, Target } from './grafana.schemas.js';
+
+const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
+const MATCH_OPERATORS = new Set(['=', '!=', '=~', '!~']);
+/** Finest bucket answered, whatever Grafana asks. */
+const MIN_BUCKET_MS = 1_000;
+
+export type QueryResult =
+  | { target: string; refId?: string; datapoints: Array<[number, number]> }
+  | { type: 'table'; refId?: string; columns: Array<{ text: string; type: string }>; rows: Array<Array<string | number>> };
+
+/** Ad-hoc filters (`adhocFilters` of SimpleJSON, `filters` of JSON API) as label matchers. */
+export function filtersToMatchers(filters: readonly AdhocFilter[]): LabelMatcher[] {
+  return filters.map((filter, index) => {
+    if (!MATCH_OPERATORS.has(filter.operator)) {
+      throw new ValidationError(`Ad-hoc filter operator ${JSON.stringify(filter.operator)} is not supported; use =, !=, =~ or !~`, { field: `filters/${index}`, operator: filter.operator });
+    }
+    const matcher: LabelMatcher = { label: filter.key, op: filter.operator as LabelMatcher['op'], value: filter.value };
+    assertValidRegex(matcher, `filters/${index}`);
+    return matcher;
+  });
+}
+
+/** Bucket width: Grafana's interval, widened so a range never yields more than maxDataPoints. */
+export function bucketOf(body: Pick<QueryBody, 'intervalMs' | 'maxDataPoints'>, rangeMs: number): number {
+  const interval = body.intervalMs ?? 60_000;
+  const byPoints = body.maxDataPoints === undefined ? 0 : Math.ceil(rangeMs / body.maxDataPoints);
+  return Math.max(MIN_BUCKET_MS, Math.ceil(interval), byPoints);
+}
+
+function payloadOf(target: Target): { service?: string; aggregation?: Aggregation; alias?: string; match?: string[] } {
+  if (typeof target.payload === 'string') {
+    if (target.payload.trim() === '') return {};
+    try {
+      const parsed: unknown = JSON.parse(target.payload);
+      if (typeof parsed === 'object' && parsed !== null) return parsed as { service?: string };
+    } catch {
+      // Grafana's raw-JSON editor sends text; text that is not JSON is a user error.
+    }
+    throw new ValidationError('Target payload is not a JSON object', { refId: target.refId });
+  }
+  return target.payload ?? target.data ?? {};
+}
+
+export function seriesName(series: Series): string {
+  const parts = [`service="${series.service}"`, ...Object.keys(series.labels).sort().map((key) => `${key}="${series.labels[key] ?? ''}"`)];
+  return `${series.name}{${parts.join(',')}}`;
+}
+
+/** Runs every visible target; unknown metrics and empty ranges give no series, not errors. */
+export async function runGrafanaQuery(tx: Tx, tenantId: string, body: QueryBody, rawMaxRangeMs: number): Promise<QueryResult[]> {
+  const from = new Date(body.range.from);
+  const to = new Date(body.range.to);
+  if (from > to) throw new ValidationError('range.from must not be after range.to', { range: body.range });
+  const adhoc = filtersToMatchers([...(body.adhocFilters ?? []), ...(body.filters ?? [])]);
+  const bucketMs = bucketOf(body, to.getTime() - from.getTime());
+  const results: QueryResult[] = [];
+  for (const target of body.targets) {
+    const name = target.target?.trim() ?? '';
+    if (target.hide === true || name === '' || name === 'select metric') continue;
+    if (!METRIC_NAME.test(name)) throw new ValidationError(`Target ${JSON.stringify(name)} is not a metric name`, { refId: target.refId });
+    const payload = payloadOf(target);
+    const matchers = [...adhoc, ...(payload.match ?? []).map((text) => parseMatcher(text, 'payload.match'))];
+    if (target.type === 'table') {
+      const rows = await latestPerSeries(tx, tenantId, { name, service: payload.service, matchers, from, to }, 10_000);
+      results.push({
+        type: 'table',
+        refId: target.refId,
+        columns: [
+          { text: 'Time', type: 'time' },
+          { text: 'Metric', type: 'string' },
+          { text: 'Service', type: 'string' },
+          { text: 'Labels', type: 'string' },
+          { text: 'Value', type: 'number' },
+        ],
+        rows: rows.map((row) => [row.timestamp.getTime(), row.metric_name, row.service_name, JSON.stringify(row.labels), row.value]),
+      });
+      continue;
+    }
+    const result = await querySeries(tx, tenantId, { name, service: payload.service, matchers, from, to, bucketMs, aggregation: payload.aggregation ?? 'avg' }, rawMaxRangeMs);
+    for (const series of result.series) {
+      results.push({ target: payload.alias ?? seriesName(series), refId: target.refId, datapoints: series.points });
+    }
+  }
+  return results;
+}

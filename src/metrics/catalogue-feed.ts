@@ -1,0 +1,76 @@
+import type { Catalogue, CatalogueEntry } from './catalogue.js';
+import { CATALOGUE_ENTRIES } from './catalogue.js';
+import type { CommitListener } from './ingest.js';
+
+/**
+ * How a committed sample whose name is in the catalogue updates /metrics:
+ * - counter: the value is an increment (a delta since the sender's last report), must be >= 0;
+ * - gauge: the value replaces the current one;
+ * - histogram and summary: the value is one observation.
+ * Only the catalogue's label names are used (others stay in storage only); a missing label is
+ * exported as an empty value. `http_request_duration_ms` and `db_query_duration_ms` measure this
+ * service itself, so samples pushed under those names are stored but do not change them.
+ * A sample feeds the catalogue whatever its source, so a producer either ingests a sample or
+ * updates the catalogue directly, never both.
+ */
+const SELF_MEASURED = new Set(['http_request_duration_ms', 'db_query_duration_ms']);
+const BY_NAME = new Map<string, CatalogueEntry>(CATALOGUE_ENTRIES.map((entry) => [entry.name, entry]));
+
+/** Why a sample cannot feed the catalogue, checked at validation so a bad batch stores nothing. */
+export function catalogueProblem(name: string, value: number): string | undefined {
+  const entry = BY_NAME.get(name);
+  if (entry?.kind === 'counter' && value < 0) return `${name} is a counter: its value is an increment and must not be negative`;
+  return undefined;
+}
+
+interface Updatable {
+  inc?(labels: Record<string, string>, value: number): void;
+  set?(labels: Record<string, string>, value: number): void;
+  observe?(labels: Record<string, string>, value: number): void;
+}
+
+export function feedCatalogue(catalogue: Catalogue): CommitListener {
+  const byName = new Map<string, { entry: CatalogueEntry; metric: Updatable }>();
+  const metrics: Record<string, Updatable> = {
+    tickets_sold_total: catalogue.ticketsSoldTotal,
+    tickets_listed_total: catalogue.ticketsListedTotal,
+    revenue_total_cents: catalogue.revenueTotalCents,
+    refunds_processed_total: catalogue.refundsProcessedTotal,
+    api_response_time_ms: catalogue.apiResponseTimeMs,
+    active_users: catalogue.activeUsers,
+    queue_size: catalogue.queueSize,
+    cache_hit_rate: catalogue.cacheHitRate,
+    errors_total: catalogue.errorsTotal,
+    payment_success_total: catalogue.paymentSuccessTotal,
+    payment_failure_total: catalogue.paymentFailureTotal,
+    payment_processing_duration_ms: catalogue.paymentProcessingDurationMs,
+    stripe_webhooks_total: catalogue.stripeWebhooksTotal,
+    nft_minted_total: catalogue.nftMintedTotal,
+    nft_transferred_total: catalogue.nftTransferredTotal,
+    solana_transaction_time_ms: catalogue.solanaTransactionTimeMs,
+    solana_errors_total: catalogue.solanaErrorsTotal,
+  };
+  for (const entry of CATALOGUE_ENTRIES) {
+    const metric = metrics[entry.name];
+    if (metric !== undefined && !SELF_MEASURED.has(entry.name)) byName.set(entry.name, { entry, metric });
+  }
+
+  return (batch) => {
+    for (const sample of batch.samples) {
+      const target = byName.get(sample.name);
+      if (target === undefined) continue;
+      const labels: Record<string, string> = {};
+      for (const label of target.entry.labels) labels[label] = sample.labels[label] ?? '';
+      switch (target.entry.kind) {
+        case 'counter':
+          target.metric.inc?.(labels, sample.value);
+          break;
+        case 'gauge':
+          target.metric.set?.(labels, sample.value);
+          break;
+        default:
+          target.metric.observe?.(labels, sample.value);
+      }
+    }
+  };
+}

@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/index.js';
+import type { Scheduler } from '../platform/scheduler.js';
+import { runAggregation } from './aggregation.job.js';
+import { runCleanup } from './cleanup.job.js';
+
+const DAY_MS = 86_400_000;
+
+/** `metric-aggregation` (every METRIC_AGGREGATION_INTERVAL_MS) and `cleanup` (daily at CLEANUP_HOUR_UTC). */
+export function registerMetricsJobs(deps: { config: Config; db: Db; clock: Clock; logger: Logger; scheduler: Scheduler }): void {
+  const { config } = deps;
+  deps.scheduler.add({
+    name: 'metric-aggregation',
+    intervalMs: config.METRIC_AGGREGATION_INTERVAL_MS,
+    run: async ({ now }) => {
+      await runAggregation({ db: deps.db, logger: deps.logger, maxMarks: config.ROLLUP_MAX_MARKS_PER_RUN }, now);
+    },
+  });
+  deps.scheduler.add({
+    name: 'cleanup',
+    intervalMs: config.CLEANUP_INTERVAL_MS,
+    // A daily cycle starts at CLEANUP_HOUR_UTC; other intervals are not shifted.
+    offsetMs: config.CLEANUP_INTERVAL_MS === DAY_MS ? config.CLEANUP_HOUR_UTC * 3_600_000 : 0,
+    timeoutMs: Math.min(config.CLEANUP_INTERVAL_MS, 30 * 60_000),
+    run: async ({ now }) => {
+      await runCleanup({ db: deps.db, logger: deps.logger, config }, now);
+    },
+  });
+}

@@ -1,0 +1,125 @@
+import type { Tx } from '../platform/db/index.js';
+import { matcherConditions, rethrowInvalidRegex, type LabelMatcher } from './label-matchers.js';
+
+export interface SampleFilter {
+  name?: string;
+  service?: string;
+  matchers: readonly LabelMatcher[];
+  from?: Date;
+  to?: Date;
+}
+
+export interface SampleRow {
+  id: number;
+  metric_name: string;
+  service_name: string;
+  series_key: string;
+  value: number;
+  labels: Record<string, string>;
+  timestamp: Date;
+}
+
+/** Position after the last row of a page, newest first. */
+export interface Cursor {
+  timestamp: Date;
+  id: number;
+}
+
+function where(tenantId: string, filter: SampleFilter, params: unknown[]): string {
+  params.push(tenantId);
+  const conditions = ['tenant_id = $1'];
+  if (filter.name !== undefined) {
+    params.push(filter.name);
+    conditions.push(`metric_name = $${params.length}`);
+  }
+  if (filter.service !== undefined) {
+    params.push(filter.service);
+    conditions.push(`service_name = $${params.length}`);
+  }
+  if (filter.from !== undefined) {
+    params.push(filter.from.toISOString());
+    conditions.push(`"timestamp" >= $${params.length}`);
+  }
+  if (filter.to !== undefined) {
+    params.push(filter.to.toISOString());
+    conditions.push(`"timestamp" <= $${params.length}`);
+  }
+  conditions.push(...matcherConditions(filter.matchers, params, { labels: 'labels', service: 'service_name' }));
+  return conditions.join(' AND ');
+}
+
+/** A page of samples, newest first, after `cursor` (keyset pagination: stable under inserts). */
+export async function listSamples(tx: Tx, tenantId: string, filter: SampleFilter, page: { limit: number; cursor?: Cursor }): Promise<SampleRow[]> {
+  const params: unknown[] = [];
+  let sql = `SELECT id, metric_name, service_name, series_key, value, labels, "timestamp" FROM metrics WHERE ${where(tenantId, filter, params)}`;
+  if (page.cursor !== undefined) {
+    params.push(page.cursor.timestamp.toISOString(), page.cursor.id);
+    sql += ` AND ("timestamp", id) < ($${params.length - 1}::timestamptz, $${params.length}::bigint)`;
+  }
+  params.push(page.limit);
+  sql += ` ORDER BY "timestamp" DESC, id DESC LIMIT $${params.length}`;
+  const result = await tx.query<SampleRow>(sql, params).catch(rethrowInvalidRegex);
+  return result.rows;
+}
+
+/** The newest sample of every series matching the filter (within its time range). */
+export async function latestPerSeries(tx: Tx, tenantId: string, filter: SampleFilter, limit: number): Promise<SampleRow[]> {
+  const params: unknown[] = [];
+  const condition = where(tenantId, filter, params);
+  params.push(limit);
+  const result = await tx
+    .query<SampleRow>(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (series_key) id, metric_name, service_name, series_key, value, labels, "timestamp"
+         FROM metrics WHERE ${condition}
+         ORDER BY series_key, "timestamp" DESC, id DESC
+       ) latest ORDER BY metric_name, series_key LIMIT $${params.length}`,
+      params,
+    )
+    .catch(rethrowInvalidRegex);
+  return result.rows;
+}
+
+/** Distinct metric names of a tenant, by a loose index scan (one index probe per name). */
+export async function metricNames(tx: Tx, tenantId: string, contains: string | undefined, limit: number): Promise<string[]> {
+  const result = await tx.query<{ metric_name: string }>(
+    `WITH RECURSIVE names AS (
+       (SELECT metric_name FROM metrics WHERE tenant_id = $1 ORDER BY metric_name LIMIT 1)
+       UNION ALL
+       SELECT (SELECT m.metric_name FROM metrics m WHERE m.tenant_id = $1 AND m.metric_name > n.metric_name ORDER BY m.metric_name LIMIT 1)
+       FROM names n WHERE n.metric_name IS NOT NULL
+     )
+     SELECT metric_name FROM names WHERE metric_name IS NOT NULL AND ($2::text IS NULL OR strpos(lower(metric_name), lower($2)) > 0) LIMIT $3`,
+    [tenantId, contains ?? null, limit],
+  );
+  return result.rows.map((row) => row.metric_name);
+}
+
+/** Distinct services (optionally of one metric) seen since `since`. */
+export async function serviceNames(tx: Tx, tenantId: string, metric: string | undefined, since: Date): Promise<string[]> {
+  const result = await tx.query<{ service_name: string }>(
+    `SELECT DISTINCT service_name FROM metrics WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND "timestamp" >= $3 ORDER BY service_name LIMIT 1000`,
+    [tenantId, metric ?? null, since.toISOString()],
+  );
+  return result.rows.map((row) => row.service_name);
+}
+
+/** Distinct label keys (optionally of one metric) seen since `since`. */
+export async function labelKeys(tx: Tx, tenantId: string, metric: string | undefined, since: Date): Promise<string[]> {
+  const result = await tx.query<{ key: string }>(
+    `SELECT DISTINCT k AS key FROM metrics, jsonb_object_keys(labels) AS k
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND "timestamp" >= $3 ORDER BY k LIMIT 1000`,
+    [tenantId, metric ?? null, since.toISOString()],
+  );
+  return result.rows.map((row) => row.key);
+}
+
+/** Distinct values of one label (optionally of one metric) seen since `since`. */
+export async function labelValues(tx: Tx, tenantId: string, key: string, metric: string | undefined, since: Date): Promise<string[]> {
+  const result = await tx.query<{ value: string }>(
+    `SELECT DISTINCT labels ->> $2 AS value FROM metrics
+     WHERE tenant_id = $1 AND labels ? $2 AND ($3::text IS NULL OR metric_name = $3) AND "timestamp" >= $4 ORDER BY 1 LIMIT 1000`,
+    [tenantId, key, metric ?? null, since.toISOString()],
+  );
+  return result.rows.map((row) => row.value);
+}

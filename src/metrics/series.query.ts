@@ -1,0 +1,97 @@
+import type { Tx } from '../platform/db/index.js';
+import { matcherConditions, rethrowInvalidRegex, type LabelMatcher } from './label-matchers.js';
+import { ROLLUP_RESOLUTIONS, type RollupResolution } from './rollups.repository.js';
+
+export type Aggregation = 'avg' | 'sum' | 'min' | 'max' | 'count';
+export const AGGREGATIONS: readonly Aggregation[] = ['avg', 'sum', 'min', 'max', 'count'];
+
+export interface SeriesQuery {
+  name: string;
+  service?: string;
+  matchers: readonly LabelMatcher[];
+  from: Date;
+  to: Date;
+  bucketMs: number;
+  aggregation: Aggregation;
+}
+
+export interface Series {
+  seriesKey: string;
+  name: string;
+  service: string;
+  labels: Record<string, string>;
+  /** [value, bucket start in epoch ms], oldest first. */
+  points: Array<[number, number]>;
+}
+
+export interface SeriesResult {
+  series: Series[];
+  /** Where the points came from: raw samples or a rollup resolution. */
+  source: 'raw' | RollupResolution;
+  bucketMs: number;
+}
+
+const RAW_AGGREGATE: Record<Aggregation, string> = { avg: 'avg(value)', sum: 'sum(value)', min: 'min(value)', max: 'max(value)', count: 'count(*)' };
+const ROLLUP_AGGREGATE: Record<Aggregation, string> = { avg: 'sum(sum) / sum(count)', sum: 'sum(sum)', min: 'min(min)', max: 'max(max)', count: 'sum(count)' };
+
+/**
+ * Long ranges at coarse buckets read rollups: the coarsest resolution not larger than the
+ * bucket, with the bucket rounded up to a multiple of it. Rollups lag raw data by up to one
+ * aggregation interval.
+ */
+export function chooseSource(rangeMs: number, bucketMs: number, rawMaxRangeMs: number): { source: 'raw' | RollupResolution; bucketMs: number } {
+  if (rangeMs <= rawMaxRangeMs) return { source: 'raw', bucketMs };
+  const resolution = [...ROLLUP_RESOLUTIONS].reverse().find((candidate) => candidate.ms <= bucketMs);
+  if (resolution === undefined) return { source: 'raw', bucketMs };
+  return { source: resolution.name, bucketMs: Math.ceil(bucketMs / resolution.ms) * resolution.ms };
+}
+
+/** Labels from the canonical series key `name|service|{k="v",...}` (saves carrying jsonb through GROUP BY). */
+export function labelsFromSeriesKey(seriesKey: string, name: string, service: string): Record<string, string> {
+  const body = seriesKey.slice(name.length + service.length + 3, -1);
+  const labels: Record<string, string> = {};
+  let index = 0;
+  while (index < body.length) {
+    const equals = body.indexOf('=', index);
+    if (equals === -1) break;
+    const key = body.slice(index, equals);
+    let end = equals + 2;
+    while (end < body.length && body[end] !== '"') end += body[end] === '\\' ? 2 : 1;
+    labels[key] = JSON.parse(body.slice(equals + 1, end + 1)) as string;
+    index = end + 2;
+  }
+  return labels;
+}
+
+export async function querySeries(tx: Tx, tenantId: string, query: SeriesQuery, rawMaxRangeMs: number): Promise<SeriesResult> {
+  const choice = chooseSource(query.to.getTime() - query.from.getTime(), query.bucketMs, rawMaxRangeMs);
+  const params: unknown[] = [tenantId, query.name, query.from.toISOString(), query.to.toISOString(), choice.bucketMs];
+  const conditions = ['tenant_id = $1', 'metric_name = $2'];
+  if (query.service !== undefined) {
+    params.push(query.service);
+    conditions.push(`service_name = $${params.length}`);
+  }
+  conditions.push(...matcherConditions(query.matchers, params, { labels: 'labels', service: 'service_name' }));
+  let sql: string;
+  if (choice.source === 'raw') {
+    sql = `SELECT series_key, service_name, floor(extract(epoch FROM "timestamp") * 1000 / $5) * $5 AS bucket, ${RAW_AGGREGATE[query.aggregation]} AS value
+           FROM metrics WHERE ${conditions.join(' AND ')} AND "timestamp" >= $3 AND "timestamp" < $4
+           GROUP BY series_key, service_name, bucket ORDER BY series_key, bucket`;
+  } else {
+    params.push(choice.source);
+    sql = `SELECT series_key, service_name, floor(extract(epoch FROM bucket_start) * 1000 / $5) * $5 AS bucket, ${ROLLUP_AGGREGATE[query.aggregation]} AS value
+           FROM metric_rollups WHERE ${conditions.join(' AND ')} AND resolution = $${params.length} AND bucket_start >= $3 AND bucket_start < $4
+           GROUP BY series_key, service_name, bucket ORDER BY series_key, bucket`;
+  }
+  const result = await tx.query<{ series_key: string; service_name: string; bucket: number; value: number }>(sql, params).catch(rethrowInvalidRegex);
+  const series = new Map<string, Series>();
+  for (const row of result.rows) {
+    let entry = series.get(row.series_key);
+    if (entry === undefined) {
+      entry = { seriesKey: row.series_key, name: query.name, service: row.service_name, labels: labelsFromSeriesKey(row.series_key, query.name, row.service_name), points: [] };
+      series.set(row.series_key, entry);
+    }
+    entry.points.push([Number(row.value), Number(row.bucket)]);
+  }
+  return { series: [...series.values()], source: choice.source, bucketMs: choice.bucketMs };
+}
