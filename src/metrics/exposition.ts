@@ -24,7 +24,7 @@ export function renderExposition(rows: readonly SampleRow[]): string {
   }
   const lines: string[] = [];
   for (const name of [...byName.keys()].sort()) {
-    lines.push(`# TYPE ${name} untyped`);
+    lines.push(`# HELP ${name} Latest stored value per series of ${name}`, `# TYPE ${name} untyped`);
     for (const row of byName.get(name) ?? []) {
       const labels: Record<string, string> = { ...row.labels };
       const pushedService = labels['service'];
