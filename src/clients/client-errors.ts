@@ -22,6 +22,10 @@ export class UpstreamUnavailableError extends AppError {
 /** A short reason for status pages and logs, whatever the error was. */
 export function failureReason(error: unknown): { reason: string; message: string } {
   if (error instanceof UpstreamUnavailableError) return { reason: error.details.reason, message: error.message };
-  if (error instanceof AppError) return { reason: error.code === 'NOT_CONFIGURED' ? 'not_configured' : error.code.toLowerCase(), message: error.message };
+  if (error instanceof AppError) {
+    const details: unknown = error.details;
+    const reason = typeof details === 'object' && details !== null && 'reason' in details && typeof details.reason === 'string' ? details.reason : undefined;
+    return { reason: reason ?? (error.code === 'NOT_CONFIGURED' ? 'not_configured' : error.code.toLowerCase()), message: error.message };
+  }
   return { reason: 'error', message: error instanceof Error ? error.message : String(error) };
 }
