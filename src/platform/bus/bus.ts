@@ -36,6 +36,12 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+export interface ConsumerLag {
+  topic: string;
+  group: string;
+  lag: number;
+}
+
 export interface Bus {
   readonly kind: 'memory' | 'redis' | 'kafka';
   /** Resolves once the broker (or the in-process queue) has accepted every message. */
@@ -45,6 +51,8 @@ export interface Bus {
    * redelivered, and parked on `<topic>.parked` after too many attempts.
    */
   subscribe(topic: Topic, group: string, handler: MessageHandler): Promise<Subscription>;
+  /** Messages not yet delivered to this process's consumer groups, where the broker reports it. */
+  readonly lag?: () => Promise<ConsumerLag[]>;
   close(): Promise<void>;
 }
 

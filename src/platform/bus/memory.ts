@@ -1,3 +1,4 @@
+import { keyHash } from './partition.js';
 import { parkedTopic, type Bus, type DeliveredMessage, type MessageHandler, type OutgoingMessage, type Subscription, type Topic } from './bus.js';
 
 interface Member {
@@ -18,7 +19,7 @@ export function createMemoryBus(options: { maxAttempts?: number } = {}): Bus {
   const pick = (members: Member[], key: string | undefined, sequence: number): Member | undefined => {
     const live = members.filter((member) => member.active);
     if (live.length === 0) return undefined;
-    const index = key === undefined ? sequence % live.length : hash(key) % live.length;
+    const index = key === undefined ? sequence % live.length : keyHash(key) % live.length;
     return live[index];
   };
   let sequence = 0;
@@ -74,10 +75,4 @@ export function createMemoryBus(options: { maxAttempts?: number } = {}): Bus {
     },
   };
   return bus;
-}
-
-function hash(key: string): number {
-  let value = 0;
-  for (let index = 0; index < key.length; index += 1) value = (Math.imul(value, 31) + key.charCodeAt(index)) >>> 0;
-  return value;
 }

@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { parkedTopic, type Bus, type ConsumerLag, type DeliveredMessage, type MessageHandler, type OutgoingMessage, type Subscription } from './bus.js';
+import { keyHash } from './partition.js';
+
+export interface RedisStreamsBusOptions {
+  url: string;
+  /** Key prefix of every stream, lease and member key. */
+  namespace?: string;
+  /** Streams per topic: a key always lands on the same one, and one member of a group owns each. */
+  partitions: number;
+  maxLen: number;
+  maxAttempts: number;
+  retryDelayMs: number;
+  /** A member that stops renewing loses its partitions (and their unacknowledged messages) after this. */
+  leaseMs?: number;
+  blockMs?: number;
+  logger: Logger;
+}
+
+type Entry = [id: string, fields: string[]];
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
+/**
+ * Redis Streams bus. A topic is split into partition streams; a key always goes to the same
+ * partition. Members of a consumer group lease partitions (one owner each, rebalanced as
+ * members come and go) and read them with XREADGROUP, so per-key order holds while the group
+ * shares the work. A failed handler is retried in place; after maxAttempts the message is
+ * parked on `<topic>.parked`. Messages a dead member left unacknowledged are taken over with
+ * XAUTOCLAIM by the partition's next owner and redelivered with a higher attempt.
+ */
+export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
+  const ns = options.namespace ?? 'monitoring:bus:';
+  const leaseMs = options.leaseMs ?? 10_000;
+  const blockMs = options.blockMs ?? 1_000;
+  const client = new Redis(options.url, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
+  client.on('error', () => undefined);
+  const subscriptions = new Set<{ topic: string; group: string; close(): Promise<void> }>();
+  const streamKey = (topic: string, partition: number) => `${ns}${topic}:${partition}`;
+  let roundRobin = 0;
+  let closed = false;
+
+  const partitionOf = (key: string | undefined) => (key === undefined ? (roundRobin += 1) : keyHash(key)) % options.partitions;
+
+  const publish = async (topic: string, messages: readonly OutgoingMessage[]): Promise<void> => {
+    if (closed) throw new Error('bus is closed');
+    if (messages.length === 0) return;
+    const pipeline = client.pipeline();
+    for (const message of messages) {
+      const fields = ['value', JSON.stringify(message.value ?? null), 'headers', JSON.stringify(message.headers ?? {})];
+      if (message.key !== undefined) fields.push('key', message.key);
+      pipeline.xadd(streamKey(topic, partitionOf(message.key)), 'MAXLEN', '~', options.maxLen, '*', ...fields);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error !== null);
+    if (failed?.[0] != null) throw failed[0];
+  };
+
+  const decode = (topic: string, fields: string[], attempt: number): DeliveredMessage => {
+    const map = new Map<string, string>();
+    for (let index = 0; index + 1 < fields.length; index += 2) map.set(fields[index] ?? '', fields[index + 1] ?? '');
+    return {
+      topic,
+      key: map.get('key'),
+      value: JSON.parse(map.get('value') ?? 'null') as unknown,
+      headers: JSON.parse(map.get('headers') ?? '{}') as Record<string, string>,
+      attempt,
+    };
+  };
+
+  const subscribe = async (topic: string, group: string, handler: MessageHandler): Promise<Subscription> => {
+    if (closed) throw new Error('bus is closed');
+    const member = randomUUID();
+    const reader = client.duplicate();
+    reader.on('error', () => undefined);
+    const membersKey = `${ns}members:${topic}:${group}`;
+    const leaseKey = (partition: number) => `${ns}lease:${topic}:${group}:${partition}`;
+    const owned = new Set<number>();
+    let stopped = false;
+
+    for (let partition = 0; partition < options.partitions; partition += 1) {
+      await client.xgroup('CREATE', streamKey(topic, partition), group, '$', 'MKSTREAM').catch((error: unknown) => {
+        if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+      });
+    }
+
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+    const handle = async (partition: number, id: string, fields: string[] | null, firstAttempt: number): Promise<void> => {
+      const stream = streamKey(topic, partition);
+      if (fields === null) {
+        await client.xack(stream, group, id);
+        return;
+      }
+      const message = decode(topic, fields, firstAttempt);
+      for (let attempt = firstAttempt; ; attempt += 1) {
+        try {
+          await handler({ ...message, attempt });
+          break;
+        } catch (error) {
+          if (attempt >= options.maxAttempts) {
+            options.logger.warn({ err: error, topic, group, id, attempt }, 'bus message parked');
+            await publish(parkedTopic(topic), [{ key: message.key, value: message.value, headers: { ...message.headers, 'parked-reason': String(error instanceof Error ? error.message : error).slice(0, 500), 'parked-attempts': String(attempt) } }]);
+            break;
+          }
+          if (stopped) return;
+          await sleep(options.retryDelayMs * attempt);
+        }
+      }
+      await client.xack(stream, group, id);
+    };
+
+    /** Takes over what earlier owners of the partition left unacknowledged, oldest first. */
+    const reclaim = async (partition: number): Promise<void> => {
+      const stream = streamKey(topic, partition);
+      let cursor = '0-0';
+      do {
+        const [next, entries] = (await client.xautoclaim(stream, group, member, 0, cursor, 'COUNT', 100)) as [string, Array<Entry | null>, string[]?];
+        cursor = next;
+        const ids = entries.flatMap((entry) => (entry === null ? [] : [entry[0]]));
+        const deliveries = new Map<string, number>();
+        if (ids.length > 0) {
+          const pending = (await client.xpending(stream, group, ids[0] ?? '-', ids[ids.length - 1] ?? '+', ids.length, member)) as Array<[string, string, number, number]>;
+          for (const [id, , , count] of pending) deliveries.set(id, count);
+        }
+        for (const entry of entries) {
+          if (entry === null || stopped || !owned.has(partition)) continue;
+          await handle(partition, entry[0], entry[1], Math.max(2, deliveries.get(entry[0]) ?? 2));
+        }
+      } while (cursor !== '0-0' && !stopped && owned.has(partition));
+    };
+
+    const toReclaim: number[] = [];
+    const rebalance = async (): Promise<void> => {
+      const now = Date.now();
+      await client.zadd(membersKey, now, member);
+      await client.zremrangebyscore(membersKey, '-inf', now - leaseMs);
+      const members = (await client.zrange(membersKey, '0', '-1')).sort();
+      const index = Math.max(0, members.indexOf(member));
+      const count = Math.max(1, members.length);
+      for (let partition = 0; partition < options.partitions; partition += 1) {
+        const wanted = partition % count === index;
+        if (owned.has(partition)) {
+          const kept = wanted && Number(await client.eval(RENEW, 1, leaseKey(partition), member, String(leaseMs))) === 1;
+          if (!kept) {
+            owned.delete(partition);
+            await client.eval(RELEASE, 1, leaseKey(partition), member);
+          }
+        } else if (wanted && (await client.set(leaseKey(partition), member, 'PX', leaseMs, 'NX')) === 'OK') {
+          owned.add(partition);
+          toReclaim.push(partition);
+        }
+      }
+    };
+
+    await rebalance();
+    const rebalancer = setInterval(() => {
+      if (!stopped) rebalance().catch((error: unknown) => options.logger.warn({ err: error, topic, group }, 'bus rebalance failed'));
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    rebalancer.unref();
+
+    const loop = async (): Promise<void> => {
+      while (!stopped) {
+        try {
+          const partition = toReclaim.shift();
+          if (partition !== undefined) {
+            await reclaim(partition);
+            continue;
+          }
+          const mine = [...owned];
+          if (mine.length === 0) {
+            await sleep(Math.min(blockMs, 100));
+            continue;
+          }
+          const keys = mine.map((p) => streamKey(topic, p));
+          const result = (await reader.xreadgroup('GROUP', group, member, 'COUNT', 100, 'BLOCK', blockMs, 'STREAMS', ...keys, ...keys.map(() => '>'))) as Array<[string, Entry[]]> | null;
+          for (const [stream, entries] of result ?? []) {
+            const partition = mine[keys.indexOf(stream)] ?? 0;
+            for (const [id, fields] of entries) {
+              if (stopped) break;
+              await handle(partition, id, fields, 1);
+            }
+          }
+        } catch (error) {
+          if (stopped) break;
+          options.logger.warn({ err: error, topic, group }, 'bus read failed; retrying');
+          await sleep(Math.min(blockMs, 500));
+        }
+      }
+    };
+    const running = loop();
+
+    const subscription = {
+      topic,
+      group,
+      async close() {
+        if (stopped) return;
+        stopped = true;
+        clearInterval(rebalancer);
+        reader.disconnect();
+        await running;
+        subscriptions.delete(subscription);
+        for (const partition of owned) await client.eval(RELEASE, 1, leaseKey(partition), member).catch(() => undefined);
+        owned.clear();
+        await client.zrem(membersKey, member).catch(() => undefined);
+      },
+    };
+    subscriptions.add(subscription);
+    return subscription;
+  };
+
+  const lag = async (): Promise<ConsumerLag[]> => {
+    const totals = new Map<string, ConsumerLag>();
+    for (const { topic, group } of subscriptions) {
+      const id = `${topic}\n${group}`;
+      if (totals.has(id)) continue;
+      let sum = 0;
+      for (let partition = 0; partition < options.partitions; partition += 1) {
+        const groups = (await client.xinfo('GROUPS', streamKey(topic, partition))) as Array<Array<string | number | null>>;
+        const info = groups.find((fields) => fields[fields.indexOf('name') + 1] === group);
+        const value = info?.[info.indexOf('lag') + 1];
+        if (typeof value === 'number') sum += value;
+      }
+      totals.set(id, { topic, group, lag: sum });
+    }
+    return [...totals.values()];
+  };
+
+  return {
+    kind: 'redis',
+    publish: (topic, messages) => publish(topic, messages),
+    subscribe,
+    lag,
+    async close() {
+      if (closed) return;
+      await Promise.all([...subscriptions].map((subscription) => subscription.close()));
+      closed = true;
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
