@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Container } from './container.js';
+import { alertingRoutes } from './alerts/index.js';
 import { metricsRoutes } from './metrics/metrics.routes.js';
 import { prometheusRoutes } from './metrics/prometheus.routes.js';
 import { httpInstrumentation } from './metrics/http-instrumentation.js';
@@ -47,6 +48,7 @@ export async function buildApp(container: Container): Promise<App> {
   await app.register(metricsRoutes(container));
   await app.register(prometheusRoutes(container));
   // --- domain routes: one line per domain plugin ---
+  await app.register(alertingRoutes(container));
   await app.register(grafanaRoutes(container));
   await app.register(sourceStatusRoutes({ auth: container.auth, status: container.collectorStatus, scheduler: container.scheduler, collectors: container.collectorJobs }));
   await app.register(healthRoutes(container, container.health));

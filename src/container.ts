@@ -5,6 +5,7 @@ import { busKind, type Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
+import { createAlerting, createEmailSender, type Alerting, type EmailSender } from './alerts/index.js';
 import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
 import { BUSINESS_COLLECTOR, createBusinessCollector } from './collectors/business/index.js';
 import { createIngest, type Ingest } from './metrics/ingest.js';
@@ -41,6 +42,11 @@ export interface Container {
   /** Raise/resolve alerts from any domain; listeners (notify, escalation, WebSocket) hear every change. */
   readonly alerts: AlertStore;
   // --- domain services: each domain adds its own fields below, in its own block ---
+  // alerts (issue 4)
+  /** Rules evaluation, grouping, silences, escalation and the notification outbox. */
+  readonly alerting: Alerting;
+  /** SMTP sender shared by alert notifications and reports; returns an outcome, never throws. */
+  readonly email: EmailSender;
   // health, SLA, incidents, dashboards (issue 5)
   /** Dependency and platform-service checks, their history and the /health answers. */
   readonly health: HealthService;
@@ -118,6 +124,13 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const alerts = createAlertStore({ db, bus, clock, logger });
 
     // --- domain wiring: each domain builds its services and registers its jobs in its own block ---
+    // alerts (issue 4): e-mail sender, evaluator, dispatcher, outbox delivery, escalation and their jobs
+    const email = createEmailSender(config, logger);
+    teardown.add('email', () => email.close());
+    const alerting = createAlerting({ config, db, clock, logger, alerts, registry, email, ingest, hmacSecret: secrets.hmacSecret });
+    teardown.add('alerting', () => alerting.close());
+    for (const job of alerting.jobs) scheduler.add(job);
+    warnings.push(...alerting.notConfigured);
     // health, SLA, incidents, dashboards (issue 5)
     const health = createHealthService({ config, db, cache, signer, clock, logger, ingest });
     teardown.add('health checkers', () => health.close());
@@ -155,6 +168,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       scheduler,
       ingest,
       alerts,
+      alerting,
+      email,
       health,
       catalogue,
       selfCollectors,

@@ -15,6 +15,9 @@ export const ErrorCodes = {
   INTERNAL: 500,
   NOT_CONFIGURED: 503,
   DEPENDENCY_UNAVAILABLE: 503,
+  // alerts
+  UNKNOWN_CHANNEL: 400,
+  INVALID_MATCHER: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -60,7 +60,21 @@ export interface AlertChange {
 
 export type AlertListener = (change: AlertChange) => void | Promise<void>;
 
-const COLUMNS = `id, tenant_id, rule_id, fingerprint, name, type, severity, message, source, service_name, labels, annotations, status, value,
+/** Appends to an alert's history (alert_events) inside the caller's transaction. */
+export async function recordAlertEvents(
+  tx: Tx,
+  tenantId: string,
+  events: ReadonlyArray<{ alertId: string; kind: string; actor: string | null; details?: Record<string, unknown>; at: Date }>,
+): Promise<void> {
+  if (events.length === 0) return;
+  await tx.query(
+    `INSERT INTO alert_events (tenant_id, alert_id, kind, actor, details, at)
+     SELECT $1, e.alert_id, e.kind, e.actor, e.details::jsonb, e.at FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS e(alert_id, kind, actor, details, at)`,
+    [tenantId, events.map((e) => e.alertId), events.map((e) => e.kind), events.map((e) => e.actor), events.map((e) => JSON.stringify(e.details ?? {})), events.map((e) => e.at)],
+  );
+}
+
+export const ALERT_COLUMNS = `id, tenant_id, rule_id, fingerprint, name, type, severity, message, source, service_name, labels, annotations, status, value,
   resolved, starts_at, fired_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, created_at, updated_at`;
 
 /**
@@ -92,44 +106,66 @@ export function createAlertStore(deps: { db: Db; bus: Bus; clock: Clock; logger:
   const raiseIn = async (tx: Tx, tenantId: string, input: AlertInput): Promise<AlertChange | null> => {
     const now = deps.clock.now();
     const status = input.status ?? 'firing';
-    const existing = await tx.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts WHERE tenant_id = $1 AND fingerprint = $2 AND resolved = false FOR UPDATE`, [tenantId, input.fingerprint]);
+    const existing = await tx.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND fingerprint = $2 AND resolved = false FOR UPDATE`, [tenantId, input.fingerprint]);
     const current = existing.rows[0];
     if (current === undefined) {
       const inserted = await tx.query<AlertRow>(
         `INSERT INTO alerts (tenant_id, rule_id, fingerprint, name, type, severity, message, source, service_name, labels, annotations, status, value, starts_at, fired_at, last_evaluated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$14) RETURNING ${COLUMNS}`,
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$14) RETURNING ${ALERT_COLUMNS}`,
         [tenantId, input.ruleId ?? null, input.fingerprint, input.name, input.type, input.severity, input.message, input.source, input.serviceName ?? null,
           JSON.stringify(input.labels ?? {}), JSON.stringify(input.annotations ?? {}), status, input.value ?? null, now, status === 'firing' ? now : null],
       );
       const row = inserted.rows[0];
-      return row === undefined ? null : { tenantId, kind: status, alert: row };
+      if (row === undefined) return null;
+      await recordAlertEvents(tx, tenantId, [{ alertId: row.id, kind: status, actor: input.source, details: { value: input.value ?? null, message: input.message }, at: now }]);
+      return { tenantId, kind: status, alert: row };
     }
     const promoted = current.status === 'pending' && status === 'firing';
     const updated = await tx.query<AlertRow>(
       `UPDATE alerts SET status = CASE WHEN status = 'firing' THEN 'firing' ELSE $3 END, value = $4, message = $5, severity = $6,
-         fired_at = COALESCE(fired_at, CASE WHEN $3 = 'firing' THEN $7::timestamptz END), last_evaluated_at = $7, updated_at = $7
-       WHERE id = $1 AND tenant_id = $2 RETURNING ${COLUMNS}`,
+         fired_at = COALESCE(fired_at, CASE WHEN $3 = 'firing' THEN $7::timestamptz END), last_evaluated_at = $7, updated_at = $7,
+         keep_firing_since = NULL
+       WHERE id = $1 AND tenant_id = $2 RETURNING ${ALERT_COLUMNS}`,
       [current.id, tenantId, status, input.value ?? null, input.message, input.severity, now],
     );
     const row = updated.rows[0];
     if (row === undefined) return null;
-    return promoted ? { tenantId, kind: 'firing', alert: row } : null;
+    if (!promoted) return null;
+    await recordAlertEvents(tx, tenantId, [{ alertId: row.id, kind: 'firing', actor: input.source, details: { value: input.value ?? null, message: input.message }, at: now }]);
+    return { tenantId, kind: 'firing', alert: row };
   };
 
-  const resolveIn = async (tx: Tx, tenantId: string, where: { fingerprint?: string; id?: string }, by: string): Promise<AlertChange | null> => {
+  const resolveIn = async (tx: Tx, tenantId: string, where: { fingerprint?: string; id?: string }, by: string, details: Record<string, unknown> = {}): Promise<AlertChange | null> => {
     const now = deps.clock.now();
     const result = await tx.query<AlertRow>(
       `UPDATE alerts SET resolved = true, status = 'resolved', resolved_at = $3, resolved_by = $4, updated_at = $3
-       WHERE tenant_id = $1 AND resolved = false AND (fingerprint = $2 OR id::text = $5) RETURNING ${COLUMNS}`,
+       WHERE tenant_id = $1 AND resolved = false AND (fingerprint = $2 OR id::text = $5) RETURNING ${ALERT_COLUMNS}`,
       [tenantId, where.fingerprint ?? null, now, by, where.id ?? null],
     );
     const row = result.rows[0];
-    return row === undefined ? null : { tenantId, kind: 'resolved', alert: row };
+    if (row === undefined) return null;
+    await recordAlertEvents(tx, tenantId, [{ alertId: row.id, kind: 'resolved', actor: by, details, at: now }]);
+    return { tenantId, kind: 'resolved', alert: row };
+  };
+
+  /** Records who acknowledged; a second acknowledgement changes nothing (null). */
+  const acknowledgeIn = async (tx: Tx, tenantId: string, id: string, by: string, comment?: string): Promise<AlertChange | null> => {
+    const now = deps.clock.now();
+    const result = await tx.query<AlertRow>(
+      `UPDATE alerts SET acknowledged_at = $3, acknowledged_by = $4, updated_at = $3
+       WHERE tenant_id = $1 AND id = $2 AND resolved = false AND acknowledged_at IS NULL RETURNING ${ALERT_COLUMNS}`,
+      [tenantId, id, now, by],
+    );
+    const row = result.rows[0];
+    if (row === undefined) return null;
+    await recordAlertEvents(tx, tenantId, [{ alertId: row.id, kind: 'acknowledged', actor: by, details: comment === undefined ? {} : { comment }, at: now }]);
+    return { tenantId, kind: 'acknowledged', alert: row };
   };
 
   return {
     raiseIn,
     resolveIn,
+    acknowledgeIn,
     announce,
     /** Raises in its own transaction and announces the change. */
     async raise(tenantId: string, input: AlertInput): Promise<AlertChange | null> {
@@ -139,6 +175,11 @@ export function createAlertStore(deps: { db: Db; bus: Bus; clock: Clock; logger:
     },
     async resolve(tenantId: string, where: { fingerprint?: string; id?: string }, by: string): Promise<AlertChange | null> {
       const change = await deps.db.withTenant(tenantId, (tx) => resolveIn(tx, tenantId, where, by));
+      if (change !== null) await announce([change]);
+      return change;
+    },
+    async acknowledge(tenantId: string, id: string, by: string, comment?: string): Promise<AlertChange | null> {
+      const change = await deps.db.withTenant(tenantId, (tx) => acknowledgeIn(tx, tenantId, id, by, comment));
       if (change !== null) await announce([change]);
       return change;
     },

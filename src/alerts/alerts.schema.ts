@@ -1,0 +1,43 @@
+import { Type } from '@sinclair/typebox';
+import type { AlertRow } from './alert-store.js';
+
+const nullableTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+
+export const AlertSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  rule_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  fingerprint: Type.String(),
+  name: Type.String(),
+  type: Type.String(),
+  severity: Type.String(),
+  message: Type.String(),
+  source: Type.String(),
+  service_name: Type.Union([Type.String(), Type.Null()]),
+  labels: Type.Record(Type.String(), Type.String()),
+  annotations: Type.Record(Type.String(), Type.String()),
+  status: Type.String({ description: 'pending | firing | resolved' }),
+  value: Type.Union([Type.Number(), Type.Null()]),
+  resolved: Type.Boolean(),
+  acknowledged: Type.Boolean(),
+  starts_at: Type.String({ format: 'date-time' }),
+  fired_at: nullableTime,
+  acknowledged_at: nullableTime,
+  acknowledged_by: Type.Union([Type.String(), Type.Null()]),
+  resolved_at: nullableTime,
+  resolved_by: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+
+export const PaginationSchema = Type.Object({ limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() });
+
+const iso = (date: Date | null) => (date === null ? null : date.toISOString());
+
+export function toAlertJson(row: AlertRow) {
+  return {
+    id: row.id, rule_id: row.rule_id, fingerprint: row.fingerprint, name: row.name, type: row.type, severity: row.severity, message: row.message, source: row.source,
+    service_name: row.service_name, labels: row.labels, annotations: row.annotations, status: row.status, value: row.value, resolved: row.resolved,
+    acknowledged: row.acknowledged_at !== null, starts_at: row.starts_at.toISOString(), fired_at: iso(row.fired_at), acknowledged_at: iso(row.acknowledged_at),
+    acknowledged_by: row.acknowledged_by, resolved_at: iso(row.resolved_at), resolved_by: row.resolved_by, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,20 @@
+import type { Container } from '../container.js';
+import type { App } from '../platform/http/types.js';
+import { alertRulesRoutes } from './alert-rules.routes.js';
+import { alertsRoutes } from './alerts.routes.js';
+import { policyRoutes } from './policy.routes.js';
+import { silencesRoutes } from './silences.routes.js';
+
+export { createAlerting, type Alerting } from './alerting.js';
+export { createEmailSender, type EmailSender, type EmailMessage } from './notify/email.js';
+export type { DeliveryOutcome } from './notify/outcome.js';
+
+/** Every alerting route: rules, alerts, silences, policy and channels, notifications. */
+export function alertingRoutes(container: Container) {
+  return async (app: App) => {
+    await app.register(alertRulesRoutes(container));
+    await app.register(silencesRoutes(container));
+    await app.register(policyRoutes(container));
+    await app.register(alertsRoutes(container));
+  };
+}

@@ -1,0 +1,130 @@
+import type { Tx } from '../../platform/db/index.js';
+import type { Severity } from '../alert-store.js';
+import type { ChannelName } from '../channels.js';
+import type { OutboxMessage } from './channel.js';
+import type { NotificationPayload } from './payload.js';
+
+export type OutboxStatus = 'pending' | 'sending' | 'delivered' | 'dead' | 'not_configured';
+
+export interface OutboxRow extends OutboxMessage {
+  seq: number;
+  severity: Severity;
+  status: OutboxStatus;
+  next_attempt_at: Date;
+  lease_until: Date | null;
+  last_error: string | null;
+  last_status_code: number | null;
+  response: Record<string, unknown> | null;
+  created_at: Date;
+  updated_at: Date;
+  delivered_at: Date | null;
+}
+
+export interface NewOutboxRow {
+  channel: ChannelName;
+  kind: NotificationPayload['kind'];
+  groupKey: string | null;
+  alertId: string | null;
+  payload: NotificationPayload;
+  /** 'not_configured' rows record that the channel could not be used. */
+  status: 'pending' | 'not_configured';
+  error: string | null;
+}
+
+const COLUMNS = `id, seq, tenant_id, channel, kind, group_key, alert_id, severity, payload, status, attempts, next_attempt_at, lease_until, last_error,
+  last_status_code, response, created_at, updated_at, delivered_at`;
+
+export async function insertOutbox(tx: Tx, tenantId: string, rows: readonly NewOutboxRow[], now: Date): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const result = await tx.query<{ id: string }>(
+    `INSERT INTO notification_outbox (tenant_id, channel, kind, group_key, alert_id, severity, payload, status, last_error, next_attempt_at, created_at, updated_at)
+     SELECT $1, r.channel, r.kind, r.group_key, r.alert_id, r.severity, r.payload::jsonb, r.status, r.last_error, $2, $2, $2
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY
+       AS r(channel, kind, group_key, alert_id, severity, payload, status, last_error, ord)
+     ORDER BY r.ord
+     RETURNING id`,
+    [tenantId, now, rows.map((r) => r.channel), rows.map((r) => r.kind), rows.map((r) => r.groupKey), rows.map((r) => r.alertId), rows.map((r) => r.payload.severity),
+      rows.map((r) => JSON.stringify(r.payload)), rows.map((r) => r.status), rows.map((r) => r.error)],
+  );
+  return result.rows.map((row) => row.id);
+}
+
+/** Takes due rows (and rows whose sender died mid-attempt) under a lease, oldest first. */
+export async function claimDue(tx: Tx, tenantId: string | null, now: Date, leaseUntil: Date, limit: number): Promise<OutboxRow[]> {
+  const result = await tx.query<OutboxRow>(
+    `UPDATE notification_outbox SET status = 'sending', lease_until = $3, updated_at = $2
+     WHERE id IN (
+       SELECT id FROM notification_outbox
+       WHERE ($1::uuid IS NULL OR tenant_id = $1) AND status IN ('pending', 'sending')
+         AND ((status = 'pending' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until < $2))
+       ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+     RETURNING ${COLUMNS}`,
+    [tenantId, now, leaseUntil, limit],
+  );
+  return result.rows.sort((a, b) => a.seq - b.seq);
+}
+
+/** An earlier message of the same Slack thread not yet delivered: this one must wait for it. */
+export async function hasEarlierUndelivered(tx: Tx, row: Pick<OutboxRow, 'tenant_id' | 'channel' | 'group_key' | 'seq'>): Promise<boolean> {
+  if (row.group_key === null) return false;
+  const result = await tx.query(
+    `SELECT 1 FROM notification_outbox WHERE tenant_id = $1 AND channel = $2 AND group_key = $3 AND seq < $4 AND status IN ('pending', 'sending') LIMIT 1`,
+    [row.tenant_id, row.channel, row.group_key, row.seq],
+  );
+  return result.rowCount > 0;
+}
+
+export async function markDelivered(tx: Tx, row: OutboxRow, now: Date, statusCode: number | null, response: Record<string, unknown> | null): Promise<void> {
+  await tx.query(
+    `UPDATE notification_outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = $3, updated_at = $3, lease_until = NULL,
+       last_status_code = $4, response = $5, last_error = NULL
+     WHERE tenant_id = $1 AND id = $2`,
+    [row.tenant_id, row.id, now, statusCode, response === null ? null : JSON.stringify(response)],
+  );
+}
+
+export async function markFailedAttempt(
+  tx: Tx,
+  row: OutboxRow,
+  now: Date,
+  result: { status: 'pending' | 'dead'; nextAttemptAt: Date; error: string; statusCode: number | null },
+): Promise<void> {
+  await tx.query(
+    `UPDATE notification_outbox SET status = $3, attempts = attempts + 1, next_attempt_at = $4, last_error = $5, last_status_code = $6, updated_at = $7, lease_until = NULL
+     WHERE tenant_id = $1 AND id = $2`,
+    [row.tenant_id, row.id, result.status, result.nextAttemptAt, result.error, result.statusCode, now],
+  );
+}
+
+/** Puts a claimed row back without counting an attempt (it waits for an earlier message). */
+export async function release(tx: Tx, row: OutboxRow, now: Date): Promise<void> {
+  await tx.query(`UPDATE notification_outbox SET status = 'pending', lease_until = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2`, [row.tenant_id, row.id, now]);
+}
+
+export async function listOutbox(
+  tx: Tx,
+  tenantId: string,
+  filter: { status?: OutboxStatus; channel?: ChannelName; alertId?: string; limit: number; offset: number },
+): Promise<{ rows: OutboxRow[]; total: number }> {
+  const params = [tenantId, filter.status ?? null, filter.channel ?? null, filter.alertId ?? null];
+  const where = `tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR channel = $3) AND ($4::uuid IS NULL OR alert_id = $4)`;
+  const rows = await tx.query<OutboxRow>(`SELECT ${COLUMNS} FROM notification_outbox WHERE ${where} ORDER BY seq DESC LIMIT $5 OFFSET $6`, [...params, filter.limit, filter.offset]);
+  const total = await tx.query<{ total: number }>(`SELECT count(*)::int AS total FROM notification_outbox WHERE ${where}`, params);
+  return { rows: rows.rows, total: total.rows[0]?.total ?? 0 };
+}
+
+/** A dead letter goes back to the queue with a fresh attempt budget. */
+export async function requeueDead(tx: Tx, tenantId: string, id: string, now: Date): Promise<OutboxRow | undefined> {
+  const result = await tx.query<OutboxRow>(
+    `UPDATE notification_outbox SET status = 'pending', attempts = 0, next_attempt_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'dead' RETURNING ${COLUMNS}`,
+    [tenantId, id, now],
+  );
+  return result.rows[0];
+}
+
+export async function outboxDepth(tx: Tx): Promise<Array<{ channel: string; status: string; n: number }>> {
+  const result = await tx.query<{ channel: string; status: string; n: number }>(
+    `SELECT channel, status, count(*)::int AS n FROM notification_outbox WHERE status IN ('pending', 'sending', 'dead') GROUP BY channel, status`,
+  );
+  return result.rows;
+}

@@ -1,0 +1,72 @@
+import type { Tx } from '../platform/db/index.js';
+import { normaliseMatchers, type Matcher } from './matchers.js';
+
+export interface SilenceRow {
+  id: string;
+  tenant_id: string;
+  matchers: Matcher[];
+  starts_at: Date;
+  ends_at: Date;
+  created_by: string;
+  comment: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, tenant_id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at';
+const normalise = (row: SilenceRow): SilenceRow => ({ ...row, matchers: normaliseMatchers(row.matchers) });
+
+export function silenceState(silence: Pick<SilenceRow, 'starts_at' | 'ends_at'>, now: Date): 'pending' | 'active' | 'expired' {
+  if (now.getTime() < silence.starts_at.getTime()) return 'pending';
+  return now.getTime() < silence.ends_at.getTime() ? 'active' : 'expired';
+}
+
+export async function activeSilences(tx: Tx, tenantId: string, now: Date): Promise<SilenceRow[]> {
+  const result = await tx.query<SilenceRow>(`SELECT ${COLUMNS} FROM alert_silences WHERE tenant_id = $1 AND starts_at <= $2 AND ends_at > $2`, [tenantId, now]);
+  return result.rows.map(normalise);
+}
+
+export async function listSilences(tx: Tx, tenantId: string, filter: { state?: 'pending' | 'active' | 'expired'; now: Date; limit: number; offset: number }): Promise<SilenceRow[]> {
+  const result = await tx.query<SilenceRow>(
+    `SELECT ${COLUMNS} FROM alert_silences WHERE tenant_id = $1
+       AND ($2::text IS NULL OR ($2 = 'pending' AND starts_at > $3) OR ($2 = 'active' AND starts_at <= $3 AND ends_at > $3) OR ($2 = 'expired' AND ends_at <= $3))
+     ORDER BY ends_at DESC, id LIMIT $4 OFFSET $5`,
+    [tenantId, filter.state ?? null, filter.now, filter.limit, filter.offset],
+  );
+  return result.rows.map(normalise);
+}
+
+export async function getSilence(tx: Tx, tenantId: string, id: string): Promise<SilenceRow | undefined> {
+  const result = await tx.query<SilenceRow>(`SELECT ${COLUMNS} FROM alert_silences WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  const row = result.rows[0];
+  return row === undefined ? undefined : normalise(row);
+}
+
+export async function insertSilence(tx: Tx, tenantId: string, values: { matchers: Matcher[]; starts_at: Date; ends_at: Date; created_by: string; comment: string }, now: Date): Promise<SilenceRow> {
+  const result = await tx.query<SilenceRow>(
+    `INSERT INTO alert_silences (tenant_id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$7) RETURNING ${COLUMNS}`,
+    [tenantId, JSON.stringify(values.matchers), values.starts_at, values.ends_at, values.created_by, values.comment, now],
+  );
+  const row = result.rows[0];
+  if (row === undefined) throw new Error('silence insert returned no row');
+  return normalise(row);
+}
+
+export async function updateSilence(tx: Tx, tenantId: string, id: string, values: { matchers: Matcher[]; starts_at: Date; ends_at: Date; comment: string }, now: Date): Promise<SilenceRow | undefined> {
+  const result = await tx.query<SilenceRow>(
+    `UPDATE alert_silences SET matchers = $3, starts_at = $4, ends_at = $5, comment = $6, updated_at = $7 WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    [tenantId, id, JSON.stringify(values.matchers), values.starts_at, values.ends_at, values.comment, now],
+  );
+  const row = result.rows[0];
+  return row === undefined ? undefined : normalise(row);
+}
+
+/** Expiring keeps the record (who silenced what, and when); a pending silence is removed. */
+export async function expireSilence(tx: Tx, tenantId: string, id: string, now: Date): Promise<SilenceRow | undefined> {
+  const result = await tx.query<SilenceRow>(
+    `UPDATE alert_silences SET ends_at = GREATEST(starts_at + interval '1 millisecond', LEAST(ends_at, $3)), updated_at = $3 WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    [tenantId, id, now],
+  );
+  const row = result.rows[0];
+  return row === undefined ? undefined : normalise(row);
+}
