@@ -7,25 +7,35 @@ export interface QueryShape {
 }
 
 const KEYWORD = /^\s*(?:--[^\n]*\n\s*)*([a-z]+)/i;
-const TARGET: Record<string, RegExp> = {
-  insert: /\binto\s+("?[a-z_][a-z0-9_]*"?)/i,
-  update: /^\s*update\s+("?[a-z_][a-z0-9_]*"?)/i,
-  delete: /\bfrom\s+("?[a-z_][a-z0-9_]*"?)/i,
-  select: /\bfrom\s+("?[a-z_][a-z0-9_]*"?)/i,
-};
-const SQL_WORDS = new Set(['unnest', 'generate_series', 'lateral', 'jsonb_each_text', 'jsonb_array_elements', 'select']);
+const IDENT = '("?[a-z_][a-z0-9_]*"?)';
+const INSERT_TARGET = new RegExp(`\\binto\\s+${IDENT}`, 'i');
+const UPDATE_TARGET = new RegExp(`^\\s*(?:with\\b.*?\\)\\s*)?update\\s+${IDENT}`, 'is');
+const SOURCES = new RegExp(`\\b(?:from|join)\\s+${IDENT}`, 'gi');
+const CTE_NAMES = /(?:\bwith(?:\s+recursive)?|,)\s*([a-z_][a-z0-9_]*)\s+as\s*\(/gi;
+const SQL_WORDS = new Set(['unnest', 'generate_series', 'lateral', 'jsonb_each_text', 'jsonb_object_keys', 'jsonb_array_elements', 'select', 'only']);
+const OPERATIONS = new Set(['select', 'insert', 'update', 'delete', 'call', 'do']);
+
+const clean = (raw: string | undefined) => raw?.replaceAll('"', '').toLowerCase();
 
 /**
- * Operation and main table of a statement, for the `db_query_duration_ms` labels. Statements
- * are the repositories' constant templates, so a bounded memo makes this a map lookup.
+ * Operation and main table of a statement, for the `db_query_duration_ms` labels: the target
+ * of a write, or the first real table a read scans (CTE names and set-returning functions are
+ * skipped). Statements are the repositories' constant templates, so a bounded memo makes this
+ * a map lookup.
  */
 export function queryShape(sql: string): QueryShape {
   const keyword = (KEYWORD.exec(sql)?.[1] ?? 'other').toLowerCase();
-  const operation = keyword === 'with' ? withOperation(sql) : keyword in TARGET ? keyword : keyword === 'call' || keyword === 'do' ? keyword : 'other';
-  const pattern = TARGET[operation];
-  const raw = pattern?.exec(sql)?.[1]?.replaceAll('"', '').toLowerCase();
-  const table = raw === undefined || SQL_WORDS.has(raw) ? 'none' : raw;
-  return { operation, table };
+  const operation = keyword === 'with' ? withOperation(sql) : OPERATIONS.has(keyword) ? keyword : 'other';
+  let table: string | undefined;
+  if (operation === 'insert') table = clean(INSERT_TARGET.exec(sql)?.[1]);
+  else if (operation === 'update') table = clean(UPDATE_TARGET.exec(sql)?.[1]);
+  else if (operation === 'select' || operation === 'delete') {
+    const ctes = new Set([...sql.matchAll(CTE_NAMES)].map((match) => (match[1] ?? '').toLowerCase()));
+    // `extract(epoch FROM x)` and `substring(x FROM n)` are not table references.
+    const scanned = sql.replace(/\b(extract|substring|trim)\s*\([^()]*?\bfrom\b/gi, '$1(');
+    table = [...scanned.matchAll(SOURCES)].map((match) => clean(match[1])).find((name) => name !== undefined && !ctes.has(name) && !SQL_WORDS.has(name));
+  }
+  return { operation, table: table === undefined || SQL_WORDS.has(table) ? 'none' : table };
 }
 
 /** A CTE statement is named for the statement that follows its definitions. */
