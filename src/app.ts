@@ -2,16 +2,22 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Container } from './container.js';
-import { alertingRoutes } from './alerts/index.js';
 import { metricsRoutes } from './metrics/metrics.routes.js';
 import { prometheusRoutes } from './metrics/prometheus.routes.js';
 import { httpInstrumentation } from './metrics/http-instrumentation.js';
 import { grafanaRoutes } from './grafana/grafana.routes.js';
 import { sourceStatusRoutes } from './clients/index.js';
+import { nftTransferRoutes } from './collectors/blockchain/index.js';
+import { alertingRoutes } from './alerts/index.js';
 import { installErrorHandling, installJsonParser } from './platform/http/errors.js';
 import { installOpenApi } from './platform/http/openapi.js';
 import type { App } from './platform/http/types.js';
 import { healthRoutes } from './health/index.js';
+import { slaRoutes } from './sla/index.js';
+import { incidentRoutes } from './incidents/index.js';
+import { dashboardRoutes, dashboardsRoutes } from './dashboard/index.js';
+import { cacheAdminRoutes } from './cache-admin/index.js';
+import { analyticsRoutes } from './analytics/analytics.routes.js';
 import { statusRoutes } from './status/status.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -49,9 +55,17 @@ export async function buildApp(container: Container): Promise<App> {
   await app.register(prometheusRoutes(container));
   // --- domain routes: one line per domain plugin ---
   await app.register(alertingRoutes(container));
+  await app.register(container.realtime.routes());
   await app.register(grafanaRoutes(container));
   await app.register(sourceStatusRoutes({ auth: container.auth, status: container.collectorStatus, scheduler: container.scheduler, collectors: container.collectorJobs }));
+  await app.register(nftTransferRoutes({ auth: container.auth, db: container.db, clock: container.clock }));
   await app.register(healthRoutes(container, container.health));
+  await app.register(slaRoutes(container, container.sla));
+  await app.register(incidentRoutes(container, container.incidents));
+  await app.register(dashboardRoutes(container, container.dashboard));
+  await app.register(dashboardsRoutes(container));
+  await app.register(cacheAdminRoutes(container));
+  await app.register(analyticsRoutes(container));
 
   return app;
 }

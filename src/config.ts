@@ -171,6 +171,29 @@ export const ConfigSchema = Type.Object({
   IPFS_PROBE_CID: optional('CID fetched from IPFS_GATEWAY_URL to measure latency'),
   REPORT_GENERATION_INTERVAL_MS: int('how often due scheduled reports are looked for', 60_000, 100),
   REPORT_MAX_ROWS: int('largest number of rows in one generated report', 100_000, 1),
+  // analytics and ML: anomaly detection, fraud (issue 7)
+  ANOMALY_DETECTION_ENABLED: flag('score every committed sample for anomalies (robust detector + trained autoencoders)', true),
+  ANOMALY_ALERT_SCORE: Type.Transform(Type.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$', default: '0.55', description: 'anomaly score in [0,1] from which a sample is stored as an anomaly and alerted' }))
+    .Decode((raw) => Number(raw))
+    .Encode((value) => String(value)),
+  ANOMALY_WARMUP_ROWS: int('past samples a series reads from the database when first scored', 2_000, 0, 100_000),
+  ANOMALY_MAX_SERIES: int('series whose detector state is kept in memory (least recently seen forgotten)', 10_000, 1),
+  ANOMALY_QUEUE_MAX: int('samples waiting for anomaly scoring beyond which batches are skipped and counted', 50_000, 1),
+  ANOMALY_TRAINING_INTERVAL_MS: int('retraining of the autoencoders of the busiest series', 21_600_000, 100),
+  ANOMALY_TRAINING_DAYS: int('days of history an autoencoder is trained on', 7, 1, 90),
+  ANOMALY_TRAINING_MIN_SAMPLES: int('samples a series needs in the training period to get an autoencoder', 200, 11),
+  ANOMALY_TRAINING_MAX_SERIES: int('series (across tenants) trained per training run', 20, 1),
+  ANOMALY_TRAINING_MAX_WINDOWS: int('newest windows of 10 used to train one autoencoder', 10_000, 10),
+  ANOMALY_TRAINING_EPOCHS: int('autoencoder training epochs', 50, 1, 10_000),
+  ANOMALY_TRAINING_BATCH_SIZE: int('autoencoder training batch size', 32, 1, 65_536),
+  FRAUD_VPN_CIDRS: list('IPv4/IPv6 CIDRs of VPN providers (a check from one adds the vpn indicator)'),
+  FRAUD_DATACENTER_CIDRS: list('IPv4/IPv6 CIDRs of hosting/datacenter ranges (a check from one adds the datacenter indicator)'),
+  FRAUD_STORE_SCORE: int('risk score (0-100) from which a check is stored in fraud_events, published and alerted', 50, 0, 100),
+  FRAUD_MODEL_WEIGHT_PERCENT: int('share of the trained network in the risk score once a model exists (the rest is the rule score)', 40, 0, 100),
+  FRAUD_DEDUP_WINDOW_MS: int('fraud events of one user and pattern within this window are one event', 60_000, 1),
+  FRAUD_TRAINING_INTERVAL_MS: int('retraining of each tenant fraud network on its investigated events', 3_600_000, 100),
+  FRAUD_TRAINING_MIN_EVENTS: int('investigated events (with both outcomes present) a tenant needs for a fraud network', 20, 2),
+  FRAUD_TRAINING_EPOCHS: int('fraud network training epochs', 60, 1, 10_000),
 });
 
 export type Config = Readonly<StaticDecode<typeof ConfigSchema>>;

@@ -1,26 +1,35 @@
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { busKind, type Config } from './config.js';
+import type { Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
 import { createAlerting, createEmailSender, type Alerting, type EmailSender } from './alerts/index.js';
 import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
 import { BUSINESS_COLLECTOR, createBusinessCollector } from './collectors/business/index.js';
+import { BLOCKCHAIN_COLLECTOR, createBlockchainCollector } from './collectors/blockchain/index.js';
 import { createIngest, type Ingest } from './metrics/ingest.js';
 import { createHealthService, healthCheckJob, type HealthService } from './health/index.js';
+import { createSlaService, slaComputationJob, type SlaService } from './sla/index.js';
+import { createIncidentService, incidentAutoOpenJob, type IncidentService } from './incidents/index.js';
+import { createDashboardService, type DashboardService } from './dashboard/index.js';
 import { createCatalogue, type Catalogue } from './metrics/catalogue.js';
 import { createQueryTimer } from './metrics/query-timer.js';
 import { feedCatalogue } from './metrics/catalogue-feed.js';
 import { registerMetricsJobs } from './metrics/metrics.jobs.js';
 import { registerSelfCollectors, type SelfCollectors } from './collectors/system/self-collectors.js';
-import { createMemoryBus, type Bus } from './platform/bus/index.js';
+import { createBus, type Bus } from './platform/bus/index.js';
+import { createPubSub, type PubSub } from './platform/pubsub/index.js';
+import { verifyUserToken } from './auth/jwt.js';
+import { createRealtime, type Realtime } from './realtime/index.js';
+import { createStreaming, type Streaming } from './streaming/index.js';
 import { createCache, type Cache } from './platform/cache/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createDb, type Db, type QueryObserver } from './platform/db/index.js';
 import { createScheduler, type Scheduler } from './platform/scheduler.js';
 import { Teardown } from './platform/teardown.js';
+import { createMl, type Ml } from './ml/index.js';
 
 export interface Container {
   readonly config: Config;
@@ -47,9 +56,20 @@ export interface Container {
   readonly alerting: Alerting;
   /** SMTP sender shared by alert notifications and reports; returns an outcome, never throws. */
   readonly email: EmailSender;
+  // realtime and streaming (issue 6)
+  /** Broadcast between instances (Redis pub/sub with REDIS_URL, else in-process). */
+  readonly pubsub: PubSub;
+  /** The WebSocket hub of /api/v1/ws and its fan-out from ingest and alerts. */
+  readonly realtime: Realtime;
+  /** Consumers of other services' topics and the 1-minute stream processor. */
+  readonly streaming: Streaming;
   // health, SLA, incidents, dashboards (issue 5)
   /** Dependency and platform-service checks, their history and the /health answers. */
   readonly health: HealthService;
+  readonly sla: SlaService;
+  readonly incidents: IncidentService;
+  /** Built-in dashboards; the ML domain adds the performance forecast with setForecastProvider. */
+  readonly dashboard: DashboardService;
   /** clients: typed, signed HTTP clients of the platform services (event, venue, ticket). */
   readonly clients: Clients;
   /** Last outcome of every collector source (reason of missing values). */
@@ -61,6 +81,9 @@ export interface Container {
   readonly catalogue: Catalogue;
   /** This process's system, HTTP and database-pool collectors (the HTTP hook feeds `selfCollectors.http`). */
   readonly selfCollectors: SelfCollectors;
+  // analytics and ML (issue 7)
+  /** Training worker, versioned model store, live anomaly scoring. */
+  readonly ml: Ml;
   /** Notes for operators printed at start: unconfigured channels, disabled protections. */
   readonly warnings: string[];
   close(): Promise<void>;
@@ -99,9 +122,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const cache = createCache(config);
     teardown.add('cache', () => cache.close());
 
-    const kind = busKind(config);
-    if (kind !== 'memory') throw new Error(`BUS=${kind} is not available in this build`);
-    const bus = createMemoryBus();
+    // BUS (memory | redis | kafka), counted on the registry, with a bounded retry queue for brokers.
+    const bus = createBus(config, { registry, logger });
     teardown.add('bus', () => bus.close());
 
     const jwtKey = jwtKeyFrom({ secret: secrets.jwtSecret, publicKeyPem: secrets.jwtPublicKey });
@@ -131,10 +153,24 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     teardown.add('alerting', () => alerting.close());
     for (const job of alerting.jobs) scheduler.add(job);
     warnings.push(...alerting.notConfigured);
+    // realtime and streaming (issue 6): WebSocket hub fed by ingest and alerts (across instances
+    // through pub/sub), consumers of metrics-stream, fraud-events and alerts-stream, stream processor
+    const pubsub = createPubSub(config);
+    teardown.add('pubsub', () => pubsub.close());
+    const realtime = await createRealtime({ config, clock, logger, registry, scheduler, ingest, alerts, pubsub, verifyUserToken: (token) => verifyUserToken(token, jwtKey, config.JWT_ISSUER) });
+    teardown.add('websockets', () => realtime.close());
+    const streaming = await createStreaming({ config, db, bus, ingest, alerts, clock, logger, registry, scheduler });
+    teardown.add('bus consumers', () => streaming.close());
     // health, SLA, incidents, dashboards (issue 5)
     const health = createHealthService({ config, db, cache, signer, clock, logger, ingest });
     teardown.add('health checkers', () => health.close());
     scheduler.add(healthCheckJob(health, config.HEALTH_CHECK_INTERVAL_MS));
+    const sla = createSlaService({ config, db, logger });
+    scheduler.add(slaComputationJob(sla, config.SLA_COMPUTATION_INTERVAL_MS, logger));
+    const incidents = createIncidentService({ db, cache, clock, logger });
+    alerts.onChange((change) => incidents.onAlertChange(change));
+    scheduler.add(incidentAutoOpenJob(incidents, config.INCIDENT_AUTO_OPEN_INTERVAL_MS, config.INCIDENT_AUTO_OPEN_AFTER_MS));
+    const dashboard = createDashboardService({ db, cache, clock, health });
     // metrics: the Prometheus catalogue, fed by committed samples and this service's own queries;
     // rollups, retention and the collectors of this process (issue 3)
     const catalogue = createCatalogue(registry, { cacheStats: () => cache.stats() });
@@ -150,7 +186,18 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const collectorStatus = createSourceStatus({ db, clock, registry, systemTenantId: config.SYSTEM_TENANT_ID });
     const businessCollector = createBusinessCollector({ db, clients, ingest, status: collectorStatus, logger, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, tenants: config.BUSINESS_COLLECTOR_TENANTS.length > 0 ? config.BUSINESS_COLLECTOR_TENANTS : [config.SYSTEM_TENANT_ID] });
     scheduler.add({ name: BUSINESS_COLLECTOR, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, run: ({ now, signal }) => businessCollector.run(now, signal) });
+    const blockchainCollector = createBlockchainCollector({
+      db, ingest, status: collectorStatus, logger, systemTenantId: config.SYSTEM_TENANT_ID, wallets: config.SOLANA_MINT_WALLETS, transferExpiryMs: config.NFT_TRANSFER_EXPIRY_MS,
+      rpc: config.SOLANA_RPC_URL === undefined ? undefined : { url: config.SOLANA_RPC_URL, timeoutMs: config.SOLANA_RPC_TIMEOUT_MS },
+      ipfs: config.IPFS_GATEWAY_URL === undefined || config.IPFS_PROBE_CID === undefined ? undefined : { gatewayUrl: config.IPFS_GATEWAY_URL, cid: config.IPFS_PROBE_CID, timeoutMs: config.SOLANA_RPC_TIMEOUT_MS },
+      onRpcCall: (call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.method, service: 'solana-rpc' }, call.durationMs),
+    });
+    scheduler.add({ name: BLOCKCHAIN_COLLECTOR, intervalMs: config.BLOCKCHAIN_COLLECTOR_INTERVAL_MS, run: ({ now, signal }) => blockchainCollector.run(now, signal) });
 
+    // analytics and ML (issue 7): training worker, stored models loaded at start, live anomaly
+    // scoring of committed samples with alerts, the autoencoder retraining job
+    const ml = await createMl({ config, db, clock, logger, ingest, scheduler, raise: (tenantId, input) => alerts.raise(tenantId, input) });
+    teardown.add('ml', () => ml.close());
 
     return {
       config,
@@ -170,12 +217,19 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       alerts,
       alerting,
       email,
+      pubsub,
+      realtime,
+      streaming,
       health,
+      sla,
+      incidents,
+      dashboard,
       catalogue,
       selfCollectors,
       clients,
       collectorStatus,
-      collectorJobs: [BUSINESS_COLLECTOR],
+      collectorJobs: [BUSINESS_COLLECTOR, BLOCKCHAIN_COLLECTOR],
+      ml,
       warnings,
       async close() {
         const failures = await teardown.close(config.SHUTDOWN_TIMEOUT_MS);

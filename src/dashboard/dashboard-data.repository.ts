@@ -1,0 +1,87 @@
+import type { Tx } from '../platform/db/index.js';
+
+/** Reads behind the built-in dashboards; every figure comes from stored rows, nothing is filled in. */
+
+export async function activeAlertsBySeverity(tx: Tx, tenantId: string): Promise<Array<{ severity: string; count: number }>> {
+  const { rows } = await tx.query<{ severity: string; count: number }>(
+    `SELECT severity, count(*)::int AS count FROM alerts WHERE tenant_id = $1 AND resolved = false AND status = 'firing' GROUP BY severity`,
+    [tenantId],
+  );
+  return rows;
+}
+
+export async function activeIncidentsBySeverity(tx: Tx, tenantId: string): Promise<Array<{ severity: string; count: number }>> {
+  const { rows } = await tx.query<{ severity: string; count: number }>(
+    `SELECT severity, count(*)::int AS count FROM incidents WHERE tenant_id = $1 AND status <> 'resolved' GROUP BY severity`,
+    [tenantId],
+  );
+  return rows;
+}
+
+export interface LatencyRow {
+  service_name: string;
+  endpoint: string;
+  method: string;
+  requests: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+const PERCENTILES = `count(*)::int AS requests, (count(*) FILTER (WHERE status_code >= 500))::int AS errors,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50,
+  percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95,
+  percentile_cont(0.99) WITHIN GROUP (ORDER BY response_time_ms) AS p99`;
+
+export async function latencyByService(tx: Tx, tenantId: string, from: Date, to: Date, service: string | null): Promise<Array<Omit<LatencyRow, 'endpoint' | 'method'>>> {
+  const { rows } = await tx.query<Omit<LatencyRow, 'endpoint' | 'method'>>(
+    `SELECT service_name, ${PERCENTILES} FROM performance_metrics
+     WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND ($4::text IS NULL OR service_name = $4)
+     GROUP BY service_name ORDER BY service_name`,
+    [tenantId, from, to, service],
+  );
+  return rows;
+}
+
+export async function latencyByEndpoint(tx: Tx, tenantId: string, from: Date, to: Date, service: string | null, limit: number): Promise<LatencyRow[]> {
+  const { rows } = await tx.query<LatencyRow>(
+    `SELECT service_name, endpoint, method, ${PERCENTILES} FROM performance_metrics
+     WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND ($4::text IS NULL OR service_name = $4)
+     GROUP BY service_name, endpoint, method ORDER BY requests DESC, service_name, endpoint, method LIMIT $5`,
+    [tenantId, from, to, service, limit],
+  );
+  return rows;
+}
+
+export interface SumRow {
+  metric_name: string;
+  currency: string | null;
+  total: number;
+  samples: number;
+  last_at: Date;
+}
+
+/** Counter samples carry increments over their collection window: the period's figure is their sum. */
+export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
+  const { rows } = await tx.query<SumRow>(
+    `SELECT metric_name, labels->>'currency' AS currency, sum(value) AS total, count(*)::int AS samples, max("timestamp") AS last_at
+     FROM metrics WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
+     GROUP BY metric_name, labels->>'currency'`,
+    [tenantId, names, from, to],
+  );
+  return rows;
+}
+
+/** Gauges: the newest value of each series, added up across series (e.g. active users by type). */
+export async function latestOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
+  const { rows } = await tx.query<SumRow>(
+    `SELECT metric_name, NULL::text AS currency, sum(value) AS total, count(*)::int AS samples, max("timestamp") AS last_at FROM (
+       SELECT DISTINCT ON (series_key) metric_name, value, "timestamp" FROM metrics
+       WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
+       ORDER BY series_key, "timestamp" DESC
+     ) latest GROUP BY metric_name`,
+    [tenantId, names, from, to],
+  );
+  return rows;
+}

@@ -1,0 +1,59 @@
+import type { Tx } from '../platform/db/index.js';
+
+export interface DashboardRow {
+  id: string;
+  name: string;
+  description: string | null;
+  widgets: unknown[];
+  layout: Record<string, unknown>;
+  owner: string;
+  shared: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DashboardInput {
+  name: string;
+  description: string | null;
+  widgets: unknown[];
+  layout: Record<string, unknown>;
+  shared: boolean;
+}
+
+const COLUMNS = 'id, name, description, widgets, layout, owner, shared, created_at, updated_at';
+
+export async function insertDashboard(tx: Tx, tenantId: string, owner: string, input: DashboardInput, now: Date): Promise<DashboardRow | undefined> {
+  const { rows } = await tx.query<DashboardRow>(
+    `INSERT INTO dashboards (tenant_id, name, description, widgets, layout, owner, shared, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ${COLUMNS}`,
+    [tenantId, input.name, input.description, JSON.stringify(input.widgets), JSON.stringify(input.layout), owner, input.shared, now],
+  );
+  return rows[0];
+}
+
+/** What a user may see: their own, the shared ones, or everything for admins. */
+export async function visibleDashboards(tx: Tx, tenantId: string, viewer: string, admin: boolean, limit: number, offset: number): Promise<DashboardRow[]> {
+  const { rows } = await tx.query<DashboardRow>(
+    `SELECT ${COLUMNS} FROM dashboards WHERE tenant_id = $1 AND ($3 OR owner = $2 OR shared) ORDER BY name, id LIMIT $4 OFFSET $5`,
+    [tenantId, viewer, admin, limit, offset],
+  );
+  return rows;
+}
+
+export async function findDashboard(tx: Tx, tenantId: string, id: string): Promise<DashboardRow | undefined> {
+  const { rows } = await tx.query<DashboardRow>(`SELECT ${COLUMNS} FROM dashboards WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  return rows[0];
+}
+
+export async function replaceDashboard(tx: Tx, tenantId: string, id: string, input: DashboardInput, now: Date): Promise<DashboardRow | undefined> {
+  const { rows } = await tx.query<DashboardRow>(
+    `UPDATE dashboards SET name = $3, description = $4, widgets = $5, layout = $6, shared = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    [tenantId, id, input.name, input.description, JSON.stringify(input.widgets), JSON.stringify(input.layout), input.shared, now],
+  );
+  return rows[0];
+}
+
+export async function deleteDashboard(tx: Tx, tenantId: string, id: string): Promise<boolean> {
+  const result = await tx.query('DELETE FROM dashboards WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  return result.rowCount === 1;
+}

@@ -1,0 +1,3 @@
+export { createDashboardService, type DashboardService, type ForecastProvider } from './dashboard.service.js';
+export { dashboardRoutes } from './dashboard.routes.js';
+export { dashboardsRoutes } from './dashboards.routes.js';
