@@ -42,7 +42,7 @@ describe('platform service clients', () => {
         EVENT_SERVICE_URL: `${eventService.url}/events-svc`,
         VENUE_SERVICE_URL: venueService.url,
         TICKET_SERVICE_URL: ticketService.url,
-        SERVICE_CLIENT_TIMEOUT_MS: '300',
+        SERVICE_CLIENT_TIMEOUT_MS: '1000',
         SERVICE_CLIENT_RETRIES: '2',
         SERVICE_CLIENT_BACKOFF_MS: '5',
       },
@@ -124,7 +124,7 @@ describe('platform service clients', () => {
   });
 
   it('times out a slow answer', async () => {
-    ticketService.on('GET', '/api/v1/tickets/stats', { delayMs: 1_000, json: {} });
+    ticketService.on('GET', '/api/v1/tickets/stats', { delayMs: 2_500, json: {} });
     const error = await failure(testApp.container.clients.tickets.stats(newTenant(), { since: new Date(0), until: new Date(1) }));
     expect(error.details).toMatchObject({ reason: 'timeout' });
   });

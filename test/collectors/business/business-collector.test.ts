@@ -45,7 +45,7 @@ describe('business collector', () => {
         VENUE_SERVICE_URL: venues.url,
         EVENT_SERVICE_URL: events.url,
         TICKET_SERVICE_URL: tickets.url,
-        SERVICE_CLIENT_TIMEOUT_MS: '250',
+        SERVICE_CLIENT_TIMEOUT_MS: '1000',
         SERVICE_CLIENT_RETRIES: '1',
         SERVICE_CLIENT_BACKOFF_MS: '5',
         SERVICE_CLIENT_BREAKER_THRESHOLD: '1000',
@@ -144,7 +144,7 @@ describe('business collector', () => {
     serveEverything(tenant);
     ticketAnswers.set(tenant, { status: 503, json: { error: 'maintenance' } });
     eventAnswers.set(tenant, { raw: '<html>gateway</html>' });
-    venueAnswers.set(tenant, { delayMs: 600, json: { data: [], next_cursor: null } });
+    venueAnswers.set(tenant, { delayMs: 2_000, json: { data: [], next_cursor: null } });
     await run([tenant]);
 
     for (const name of ['tickets_sold_total', 'revenue_total_cents', 'active_users', 'events_on_sale', 'venues_count']) expect(await samplesOf(tenant, name)).toEqual([]);
