@@ -60,7 +60,8 @@ describe('service-to-service HMAC through the API', () => {
 });
 
 const caches: Array<[string, () => Cache]> = [['memory', () => createMemoryCache()]];
-if (TEST_REDIS_URL !== undefined) caches.push(['redis', () => createRedisCache(TEST_REDIS_URL, `hmac-test-${process.pid}:`)]);
+const redisUrl = TEST_REDIS_URL;
+if (redisUrl !== undefined) caches.push(['redis', () => createRedisCache(redisUrl, `hmac-test-${process.pid}:`)]);
 
 describe.each(caches)('HMAC verifier on the %s nonce store', (_kind, makeCache) => {
   let cache: Cache;

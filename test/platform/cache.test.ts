@@ -3,7 +3,8 @@ import { cached, createMemoryCache, createRedisCache, type Cache } from '../../s
 import { TEST_REDIS_URL } from '../support/env.js';
 
 const adapters: Array<[string, () => Cache]> = [['memory', () => createMemoryCache()]];
-if (TEST_REDIS_URL !== undefined) adapters.push(['redis', () => createRedisCache(TEST_REDIS_URL, `cache-contract-${process.pid}:`)]);
+const redisUrl = TEST_REDIS_URL;
+if (redisUrl !== undefined) adapters.push(['redis', () => createRedisCache(redisUrl, `cache-contract-${process.pid}:`)]);
 
 describe.each(adapters)('Cache contract on %s', (_kind, make) => {
   let cache: Cache;
