@@ -112,7 +112,7 @@ export async function addTimeline(tx: Tx, tenantId: string, incidentId: string, 
 
 export async function timelineOf(tx: Tx, tenantId: string, incidentId: string): Promise<TimelineRow[]> {
   const { rows } = await tx.query<TimelineRow>(
-    'SELECT id, kind, message, author, data, created_at FROM incident_timeline WHERE tenant_id = $1 AND incident_id = $2 ORDER BY created_at, id',
+    'SELECT id, kind, message, author, data, created_at FROM incident_timeline WHERE tenant_id = $1 AND incident_id = $2 ORDER BY created_at, seq',
     [tenantId, incidentId],
   );
   return rows;

@@ -158,8 +158,8 @@ export function createIncidentService(deps: { db: Db; cache: Cache; clock: Clock
           );
           if (row === null) return false;
           const firingFor = Math.round((now.getTime() - alert.fired_at.getTime()) / 1000);
+          await addTimeline(tx, alert.tenant_id, row.id, { kind: 'alert_firing', message: alert.message, author: AUTO_OPEN_ACTOR, data: { alert_id: alert.alert_id } }, alert.fired_at);
           await addTimeline(tx, alert.tenant_id, row.id, { kind: 'created', message: `Opened automatically: critical alert firing for ${firingFor} s`, author: AUTO_OPEN_ACTOR, data: { alert_id: alert.alert_id } }, now);
-          await addTimeline(tx, alert.tenant_id, row.id, { kind: 'alert_firing', message: alert.message, author: AUTO_OPEN_ACTOR, data: { alert_id: alert.alert_id, fired_at: alert.fired_at.toISOString() } }, now);
           return true;
         });
         if (created) {
