@@ -1,10 +1,8 @@
 import { ValidationError } from '../errors.js';
-import { assertValidRegex, parseMatcher, type LabelMatcher } from '../metrics/label-matchers.js';
-import { METRIC_NAME_PATTERN } from '../metrics/sample.js';
-import { latestPerSeries } from '../metrics/samples.repository.js';
-import { querySeries, type Aggregation, type Series } from '../metrics/series.query.js';
+import { assertValidRegex, latestPerSeries, METRIC_NAME_PATTERN, parseMatcher, querySeries, type LabelMatcher, type Series } from '../metrics/index.js';
 import type { Tx } from '../platform/db/index.js';
-import type { AdhocFilter, QueryBody, Target } from './grafana.schemas.js';
+import { Value } from '@sinclair/typebox/value';
+import { TargetPayloadSchema, type AdhocFilter, type QueryBody, type Target, type TargetPayload } from './grafana.schemas.js';
 
 const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
 const MATCH_OPERATORS = new Set(['=', '!=', '=~', '!~']);
@@ -34,16 +32,20 @@ export function bucketOf(body: Pick<QueryBody, 'intervalMs' | 'maxDataPoints'>, 
   return Math.max(MIN_BUCKET_MS, Math.ceil(interval), byPoints);
 }
 
-function payloadOf(target: Target): { service?: string; aggregation?: Aggregation; alias?: string; match?: string[] } {
+function payloadOf(target: Target): TargetPayload {
   if (typeof target.payload === 'string') {
     if (target.payload.trim() === '') return {};
+    let parsed: unknown;
     try {
-      const parsed: unknown = JSON.parse(target.payload);
-      if (typeof parsed === 'object' && parsed !== null) return parsed as { service?: string };
+      parsed = JSON.parse(target.payload);
     } catch {
       // Grafana's raw-JSON editor sends text; text that is not JSON is a user error.
+      throw new ValidationError('Target payload is not JSON', { refId: target.refId });
     }
-    throw new ValidationError('Target payload is not a JSON object', { refId: target.refId });
+    if (!Value.Check(TargetPayloadSchema, parsed)) {
+      throw new ValidationError('Target payload is not a valid payload object', { refId: target.refId, errors: [...Value.Errors(TargetPayloadSchema, parsed)].map((error) => `${error.path} ${error.message}`) });
+    }
+    return parsed;
   }
   return target.payload ?? target.data ?? {};
 }

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Container } from '../container.js';
 import { principalOf, READ } from '../auth/index.js';
 import { ValidationError } from '../errors.js';
-import { labelKeys, labelValues, metricNames, serviceNames } from '../metrics/samples.repository.js';
+import { labelKeys, labelValues, metricNames, serviceNames } from '../metrics/index.js';
 import type { App } from '../platform/http/types.js';
 import { alertAnnotations, fraudAnnotations } from './annotations.repository.js';
 import { runGrafanaQuery } from './grafana-query.js';

@@ -18,6 +18,8 @@ export const TargetPayloadSchema = Type.Object(
   open,
 );
 
+export type TargetPayload = Static<typeof TargetPayloadSchema>;
+
 export const TargetSchema = Type.Object(
   {
     target: Type.Optional(Type.String({ maxLength: 200 })),

@@ -63,7 +63,7 @@ export function matcherConditions(matchers: readonly LabelMatcher[], params: unk
 /** PostgreSQL's "invalid regular expression" (2201B) becomes a 400, not a 500. */
 export function rethrowInvalidRegex(error: unknown): never {
   if (typeof error === 'object' && error !== null && 'code' in error && error.code === '2201B') {
-    throw new ValidationError('Invalid regular expression in a label matcher', { reason: error instanceof Error ? error.message : String(error) });
+    throw new ValidationError('Invalid regular expression in a label matcher', { reason: error instanceof Error ? error.message : 'invalid regular expression' });
   }
   throw error;
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import type { SampleInput } from '../../metrics/sample.js';
-import { queryShape } from '../../metrics/query-timer.js';
+import type { SampleInput } from '../../metrics/index.js';
+import { queryShape } from '../../metrics/index.js';
 import type { PoolStats, QueryObserver } from '../../platform/db/index.js';
 
 export interface DatabaseCollector {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import type { HttpObservation } from '../../metrics/http-instrumentation.js';
-import type { SampleInput } from '../../metrics/sample.js';
+import type { HttpObservation } from '../../metrics/index.js';
+import type { SampleInput } from '../../metrics/index.js';
 import type { Tx } from '../../platform/db/index.js';
 
 interface Buffered extends HttpObservation {

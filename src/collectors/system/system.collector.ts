@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { SampleInput } from '../../metrics/sample.js';
+import type { SampleInput } from '../../metrics/index.js';
 import { createCpuReader } from './cpu.collector.js';
 import { readDiskUsage } from './disk.collector.js';
 import { readMemory } from './memory.collector.js';
