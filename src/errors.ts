@@ -18,6 +18,10 @@ export const ErrorCodes = {
   // alerts
   UNKNOWN_CHANNEL: 400,
   INVALID_MATCHER: 400,
+  // analytics and ml
+  INSUFFICIENT_HISTORY: 422,
+  UNKNOWN_EVENT: 422,
+  ALREADY_INVESTIGATED: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

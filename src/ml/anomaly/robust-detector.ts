@@ -25,7 +25,7 @@ export const DEFAULT_DETECTOR_OPTIONS: RobustDetectorOptions = {
   window: 400,
   shortWindow: 10,
   seasonalDepth: 4,
-  referenceHistory: 3000,
+  referenceHistory: 1000,
   warmup: 30,
   alarmLevel: 0.53,
   suppressRows: 300,

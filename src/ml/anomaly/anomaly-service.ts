@@ -1,0 +1,235 @@
+import type { Logger } from 'pino';
+import { AppError } from '../../errors.js';
+import type { AlertInput } from '../../alerts/alert-store.js';
+import type { CommittedBatch } from '../../metrics/ingest.js';
+import type { Sample } from '../../metrics/sample.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Db } from '../../platform/db/index.js';
+import type { ModelStore } from '../model-store.js';
+import type { Trainer } from '../tf/trainer.js';
+import { AutoencoderScorer, WINDOW, paramsOf, windowsOf } from './autoencoder.js';
+import { busiestSeries, insertAnomalies, listAnomalies, seriesHistory, type AnomalyFilter, type AnomalyRecord, type AnomalyRow } from './anomaly.repository.js';
+import { RobustAnomalyDetector } from './robust-detector.js';
+
+export interface AnomalySettings {
+  enabled: boolean;
+  alertScore: number;
+  warmupRows: number;
+  maxSeries: number;
+  queueMax: number;
+  trainingDays: number;
+  trainingMinSamples: number;
+  trainingMaxSeries: number;
+  trainingMaxWindows: number;
+  epochs: number;
+  batchSize: number;
+}
+
+interface SeriesState {
+  detector: RobustAnomalyDetector;
+  recent: number[];
+  lastTimestamp: number;
+}
+
+export interface TrainedModelSummary {
+  series_key: string;
+  version: number;
+  samples: number;
+  windows: number;
+  initial_loss: number;
+  final_loss: number;
+  attempts: number;
+  error_p99: number;
+}
+
+type RaiseAlert = (tenantId: string, input: AlertInput) => Promise<unknown>;
+
+export interface AnomalyService {
+  /** Ingest listener: queues the batch; scoring runs in order, off the request path. */
+  onCommitted(batch: CommittedBatch): void;
+  /** Resolves when every queued batch has been scored (tests, shutdown). */
+  idle(): Promise<void>;
+  stats(): { series: number; queued: number; dropped: number; scored: number };
+  trainSeries(tenantId: string, seriesKey: string): Promise<TrainedModelSummary>;
+  /** Training job: the busiest series of every tenant over the last days, each in the worker. */
+  trainBusiest(signal?: AbortSignal): Promise<TrainedModelSummary[]>;
+  list(tenantId: string, filter: AnomalyFilter): Promise<AnomalyRow[]>;
+}
+
+const percentile = (values: readonly number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
+};
+
+/**
+ * Live anomaly scoring of every committed sample: the robust streaming detector on each series,
+ * plus the series' autoencoder when one has been trained. Anomalies are stored and alerted.
+ */
+export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logger; models: ModelStore; trainer: Trainer; raise: RaiseAlert; settings: AnomalySettings }): AnomalyService {
+  const { settings } = deps;
+  const states = new Map<string, SeriesState>();
+  const scorers = new Map<string, AutoencoderScorer>();
+  let chain: Promise<void> = Promise.resolve();
+  let queued = 0;
+  let dropped = 0;
+  let scored = 0;
+
+  const stateKey = (tenantId: string, seriesKey: string) => `${tenantId}|${seriesKey}`;
+
+  const scorerFor = (tenantId: string, seriesKey: string): AutoencoderScorer | undefined => {
+    const model = deps.models.cached(tenantId, 'anomaly-autoencoder', seriesKey);
+    if (model === undefined) return undefined;
+    const key = stateKey(tenantId, seriesKey);
+    const current = scorers.get(key);
+    if (current !== undefined && current.version === model.version) return current;
+    const params = paramsOf(model);
+    if (params === undefined) return undefined;
+    const scorer = new AutoencoderScorer(model.version, params, model);
+    scorers.set(key, scorer);
+    return scorer;
+  };
+
+  /** A series seen for the first time learns its recent past from the database first. */
+  const stateFor = async (tenantId: string, sample: Sample): Promise<SeriesState> => {
+    const key = stateKey(tenantId, sample.seriesKey);
+    const existing = states.get(key);
+    if (existing !== undefined) {
+      states.delete(key);
+      states.set(key, existing);
+      return existing;
+    }
+    const since = new Date(sample.timestamp.getTime() - settings.trainingDays * 86_400_000);
+    const history = await deps.db.withTenant(tenantId, (tx) => seriesHistory(tx, tenantId, sample.seriesKey, since, sample.timestamp, settings.warmupRows));
+    const state: SeriesState = { detector: new RobustAnomalyDetector(), recent: [], lastTimestamp: Number.NEGATIVE_INFINITY };
+    for (const point of history) learn(state, point.timestamp.getTime(), point.value);
+    states.set(key, state);
+    // Bounded memory: the least recently seen series is forgotten (it re-learns from the database).
+    if (states.size > settings.maxSeries) {
+      const oldest = states.keys().next().value;
+      if (oldest !== undefined) states.delete(oldest);
+    }
+    return state;
+  };
+
+  const learn = (state: SeriesState, timestampMs: number, value: number): number => {
+    const score = state.detector.update(timestampMs, value);
+    state.recent.push(value);
+    if (state.recent.length > WINDOW) state.recent.shift();
+    state.lastTimestamp = timestampMs;
+    return score;
+  };
+
+  const processBatch = async (batch: CommittedBatch): Promise<void> => {
+    const ordered = [...batch.samples].sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+    const found: AnomalyRecord[] = [];
+    for (const sample of ordered) {
+      const state = await stateFor(batch.tenantId, sample);
+      const at = sample.timestamp.getTime();
+      // The streaming detector needs time order; a late sample is stored but not scored.
+      if (at <= state.lastTimestamp) continue;
+      const robustScore = learn(state, at, sample.value);
+      const scorer = scorerFor(batch.tenantId, sample.seriesKey);
+      const modelScore = scorer === undefined || state.recent.length < WINDOW ? null : scorer.score(state.recent);
+      scored += 1;
+      const score = Math.max(robustScore, modelScore ?? 0);
+      if (score < settings.alertScore) continue;
+      found.push({
+        seriesKey: sample.seriesKey,
+        metricName: sample.name,
+        serviceName: sample.service,
+        labels: sample.labels,
+        timestamp: sample.timestamp,
+        value: sample.value,
+        score,
+        robustScore,
+        modelScore,
+        modelVersion: scorer?.version ?? null,
+        detector: modelScore !== null && modelScore > robustScore ? 'autoencoder' : 'robust',
+      });
+    }
+    if (found.length === 0) return;
+    await deps.db.withTenant(batch.tenantId, (tx) => insertAnomalies(tx, batch.tenantId, found));
+    for (const anomaly of found) await raiseFor(batch.tenantId, anomaly);
+  };
+
+  const raiseFor = async (tenantId: string, anomaly: AnomalyRecord) => {
+    await deps.raise(tenantId, {
+      fingerprint: `anomaly:${anomaly.seriesKey}`,
+      name: `Anomaly in ${anomaly.metricName}`,
+      type: 'anomaly',
+      severity: anomaly.score >= 0.9 ? 'critical' : 'warning',
+      message: `${anomaly.metricName} of ${anomaly.serviceName} = ${anomaly.value} at ${anomaly.timestamp.toISOString()} is anomalous (score ${anomaly.score.toFixed(3)}, ${anomaly.detector} detector)`,
+      source: 'ml-anomaly',
+      serviceName: anomaly.serviceName,
+      labels: { ...anomaly.labels, metric_name: anomaly.metricName },
+      annotations: { score: anomaly.score.toFixed(4), detector: anomaly.detector, series_key: anomaly.seriesKey },
+      value: anomaly.value,
+    });
+  };
+
+  const trainSeries = async (tenantId: string, seriesKey: string): Promise<TrainedModelSummary> => {
+    const now = deps.clock.now();
+    const since = new Date(now.getTime() - settings.trainingDays * 86_400_000);
+    const history = await deps.db.withTenant(tenantId, (tx) => seriesHistory(tx, tenantId, seriesKey, since, new Date(now.getTime() + 1), settings.trainingMaxWindows + WINDOW));
+    const values = history.map((point) => point.value);
+    if (values.length < Math.max(settings.trainingMinSamples, WINDOW + 1)) {
+      throw new InsufficientHistoryError(seriesKey, values.length, settings.trainingMinSamples);
+    }
+    const min = Math.min(...values);
+    const max = Math.max(...values);
+    const windows = windowsOf(values, { min, max }, settings.trainingMaxWindows);
+    const result = await deps.trainer.train({ kind: 'autoencoder', windows, epochs: settings.epochs, batchSize: settings.batchSize });
+    const errorP99 = percentile(result.outputs, 0.99);
+    const stored = await deps.models.save(tenantId, {
+      kind: 'anomaly-autoencoder',
+      key: seriesKey,
+      artifacts: result.artifacts,
+      params: { min, max, errorP99, window: WINDOW },
+      metrics: { samples: values.length, windows: windows.length, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, epochs: settings.epochs },
+      trainedAt: deps.clock.now(),
+    });
+    return { series_key: seriesKey, version: stored.version, samples: values.length, windows: windows.length, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, error_p99: errorP99 };
+  };
+
+  return {
+    onCommitted(batch) {
+      if (!settings.enabled) return;
+      if (queued + batch.samples.length > settings.queueMax) {
+        dropped += batch.samples.length;
+        deps.logger.warn({ dropped: batch.samples.length, queued }, 'anomaly scoring queue full: batch not scored');
+        return;
+      }
+      queued += batch.samples.length;
+      chain = chain
+        .then(() => processBatch(batch))
+        .catch((error: unknown) => deps.logger.error({ err: error }, 'anomaly scoring failed'))
+        .finally(() => {
+          queued -= batch.samples.length;
+        });
+    },
+    idle: () => chain,
+    stats: () => ({ series: states.size, queued, dropped, scored }),
+    trainSeries,
+    async trainBusiest(signal) {
+      const since = new Date(deps.clock.nowMs() - settings.trainingDays * 86_400_000);
+      const series = await deps.db.asSystem((tx) => busiestSeries(tx, since, settings.trainingMinSamples, settings.trainingMaxSeries));
+      const trained: TrainedModelSummary[] = [];
+      for (const entry of series) {
+        if (signal?.aborted === true) break;
+        try {
+          trained.push(await trainSeries(entry.tenant_id, entry.series_key));
+        } catch (error) {
+          deps.logger.warn({ err: error, series: entry.series_key }, 'autoencoder training failed');
+        }
+      }
+      return trained;
+    },
+    list: (tenantId, filter) => deps.db.withTenant(tenantId, (tx) => listAnomalies(tx, tenantId, filter)),
+  };
+}
+
+export class InsufficientHistoryError extends AppError {
+  constructor(seriesKey: string, samples: number, required: number) {
+    super('INSUFFICIENT_HISTORY', `series ${seriesKey} has ${samples} samples in the training period; ${required} are needed`, { details: { series_key: seriesKey, samples, required } });
+  }
+}

@@ -1,0 +1,83 @@
+import type { Logger } from 'pino';
+import type { AlertInput } from '../alerts/alert-store.js';
+import type { Config } from '../config.js';
+import type { Ingest } from '../metrics/ingest.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/index.js';
+import type { Scheduler } from '../platform/scheduler.js';
+import { createAnomalyService, type AnomalyService } from './anomaly/anomaly-service.js';
+import { createModelStore, type ModelStore } from './model-store.js';
+import { createTrainer, type Trainer } from './tf/trainer.js';
+
+export { createModelStore, type ModelStore, type StoredModel, type ModelKind } from './model-store.js';
+export { createTrainer, type Trainer } from './tf/trainer.js';
+export { denseForward, denseLayersOf, type DenseLayer } from './tf/artifacts.js';
+
+export const ANOMALY_TRAINING_JOB = 'anomaly-model-training';
+
+export interface Ml {
+  trainer: Trainer;
+  models: ModelStore;
+  anomalies: AnomalyService;
+  close(): Promise<void>;
+}
+
+/**
+ * The ML domain: one training worker (TensorFlow.js, WebAssembly backend, off the event loop),
+ * versioned models in the database loaded at start, and live anomaly scoring of ingested samples.
+ */
+export async function createMl(deps: {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  ingest: Ingest;
+  scheduler: Scheduler;
+  raise: (tenantId: string, input: AlertInput) => Promise<unknown>;
+}): Promise<Ml> {
+  const { config } = deps;
+  const trainer = createTrainer();
+  const models = createModelStore(deps.db);
+  const loaded = await models.loadAll();
+  deps.logger.debug({ models: loaded }, 'ml models loaded');
+  const anomalies = createAnomalyService({
+    db: deps.db,
+    clock: deps.clock,
+    logger: deps.logger,
+    models,
+    trainer,
+    raise: deps.raise,
+    settings: {
+      enabled: config.ANOMALY_DETECTION_ENABLED,
+      alertScore: config.ANOMALY_ALERT_SCORE,
+      warmupRows: config.ANOMALY_WARMUP_ROWS,
+      maxSeries: config.ANOMALY_MAX_SERIES,
+      queueMax: config.ANOMALY_QUEUE_MAX,
+      trainingDays: config.ANOMALY_TRAINING_DAYS,
+      trainingMinSamples: config.ANOMALY_TRAINING_MIN_SAMPLES,
+      trainingMaxSeries: config.ANOMALY_TRAINING_MAX_SERIES,
+      trainingMaxWindows: config.ANOMALY_TRAINING_MAX_WINDOWS,
+      epochs: config.ANOMALY_TRAINING_EPOCHS,
+      batchSize: config.ANOMALY_TRAINING_BATCH_SIZE,
+    },
+  });
+  const unsubscribe = deps.ingest.onCommitted((batch) => anomalies.onCommitted(batch));
+  deps.scheduler.add({
+    name: ANOMALY_TRAINING_JOB,
+    intervalMs: config.ANOMALY_TRAINING_INTERVAL_MS,
+    async run({ signal }) {
+      const trained = await anomalies.trainBusiest(signal);
+      deps.logger.info({ models: trained.length }, 'anomaly autoencoders retrained');
+    },
+  });
+  return {
+    trainer,
+    models,
+    anomalies,
+    async close() {
+      unsubscribe();
+      await anomalies.idle();
+      await trainer.close();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriesKeyOf } from '../../src/metrics/sample.js';
+import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { TEST_DATABASE_URL } from '../support/env.js';
+
+const STEP = 60_000;
+const ML_ENV = { ANOMALY_TRAINING_EPOCHS: '8', ANOMALY_TRAINING_MIN_SAMPLES: '50', ANOMALY_TRAINING_BATCH_SIZE: '64' };
+
+/** Deterministic wavy series (no randomness: the test must repeat). */
+const wave = (i: number) => 100 + 10 * Math.sin(i / 15) + 2 * Math.sin(i * 12.9898) * Math.cos(i * 78.233);
+
+function samples(name: string, values: readonly number[], startMs: number) {
+  return values.map((value, i) => ({ name, service: 'payment', value, timestamp: new Date(startMs + i * STEP).toISOString() }));
+}
+
+let t: TestApp;
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'ml-anomaly-'));
+  t = await createTestApp({ env: { ...ML_ENV, DATA_DIR: dataDir } });
+});
+afterAll(async () => {
+  await t.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function anomaliesOf(tenant: string, name: string) {
+  const response = await t.app.inject({ method: 'GET', url: `/api/v1/analytics/anomalies?metric_name=${name}&service_name=payment`, headers: await bearer(tenant, ['viewer']) });
+  expect(response.statusCode).toBe(200);
+  return response.json<{ data: Array<{ timestamp: string; score: number; detector: string; model_score: number | null }> }>().data;
+}
+
+async function anomalyAlerts(tenant: string) {
+  const result = await t.container.db.withTenant(tenant, (tx) => tx.query<{ fingerprint: string; type: string; status: string }>(`SELECT fingerprint, type, status FROM alerts WHERE tenant_id = $1 AND type = 'anomaly'`, [tenant]));
+  return result.rows;
+}
+
+describe('live anomaly scoring', () => {
+  it('an injected spike is stored as an anomaly and raises an anomaly alert', async () => {
+    const tenant = newTenant();
+    const start = Date.now() - 600 * STEP;
+    const values = Array.from({ length: 500 }, (_, i) => wave(i));
+    values[450] = 180;
+    await t.container.ingest.ingest(tenant, samples('latency_ms', values.slice(0, 300), start), 'internal');
+    await t.container.ingest.ingest(tenant, samples('latency_ms', values.slice(300), start + 300 * STEP), 'internal');
+    await t.container.ml.anomalies.idle();
+
+    const found = await anomaliesOf(tenant, 'latency_ms');
+    const spikeAt = new Date(start + 450 * STEP).toISOString();
+    expect(found.map((a) => a.timestamp)).toContain(spikeAt);
+    expect(found.find((a) => a.timestamp === spikeAt)?.score).toBeGreaterThan(0.7);
+    const alerts = await anomalyAlerts(tenant);
+    expect(alerts).toEqual([{ fingerprint: `anomaly:${seriesKeyOf('latency_ms', 'payment', {})}`, type: 'anomaly', status: 'firing' }]);
+  });
+
+  it('a level shift is detected within a few samples', async () => {
+    const tenant = newTenant();
+    const start = Date.now() - 1400 * STEP;
+    const values = Array.from({ length: 1300 }, (_, i) => wave(i) + (i >= 1250 ? 30 : 0));
+    await t.container.ingest.ingest(tenant, samples('queue_depth', values, start), 'internal');
+    await t.container.ml.anomalies.idle();
+    const found = await anomaliesOf(tenant, 'queue_depth');
+    const shiftRows = found.map((a) => (Date.parse(a.timestamp) - start) / STEP).filter((row) => row >= 1250);
+    expect(shiftRows.length).toBeGreaterThan(0);
+    expect(Math.min(...shiftRows)).toBeLessThan(1256);
+    expect((await anomalyAlerts(tenant)).length).toBe(1);
+  });
+
+  it('a series learns its past from the database when first scored by this instance', async () => {
+    const tenant = newTenant();
+    const start = Date.now() - 600 * STEP;
+    const values = Array.from({ length: 400 }, (_, i) => wave(i));
+    // Stored without scoring (as by another instance), then one spike arrives here.
+    await t.container.db.withTenant(tenant, (tx) =>
+      tx.query(
+        `INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp") SELECT $1, 'cpu_pct', 'payment', $2, v, '{}', to_timestamp(ts / 1000.0) FROM unnest($3::float8[], $4::float8[]) AS u(v, ts)`,
+        [tenant, seriesKeyOf('cpu_pct', 'payment', {}), values, values.map((_, i) => start + i * STEP)],
+      ),
+    );
+    await t.container.ingest.ingest(tenant, samples('cpu_pct', [175], start + 400 * STEP), 'internal');
+    await t.container.ml.anomalies.idle();
+    const found = await anomaliesOf(tenant, 'cpu_pct');
+    expect(found).toHaveLength(1);
+    expect(found[0]?.score).toBeGreaterThan(0.7);
+  });
+
+  it('refuses a bad anomaly query with a validation error', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/anomalies?limit=0', headers: await bearer(newTenant(), ['viewer']) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.code).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('autoencoder models', () => {
+  it('trains in the worker, stores a version, scores new samples with it and survives a restart', async () => {
+    const tenant = newTenant();
+    const start = Date.now() - 700 * STEP;
+    await t.container.ingest.ingest(tenant, samples('orders_per_min', Array.from({ length: 300 }, (_, i) => wave(i)), start), 'internal');
+    await t.container.ml.anomalies.idle();
+
+    const admin = await bearer(tenant, ['admin']);
+    const trained = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/anomalies/models', headers: admin, payload: { metric_name: 'orders_per_min', service_name: 'payment' } });
+    expect(trained.statusCode).toBe(201);
+    const body = trained.json<{ version: number; samples: number; windows: number; final_loss: number; initial_loss: number }>();
+    expect(body.version).toBe(1);
+    expect(body.samples).toBe(300);
+    expect(body.windows).toBe(291);
+    expect(body.final_loss).toBeLessThan(body.initial_loss);
+
+    // While the model trained, requests were answered (training runs in a worker thread).
+    const again = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/anomalies/models', headers: admin, payload: { metric_name: 'orders_per_min', service_name: 'payment' } });
+    expect(again.json().version).toBe(2);
+
+    await t.container.ingest.ingest(tenant, samples('orders_per_min', [wave(300), 400], start + 300 * STEP), 'internal');
+    await t.container.ml.anomalies.idle();
+    const found = await anomaliesOf(tenant, 'orders_per_min');
+    const spike = found.find((a) => a.timestamp === new Date(start + 301 * STEP).toISOString());
+    expect(spike?.model_score).toBeGreaterThan(0.5);
+
+    if (TEST_DATABASE_URL !== undefined || dataDir !== '') {
+      await t.close();
+      t = await createTestApp({ env: { ...ML_ENV, DATA_DIR: dataDir } });
+      const restored = t.container.ml.models.cached(tenant, 'anomaly-autoencoder', seriesKeyOf('orders_per_min', 'payment', {}));
+      expect(restored?.version).toBe(2);
+    }
+  });
+
+  it('refuses to train a series without enough history, storing nothing', async () => {
+    const tenant = newTenant();
+    await t.container.ingest.ingest(tenant, samples('tiny', [1, 2, 3], Date.now() - 10 * STEP), 'internal');
+    const response = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/anomalies/models', headers: await bearer(tenant, ['admin']), payload: { metric_name: 'tiny', service_name: 'payment' } });
+    expect(response.statusCode).toBe(422);
+    expect(response.json().error.code).toBe('INSUFFICIENT_HISTORY');
+    const models = await t.container.db.withTenant(tenant, (tx) => tx.query('SELECT 1 FROM ml_models WHERE tenant_id = $1', [tenant]));
+    expect(models.rowCount).toBe(0);
+  });
+
+  it('only admins train models', async () => {
+    const response = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/anomalies/models', headers: await bearer(newTenant(), ['viewer']), payload: { metric_name: 'x', service_name: 'y' } });
+    expect(response.statusCode).toBe(403);
+  });
+});
