@@ -8,7 +8,7 @@ import { CONSUMER_GROUP, originOf, parkedTopic, TOPICS, type Bus, type Delivered
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import { insertFraudEvent } from './fraud-events.repository.js';
-import { AlertMessageSchema, flattenAlertMessage, FraudMessageSchema, MetricMessageSchema } from './messages.js';
+import { AlertMessageSchema, BatchMetricMessageSchema, flattenAlertMessage, FraudMessageSchema, SingleMetricMessageSchema, type MetricMessage } from './messages.js';
 import type { StreamProcessor } from './stream-processor.js';
 import type { StreamingMetrics } from './streaming.metrics.js';
 
@@ -51,8 +51,9 @@ export async function startConsumers(deps: ConsumerDeps): Promise<Subscription[]
       } catch (error) {
         if (!(error instanceof PoisonMessage || error instanceof ValidationError)) throw error;
         deps.metrics.consumed.inc({ topic, outcome: 'invalid' });
-        deps.logger.warn({ topic, reason: error.message, origin: originOf(message.headers) }, 'invalid bus message parked');
-        await deps.bus.publish(parkedTopic(topic), [{ key: message.key, value: message.value, headers: { ...message.headers, 'parked-reason': error.message.slice(0, 500), 'parked-attempts': String(message.attempt) } }]);
+        const reason = error instanceof ValidationError && error.details !== undefined ? `${error.message}: ${JSON.stringify(error.details)}` : error.message;
+        deps.logger.warn({ topic, reason, origin: originOf(message.headers) }, 'invalid bus message parked');
+        await deps.bus.publish(parkedTopic(topic), [{ key: message.key, value: message.value, headers: { ...message.headers, 'parked-reason': reason.slice(0, 500), 'parked-attempts': String(message.attempt) } }]);
       }
     });
 
@@ -60,7 +61,8 @@ export async function startConsumers(deps: ConsumerDeps): Promise<Subscription[]
 
   const metrics = await consume(TOPICS.metrics, async (message) => {
     if (own(message)) return 'own';
-    const parsed = check(MetricMessageSchema, message.value);
+    const isBatch = typeof message.value === 'object' && message.value !== null && 'metrics' in message.value;
+    const parsed: MetricMessage = isBatch ? check(BatchMetricMessageSchema, message.value) : check(SingleMetricMessageSchema, message.value);
     const samples = 'metrics' in parsed ? parsed.metrics : [{ name: parsed.name, service: parsed.service, value: parsed.value, labels: parsed.labels, timestamp: parsed.timestamp }];
     await deps.ingest.ingest(parsed.tenant_id, samples, 'bus');
     return 'ingested';

@@ -10,11 +10,9 @@ const TenantId = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA
 const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: 0 })]);
 
 /** `metrics-stream`: one sample with its tenant, or `{tenant_id, metrics: [sample, ...]}`. */
-export const MetricMessageSchema = Type.Union([
-  Type.Composite([Type.Object({ tenant_id: TenantId }), SampleSchema], { additionalProperties: false }),
-  Type.Object({ tenant_id: TenantId, metrics: Type.Array(SampleSchema, { minItems: 1 }) }, { additionalProperties: false }),
-]);
-export type MetricMessage = Static<typeof MetricMessageSchema>;
+export const SingleMetricMessageSchema = Type.Composite([Type.Object({ tenant_id: TenantId }), SampleSchema], { additionalProperties: false });
+export const BatchMetricMessageSchema = Type.Object({ tenant_id: TenantId, metrics: Type.Array(SampleSchema, { minItems: 1 }) }, { additionalProperties: false });
+export type MetricMessage = Static<typeof SingleMetricMessageSchema> | Static<typeof BatchMetricMessageSchema>;
 
 /** `fraud-events`: one fraud detection of another service. */
 export const FraudMessageSchema = Type.Object({
