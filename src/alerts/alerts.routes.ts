@@ -15,7 +15,8 @@ const ACT = { roles: ['admin', 'operator'], services: false } as const;
 const ADMIN = { roles: ['admin'], services: false } as const;
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const Page = { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }) };
-const ActionBody = Type.Optional(Type.Object({ comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false }));
+// Fastify validates a missing body as null: the comment is optional and so is the body.
+const ActionBody = Type.Union([Type.Null(), Type.Object({ comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false })]);
 
 const NotificationSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),

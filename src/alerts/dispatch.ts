@@ -104,7 +104,9 @@ export function createDispatcher(deps: { db: Db; clock: Clock; logger: Logger; c
       let state = states.get(key);
       if (state === undefined) {
         if (group === undefined) continue;
-        state = { group_key: key, channels: group.channels, group_labels: group.groupLabels, created_at: now, next_flush_at: new Date(now.getTime() + policy.group_wait_seconds * 1000), last_notified_at: null, notified_firing: [] };
+        // group_wait counts from the group's first alert, so a restart or a slow tick does not stretch it.
+        const firstFired = Math.min(...group.alerts.map((alert) => (alert.fired_at ?? alert.starts_at).getTime()));
+        state = { group_key: key, channels: group.channels, group_labels: group.groupLabels, created_at: now, next_flush_at: new Date(firstFired + policy.group_wait_seconds * 1000), last_notified_at: null, notified_firing: [] };
         if (state.next_flush_at.getTime() > now.getTime()) {
           await saveGroupState(tx, tenantId, state);
           continue;

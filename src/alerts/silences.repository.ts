@@ -61,10 +61,11 @@ export async function updateSilence(tx: Tx, tenantId: string, id: string, values
   return row === undefined ? undefined : normalise(row);
 }
 
-/** Expiring keeps the record (who silenced what, and when); a pending silence is removed. */
+/** Expiring keeps the record (who silenced what, and when): it ends now. */
 export async function expireSilence(tx: Tx, tenantId: string, id: string, now: Date): Promise<SilenceRow | undefined> {
   const result = await tx.query<SilenceRow>(
-    `UPDATE alert_silences SET ends_at = GREATEST(starts_at + interval '1 millisecond', LEAST(ends_at, $3)), updated_at = $3 WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    `UPDATE alert_silences SET starts_at = LEAST(starts_at, $3::timestamptz - interval '1 millisecond'), ends_at = LEAST(ends_at, $3::timestamptz), updated_at = $3
+     WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
     [tenantId, id, now],
   );
   const row = result.rows[0];

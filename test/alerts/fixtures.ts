@@ -22,8 +22,8 @@ export async function evaluate(t: TestApp, tenantId: string) {
   return t.container.alerting.evaluator.evaluateTenant(tenantId);
 }
 
-export async function alertsOf(t: TestApp, tenantId: string, where = 'true'): Promise<AlertRow[]> {
-  const result = await t.container.db.withTenant(tenantId, (tx) => tx.query<AlertRow>(`SELECT * FROM alerts WHERE tenant_id = $1 AND ${where} ORDER BY created_at, id`, [tenantId]));
+export async function alertsOf(t: TestApp, tenantId: string, where = 'true'): Promise<Array<AlertRow & { keep_firing_since: Date | null }>> {
+  const result = await t.container.db.withTenant(tenantId, (tx) => tx.query<AlertRow & { keep_firing_since: Date | null }>(`SELECT * FROM alerts WHERE tenant_id = $1 AND ${where} ORDER BY created_at, id`, [tenantId]));
   return result.rows;
 }
 

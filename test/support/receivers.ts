@@ -77,7 +77,7 @@ function parseBody(raw: string, contentType: string | undefined): Record<string,
   if (contentType?.includes('application/x-www-form-urlencoded') === true) {
     const fields: Record<string, unknown> = {};
     for (const [key, value] of new URLSearchParams(raw)) {
-      fields[key] = value.startsWith('[') || value.startsWith('{') ? (JSON.parse(value) as unknown) : value;
+      fields[key] = key === 'blocks' || key === 'attachments' || key === 'metadata' ? (JSON.parse(value) as unknown) : value;
     }
     return fields;
   }
