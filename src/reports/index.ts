@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { EmailSender } from '../alerts/notify/email.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/index.js';
+import { createReportFiles, type ReportFiles } from './report-files.js';
+import { createReportGenerationJob } from './report-generation.job.js';
+import { createReportGenerator, type ReportGenerator } from './report-generator.js';
+
+export { reportRoutes } from './reports.routes.js';
+export { REPORT_GENERATION_JOB } from './report-generation.job.js';
+export type { ReportGenerator } from './report-generator.js';
+export type { ReportFiles } from './report-files.js';
+
+export interface Reports {
+  files: ReportFiles;
+  generator: ReportGenerator;
+  /** One cycle of the report-generation job (the scheduler runs it once per cluster). */
+  runDue(now: Date, signal: AbortSignal): Promise<void>;
+}
+
+export function createReports(deps: { db: Db; clock: Clock; logger: Logger; email: EmailSender; reportsDir: string; maxRows: number }): Reports {
+  const files = createReportFiles(deps.reportsDir);
+  const generator = createReportGenerator({ db: deps.db, clock: deps.clock, logger: deps.logger, files, email: deps.email, maxRows: deps.maxRows });
+  return { files, generator, runDue: createReportGenerationJob({ db: deps.db, logger: deps.logger, generator }) };
+}

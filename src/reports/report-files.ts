@@ -1,0 +1,43 @@
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+
+/** Generated files under REPORTS_DIR as `<tenant>/<report>/<history>.<ext>`; paths never leave that directory. */
+export interface ReportFiles {
+  write(tenantId: string, reportId: string, historyId: string, extension: string, content: Buffer): Promise<{ path: string; bytes: number }>;
+  read(path: string): Promise<Buffer>;
+  exists(path: string): Promise<boolean>;
+  removeReport(tenantId: string, reportId: string): Promise<void>;
+}
+
+export function createReportFiles(directory: string): ReportFiles {
+  const root = resolve(directory);
+  const inside = (path: string): string => {
+    const full = resolve(root, path);
+    const rel = relative(root, full);
+    if (rel.startsWith('..') || isAbsolute(rel)) throw new Error(`report path ${path} is outside REPORTS_DIR`);
+    return full;
+  };
+  return {
+    async write(tenantId, reportId, historyId, extension, content) {
+      const relativePath = join(tenantId, reportId, `${historyId}.${extension}`);
+      const full = inside(relativePath);
+      await mkdir(inside(join(tenantId, reportId)), { recursive: true });
+      // Written aside then renamed: a download never sees half a file.
+      const partial = `${full}.partial`;
+      await writeFile(partial, content);
+      await rename(partial, full);
+      return { path: relativePath, bytes: content.byteLength };
+    },
+    read: (path) => readFile(inside(path)),
+    async exists(path) {
+      try {
+        return (await stat(inside(path))).isFile();
+      } catch {
+        return false;
+      }
+    },
+    async removeReport(tenantId, reportId) {
+      await rm(inside(join(tenantId, reportId)), { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+import type { Db } from '../platform/db/index.js';
+import type { ReportGenerator } from './report-generator.js';
+import { dueReports, emailRetries, findReport } from './reports.repository.js';
+
+export const REPORT_GENERATION_JOB = 'report-generation';
+const BATCH = 20;
+/** A run still 'running' after this long lost its instance (crash, deploy) and is closed as failed. */
+const STALE_RUN_MS = 60 * 60_000;
+
+/** One cycle: close abandoned runs, generate every due scheduled report, retry pending e-mails. */
+export function createReportGenerationJob(deps: { db: Db; logger: Logger; generator: ReportGenerator }) {
+  return async (now: Date, signal: AbortSignal): Promise<void> => {
+    await deps.db.asSystem((tx) =>
+      tx.query("UPDATE report_history SET status = 'failed', error = 'interrupted: the instance generating it stopped' WHERE status = 'running' AND generated_at < $1", [new Date(now.getTime() - STALE_RUN_MS)]),
+    );
+    const due = await deps.db.asSystem((tx) => dueReports(tx, now, BATCH));
+    for (const report of due) {
+      if (signal.aborted) return;
+      await deps.generator.generate(report, { trigger: 'schedule', scheduledFor: report.next_run_at }).catch((error: unknown) => deps.logger.error({ err: error, reportId: report.id }, 'scheduled report failed'));
+    }
+    const retries = await deps.db.asSystem((tx) => emailRetries(tx, BATCH));
+    for (const history of retries) {
+      if (signal.aborted) return;
+      const report = await deps.db.withTenant(history.tenant_id, (tx) => findReport(tx, history.tenant_id, history.report_id));
+      if (report !== null) await deps.generator.retryEmail(history, report).catch((error: unknown) => deps.logger.error({ err: error, reportId: report.id }, 'report e-mail retry failed'));
+    }
+  };
+}
