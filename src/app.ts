@@ -8,6 +8,7 @@ import { httpInstrumentation } from './metrics/http-instrumentation.js';
 import { grafanaRoutes } from './grafana/grafana.routes.js';
 import { sourceStatusRoutes } from './clients/index.js';
 import { nftTransferRoutes } from './collectors/blockchain/index.js';
+import { reportRoutes } from './reports/index.js';
 import { alertingRoutes } from './alerts/index.js';
 import { installErrorHandling, installJsonParser } from './platform/http/errors.js';
 import { installOpenApi } from './platform/http/openapi.js';
@@ -59,6 +60,7 @@ export async function buildApp(container: Container): Promise<App> {
   await app.register(grafanaRoutes(container));
   await app.register(sourceStatusRoutes({ auth: container.auth, status: container.collectorStatus, scheduler: container.scheduler, collectors: container.collectorJobs }));
   await app.register(nftTransferRoutes({ auth: container.auth, db: container.db, clock: container.clock }));
+  await app.register(reportRoutes({ auth: container.auth, db: container.db, clock: container.clock, files: container.reports.files, generator: container.reports.generator }));
   await app.register(healthRoutes(container, container.health));
   await app.register(slaRoutes(container, container.sla));
   await app.register(incidentRoutes(container, container.incidents));

@@ -9,6 +9,7 @@ import { createAlerting, createEmailSender, type Alerting, type EmailSender } fr
 import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
 import { BUSINESS_COLLECTOR, createBusinessCollector } from './collectors/business/index.js';
 import { BLOCKCHAIN_COLLECTOR, createBlockchainCollector } from './collectors/blockchain/index.js';
+import { createReports, REPORT_GENERATION_JOB, type Reports } from './reports/index.js';
 import { createIngest, type Ingest } from './metrics/ingest.js';
 import { createHealthService, healthCheckJob, type HealthService } from './health/index.js';
 import { createSlaService, slaComputationJob, type SlaService } from './sla/index.js';
@@ -30,6 +31,7 @@ import { createDb, type Db, type QueryObserver } from './platform/db/index.js';
 import { createScheduler, type Scheduler } from './platform/scheduler.js';
 import { Teardown } from './platform/teardown.js';
 import { createMl, type Ml } from './ml/index.js';
+import { createAnalytics, type Analytics } from './analytics/index.js';
 
 export interface Container {
   readonly config: Config;
@@ -76,6 +78,8 @@ export interface Container {
   readonly collectorStatus: SourceStatus;
   /** Names of the collector jobs that GET /api/v1/monitoring/collectors can run. */
   readonly collectorJobs: string[];
+  /** Report files and generator (the report-generation job runs due schedules). */
+  readonly reports: Reports;
   // metrics
   /** The audit's Prometheus catalogue on `registry` (see src/metrics/catalogue.ts). */
   readonly catalogue: Catalogue;
@@ -84,6 +88,8 @@ export interface Container {
   // analytics and ML (issue 7)
   /** Training worker, versioned model store, live anomaly scoring. */
   readonly ml: Ml;
+  /** Fraud checks, investigations and the fraud network. */
+  readonly analytics: Analytics;
   /** Notes for operators printed at start: unconfigured channels, disabled protections. */
   readonly warnings: string[];
   close(): Promise<void>;
@@ -193,11 +199,15 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       onRpcCall: (call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.method, service: 'solana-rpc' }, call.durationMs),
     });
     scheduler.add({ name: BLOCKCHAIN_COLLECTOR, intervalMs: config.BLOCKCHAIN_COLLECTOR_INTERVAL_MS, run: ({ now, signal }) => blockchainCollector.run(now, signal) });
+    // reports (issue 8): definitions, generation once per cluster, files under REPORTS_DIR, e-mail through the alerting sender
+    const reports = createReports({ db, clock, logger, email, reportsDir: config.REPORTS_DIR, maxRows: config.REPORT_MAX_ROWS });
+    scheduler.add({ name: REPORT_GENERATION_JOB, intervalMs: config.REPORT_GENERATION_INTERVAL_MS, timeoutMs: 10 * 60_000, run: ({ now, signal }) => reports.runDue(now, signal) });
 
     // analytics and ML (issue 7): training worker, stored models loaded at start, live anomaly
     // scoring of committed samples with alerts, the autoencoder retraining job
     const ml = await createMl({ config, db, clock, logger, ingest, scheduler, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('ml', () => ml.close());
+    const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, raise: (tenantId, input) => alerts.raise(tenantId, input) });
 
     return {
       config,
@@ -229,7 +239,9 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       clients,
       collectorStatus,
       collectorJobs: [BUSINESS_COLLECTOR, BLOCKCHAIN_COLLECTOR],
+      reports,
       ml,
+      analytics,
       warnings,
       async close() {
         const failures = await teardown.close(config.SHUTDOWN_TIMEOUT_MS);

@@ -1,10 +1,12 @@
 import type { Container } from '../container.js';
 import { anomalyRoutes } from '../ml/anomaly/anomaly.routes.js';
 import type { App } from '../platform/http/types.js';
+import { fraudRoutes } from './fraud/fraud.routes.js';
 
-/** Every route of the analytics and ML domain (anomalies, models, fraud, sales, forecasts). */
+/** Every route of the analytics and ML domain (anomalies, models, fraud). */
 export function analyticsRoutes(container: Container) {
   return async (app: App) => {
     await app.register(anomalyRoutes(container));
+    await app.register(fraudRoutes(container));
   };
 }

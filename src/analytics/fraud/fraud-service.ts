@@ -1,0 +1,196 @@
+import type { Logger } from 'pino';
+import type { AlertInput } from '../../alerts/alert-store.js';
+import { AppError, NotFoundError } from '../../errors.js';
+import { denseForward, denseLayersOf, type DenseLayer, type ModelStore, type Trainer } from '../../ml/index.js';
+import { TOPICS, type Bus } from '../../platform/bus/index.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Db } from '../../platform/db/index.js';
+import { evaluateRules, featuresOf, IpRanges, riskLevelOf, type FraudPattern, type FraudSignals, type Reason, type RiskLevel } from './fraud-rules.js';
+import { countsOverTime, findEvent, insertCheckEvent, investigationCounts, labelledExamples, listEvents, markInvestigated, tenantsToRetrain, type FraudEventRow } from './fraud.repository.js';
+
+export interface FraudSettings {
+  vpnCidrs: readonly string[];
+  datacenterCidrs: readonly string[];
+  storeScore: number;
+  modelWeightPercent: number;
+  dedupWindowMs: number;
+  trainingMinEvents: number;
+  trainingEpochs: number;
+}
+
+export interface FraudCheckResult {
+  risk_score: number;
+  risk_level: RiskLevel;
+  pattern: FraudPattern;
+  reasons: Reason[];
+  rule_score: number;
+  model_score: number | null;
+  model_version: number | null;
+  vpn: boolean;
+  datacenter: boolean;
+  stored: boolean;
+  event_id: string | null;
+}
+
+export interface FraudModelSummary {
+  version: number;
+  examples: number;
+  confirmed: number;
+  false_positives: number;
+  initial_loss: number;
+  final_loss: number;
+  attempts: number;
+}
+
+interface LoadedModel {
+  version: number;
+  layers: DenseLayer[];
+}
+
+const MODEL_REFRESH_MS = 60_000;
+
+/**
+ * Fraud checks: the audit's rules plus, once trained, the tenant's network (10 -> 128 -> 64 -> 32 -> 1)
+ * run on the main thread from its stored weights. High-risk checks are stored (deduplicated per
+ * user, pattern and time bucket), published to `fraud-events` with acks from all replicas and alerted.
+ */
+export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logger: Logger; models: ModelStore; trainer: Trainer; raise: (tenantId: string, input: AlertInput) => Promise<unknown>; settings: FraudSettings }) {
+  const { settings } = deps;
+  const ranges = { vpn: new IpRanges(settings.vpnCidrs), datacenter: new IpRanges(settings.datacenterCidrs) };
+  const loaded = new Map<string, LoadedModel>();
+  const lookedUp = new Map<string, number>();
+
+  /** The tenant's latest network: memory first; the database at most once a minute (other instances train too). */
+  const modelFor = async (tenantId: string): Promise<LoadedModel | undefined> => {
+    const now = deps.clock.nowMs();
+    const last = lookedUp.get(tenantId);
+    const stored = last === undefined || now - last > MODEL_REFRESH_MS ? await deps.models.latest(tenantId, 'fraud', '') : deps.models.cached(tenantId, 'fraud', '');
+    if (last === undefined || now - last > MODEL_REFRESH_MS) lookedUp.set(tenantId, now);
+    if (stored === undefined) return undefined;
+    const current = loaded.get(tenantId);
+    if (current?.version === stored.version) return current;
+    const model = { version: stored.version, layers: denseLayersOf(stored.artifacts) };
+    loaded.set(tenantId, model);
+    return model;
+  };
+
+  const publishAndAlert = async (tenantId: string, event: FraudEventRow, result: FraudCheckResult) => {
+    await deps.bus
+      .publish(TOPICS.fraud, [{ key: `${tenantId}:${event.user_id}`, value: { tenant_id: tenantId, user_id: event.user_id, pattern: event.pattern, risk_level: event.risk_level, risk_score: event.risk_score / 100, data: { event_id: event.id, reasons: result.reasons.map((r) => r.indicator) }, timestamp: event.timestamp.toISOString() } }], { acks: 'all' })
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'fraud-events publish failed'));
+    await deps.raise(tenantId, {
+      fingerprint: `fraud:${event.pattern}:${event.user_id}`,
+      name: `Fraud suspected: ${event.pattern}`,
+      type: 'fraud',
+      severity: event.risk_level === 'critical' ? 'critical' : 'error',
+      message: `User ${event.user_id}: ${event.pattern} risk ${event.risk_score} (${event.risk_level}): ${result.reasons.map((r) => r.detail).join('; ')}`,
+      source: 'fraud-detection',
+      labels: { user_id: event.user_id, pattern: event.pattern, risk_level: event.risk_level },
+      annotations: { event_id: event.id },
+      value: event.risk_score,
+    });
+  };
+
+  return {
+    async check(tenantId: string, signals: FraudSignals): Promise<FraudCheckResult> {
+      const rules = evaluateRules(signals, ranges);
+      const features = featuresOf(signals, rules);
+      const model = await modelFor(tenantId);
+      const probability = model === undefined ? null : (denseForward(model.layers, features)[0] ?? 0);
+      const weight = settings.modelWeightPercent / 100;
+      const score = probability === null ? rules.score : Math.round((1 - weight) * rules.score + weight * 100 * probability);
+      const level = riskLevelOf(score);
+      const result: FraudCheckResult = { risk_score: score, risk_level: level, pattern: rules.pattern, reasons: rules.reasons, rule_score: rules.score, model_score: probability, model_version: model?.version ?? null, vpn: rules.vpn, datacenter: rules.datacenter, stored: false, event_id: null };
+      if (score < settings.storeScore) return result;
+      const now = deps.clock.nowMs();
+      const bucket = new Date(now - (now % settings.dedupWindowMs));
+      const event = await deps.db.withTenant(tenantId, (tx) =>
+        insertCheckEvent(tx, tenantId, { userId: signals.user_id, pattern: rules.pattern, riskLevel: level, riskScore: score, timestamp: bucket, data: { signals, features, reasons: rules.reasons, rule_score: rules.score, model_score: probability, model_version: model?.version ?? null } }),
+      );
+      if (event === undefined) return { ...result, stored: false };
+      await publishAndAlert(tenantId, event, result);
+      return { ...result, stored: true, event_id: event.id };
+    },
+
+    async investigate(tenantId: string, id: string, outcome: 'confirmed' | 'false_positive', by: string): Promise<FraudEventRow> {
+      return deps.db.withTenant(tenantId, async (tx) => {
+        const event = await findEvent(tx, tenantId, id);
+        if (event === undefined) throw new NotFoundError('Fraud event', id);
+        if (event.investigated) throw new AppError('ALREADY_INVESTIGATED', `Fraud event ${id} was already investigated (${event.investigation_outcome ?? 'no outcome'})`, { details: { outcome: event.investigation_outcome } });
+        const updated = await markInvestigated(tx, tenantId, id, outcome, by, deps.clock.now());
+        if (updated === undefined) throw new NotFoundError('Fraud event', id);
+        return updated;
+      });
+    },
+
+    list: (tenantId: string, filter: { investigated?: boolean; pattern?: string; limit: number }) => deps.db.withTenant(tenantId, (tx) => listEvents(tx, tenantId, filter)),
+
+    /** Trains this tenant's network on its investigated events, in the training worker. */
+    async train(tenantId: string): Promise<FraudModelSummary> {
+      const examples = await deps.db.withTenant(tenantId, (tx) => labelledExamples(tx, tenantId, 50_000));
+      const confirmed = examples.filter((e) => e.label === 1).length;
+      const falsePositives = examples.length - confirmed;
+      if (examples.length < settings.trainingMinEvents || confirmed === 0 || falsePositives === 0) {
+        throw new AppError('INSUFFICIENT_HISTORY', `Training needs ${settings.trainingMinEvents} investigated events with both outcomes; this tenant has ${confirmed} confirmed and ${falsePositives} false positives`, { details: { required: settings.trainingMinEvents, confirmed, false_positives: falsePositives } });
+      }
+      const result = await deps.trainer.train({ kind: 'fraud', features: examples.map((e) => e.features), labels: examples.map((e) => e.label), epochs: settings.trainingEpochs, batchSize: 32 });
+      const stored = await deps.models.save(tenantId, {
+        kind: 'fraud',
+        key: '',
+        artifacts: result.artifacts,
+        params: { inputs: 10 },
+        metrics: { examples: examples.length, confirmed, false_positives: falsePositives, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts },
+        trainedAt: deps.clock.now(),
+      });
+      lookedUp.delete(tenantId);
+      return { version: stored.version, examples: examples.length, confirmed, false_positives: falsePositives, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts };
+    },
+
+    /** Training job: every tenant whose investigations are newer than its model. */
+    async trainDue(signal?: AbortSignal): Promise<number> {
+      const tenants = await deps.db.asSystem((tx) => tenantsToRetrain(tx, settings.trainingMinEvents));
+      let trained = 0;
+      for (const tenantId of tenants) {
+        if (signal?.aborted === true) break;
+        try {
+          await this.train(tenantId);
+          trained += 1;
+        } catch (error) {
+          deps.logger.warn({ err: error, tenantId }, 'fraud model training failed');
+        }
+      }
+      return trained;
+    },
+
+    async metrics(tenantId: string, hours: number) {
+      const to = deps.clock.now();
+      const from = new Date(to.getTime() - hours * 3_600_000);
+      const bucket = hours <= 72 ? 'hour' : 'day';
+      const [series, investigations] = await deps.db.withTenant(tenantId, async (tx) => [await countsOverTime(tx, tenantId, from, to, bucket), await investigationCounts(tx, tenantId, from, to)] as const);
+      const byPattern: Record<string, number> = {};
+      const byRisk: Record<string, number> = {};
+      for (const row of series) {
+        byPattern[row.pattern] = (byPattern[row.pattern] ?? 0) + row.count;
+        byRisk[row.risk_level] = (byRisk[row.risk_level] ?? 0) + row.count;
+      }
+      const model = await deps.models.latest(tenantId, 'fraud', '');
+      return {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        bucket,
+        total: series.reduce((a, row) => a + row.count, 0),
+        by_pattern: byPattern,
+        by_risk_level: byRisk,
+        series: series.map((row) => ({ ...row, bucket: row.bucket.toISOString() })),
+        investigated: investigations.investigated,
+        confirmed: investigations.confirmed,
+        false_positives: investigations.false_positive,
+        open: investigations.open,
+        precision: investigations.investigated === 0 ? null : investigations.confirmed / investigations.investigated,
+        model: model === undefined ? null : { version: model.version, trained_at: model.trainedAt.toISOString(), metrics: model.metrics },
+      };
+    },
+  };
+}
+
+export type FraudService = ReturnType<typeof createFraudService>;

@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import type { AlertInput } from '../alerts/alert-store.js';
+import type { Config } from '../config.js';
+import type { Ml } from '../ml/index.js';
+import type { Bus } from '../platform/bus/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/index.js';
+import type { Scheduler } from '../platform/scheduler.js';
+import { createFraudService, type FraudService } from './fraud/fraud-service.js';
+
+export const FRAUD_TRAINING_JOB = 'fraud-model-training';
+
+export interface Analytics {
+  fraud: FraudService;
+}
+
+/** Analytics domain: fraud checks and investigations (sales and forecasts build on the same ML worker). */
+export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock: Clock; logger: Logger; ml: Ml; scheduler: Scheduler; raise: (tenantId: string, input: AlertInput) => Promise<unknown> }): Analytics {
+  const { config } = deps;
+  const fraud = createFraudService({
+    db: deps.db,
+    bus: deps.bus,
+    clock: deps.clock,
+    logger: deps.logger,
+    models: deps.ml.models,
+    trainer: deps.ml.trainer,
+    raise: deps.raise,
+    settings: {
+      vpnCidrs: config.FRAUD_VPN_CIDRS,
+      datacenterCidrs: config.FRAUD_DATACENTER_CIDRS,
+      storeScore: config.FRAUD_STORE_SCORE,
+      modelWeightPercent: config.FRAUD_MODEL_WEIGHT_PERCENT,
+      dedupWindowMs: config.FRAUD_DEDUP_WINDOW_MS,
+      trainingMinEvents: config.FRAUD_TRAINING_MIN_EVENTS,
+      trainingEpochs: config.FRAUD_TRAINING_EPOCHS,
+    },
+  });
+  deps.scheduler.add({
+    name: FRAUD_TRAINING_JOB,
+    intervalMs: config.FRAUD_TRAINING_INTERVAL_MS,
+    async run({ signal }) {
+      const trained = await fraud.trainDue(signal);
+      if (trained > 0) deps.logger.info({ tenants: trained }, 'fraud networks retrained');
+    },
+  });
+  return { fraud };
+}
