@@ -44,9 +44,9 @@ export const SlaResponseSchema = Type.Object({
 
 const MAX_RANGE_MS = 400 * 86_400_000;
 
-/** from/to of a dashboard query: default the last `defaultMs` up to now (minute-aligned so it caches). */
+/** from/to of a dashboard query: default the last `defaultMs` up to now, `to` rounded up to the minute so repeated reads share a cache key. */
 export function rangeOf(query: { from?: string; to?: string }, nowMs: number, defaultMs: number): { from: Date; to: Date } {
-  const to = query.to === undefined ? new Date(Math.floor(nowMs / 60_000) * 60_000) : new Date(query.to);
+  const to = query.to === undefined ? new Date(Math.ceil(nowMs / 60_000) * 60_000) : new Date(query.to);
   const from = query.from === undefined ? new Date(to.getTime() - defaultMs) : new Date(query.from);
   if (from.getTime() >= to.getTime()) throw new ValidationError('from must be before to', { from: query.from, to: query.to });
   if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new ValidationError('The range may span at most 400 days');

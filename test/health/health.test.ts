@@ -58,7 +58,7 @@ beforeAll(async () => {
   });
   // Warm-up: the first fetch pays for module loading, which would read as a slow service.
   await t.app.inject({ method: 'GET', url: '/health/services/all' });
-});
+}, 180_000);
 afterAll(async () => {
   await t.close();
   await Promise.all([...servers, es].map((server) => server.stop()));

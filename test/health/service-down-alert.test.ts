@@ -17,7 +17,7 @@ beforeAll(async () => {
   t = await createTestApp({ clock, env: { PAYMENT_SERVICE_URL: payment.url, INCIDENT_AUTO_OPEN_AFTER_MS: '120000', HEALTH_RESULT_MAX_AGE_MS: '0' } });
   // Cycles are claimed in job_runs; a previous run of this file (on PostgreSQL) may have claimed later ones.
   await t.container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE job_name = ANY($1::text[])', [JOBS]));
-});
+}, 180_000);
 afterAll(async () => {
   await t.close();
   await payment.stop();

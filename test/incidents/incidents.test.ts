@@ -23,7 +23,7 @@ const clock = new ManualClock(Date.UTC(2026, 0, 10, 12));
 
 beforeAll(async () => {
   t = await createTestApp({ clock, env: { INCIDENT_AUTO_OPEN_AFTER_MS: '300000' } });
-});
+}, 180_000);
 afterAll(async () => t.close());
 
 const json = { 'content-type': 'application/json' };
