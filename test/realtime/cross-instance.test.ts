@@ -1,4 +1,6 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStreamsBus, TOPICS } from '../../src/platform/bus/index.js';
 import { bearer, createTestApp, newTenant, tokenFor, type TestApp } from '../support/app.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import { connectAs, isMetric, listen, subscribe } from '../support/ws.js';
@@ -15,7 +17,7 @@ describe.skipIf(TEST_REDIS_URL === undefined)(`two instances on one Redis${TEST_
     two = await createTestApp({ env: { BUS: 'redis' } });
     urlOne = await listen(one.app);
     urlTwo = await listen(two.app);
-  });
+  }, 180_000);
   afterAll(async () => {
     await one.close();
     await two.close();
@@ -67,5 +69,27 @@ describe.skipIf(TEST_REDIS_URL === undefined)(`two instances on one Redis${TEST_
     expect(await client.next((message) => message.type === 'alert')).toMatchObject({ kind: 'resolved' });
     expect(client.received((message) => message.type === 'alert')).toHaveLength(2);
     await client.close();
+  });
+
+  it('a sample another service publishes on metrics-stream (Redis Streams) is ingested once and reaches subscribers on both instances', { timeout: 30_000 }, async () => {
+    const tenant = newTenant();
+    const token = await tokenFor(tenant);
+    const onOne = await connectAs(urlOne, token);
+    const onTwo = await connectAs(urlTwo, token);
+    await subscribe(onOne, ['sold_from_bus']);
+    await subscribe(onTwo, ['sold_from_bus']);
+    const ticketService = createRedisStreamsBus({ url: TEST_REDIS_URL ?? '', partitions: 8, maxLen: 100_000, maxAttempts: 5, retryDelayMs: 10, logger: pino({ level: 'silent' }) });
+    try {
+      await ticketService.publish(TOPICS.metrics, [{ key: tenant, value: { tenant_id: tenant, name: 'sold_from_bus', service: 'ticket-service', value: 7 }, headers: { origin: 'ticket-service' } }]);
+      for (const client of [onOne, onTwo]) {
+        const message = await client.next(isMetric('sold_from_bus'), 20_000);
+        expect(message['samples']).toEqual([expect.objectContaining({ value: 7, service: 'ticket-service' })]);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(onOne.received(isMetric()).length + onTwo.received(isMetric()).length).toBe(2);
+    } finally {
+      await ticketService.close();
+      await Promise.all([onOne.close(), onTwo.close()]);
+    }
   });
 });
