@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/platform/clock.js';
+import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+
+const clock = new ManualClock(Date.UTC(2026, 0, 22, 10));
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp({ clock });
+});
+afterAll(async () => t.close());
+
+describe('channels that are not configured', () => {
+  it('are reported at start', () => {
+    const alerting = t.container.warnings.filter((warning) => warning.startsWith('alerts:'));
+    expect(alerting).toEqual([
+      expect.stringContaining('e-mail is not configured (set SMTP_HOST)'),
+      expect.stringContaining('Slack is not configured (set SLACK_TOKEN and SLACK_CHANNEL)'),
+      expect.stringContaining('PagerDuty is not configured (set PAGERDUTY_ROUTING_KEY)'),
+      expect.stringContaining('webhook is not configured (set WEBHOOK_URL)'),
+    ]);
+  });
+
+  it('are listed by the channels endpoint', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/alerts/channels', headers: await bearer(newTenant(), ['viewer']) });
+    expect(response.json<{ data: Array<{ name: string; configured: boolean }> }>().data.map((channel) => [channel.name, channel.configured])).toEqual([
+      ['email', false], ['slack', false], ['pagerduty', false], ['webhook', false],
+    ]);
+  });
+
+  it('get a delivery record saying so instead of being skipped', async () => {
+    const tenant = newTenant();
+    await t.container.alerts.raise(tenant, { fingerprint: 'x', name: 'queue_stalled', type: 'threshold', severity: 'error', message: 'stalled', source: 'test' });
+    clock.advance(30_000);
+    expect(await t.container.alerting.dispatcher.dispatchTenant(tenant)).toBe(4);
+    expect((await t.container.alerting.delivery.deliverDue({ tenantId: tenant })).claimed).toBe(0);
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/alerts/notifications?status=not_configured', headers: await bearer(tenant, ['viewer']) });
+    const rows = response.json<{ data: Array<{ channel: string; status: string; last_error: string }> }>().data;
+    expect(rows.map((row) => [row.channel, row.status]).sort()).toEqual([['email', 'not_configured'], ['pagerduty', 'not_configured'], ['slack', 'not_configured'], ['webhook', 'not_configured']]);
+    expect(rows.find((row) => row.channel === 'webhook')?.last_error).toBe('webhook is not configured (set WEBHOOK_URL)');
+  });
+
+  it('e-mail through container.email says it is not configured', async () => {
+    expect(t.container.email.notConfigured).toBe('e-mail is not configured (set SMTP_HOST)');
+    expect(await t.container.email.send({ to: 'ops@example.com', subject: 'x', text: 'y' })).toMatchObject({ status: 'failed' });
+  });
+});
