@@ -71,7 +71,7 @@ function traits(error: unknown, depth = 0): { text: string; statusCodes: number[
   }
   const meta = record['meta'];
   const statusCode = typeof record['statusCode'] === 'number' ? record['statusCode'] : typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)['statusCode'] : undefined;
-  if (typeof statusCode === 'number') statusCodes.push(statusCode);
+  if (typeof statusCode === 'number' && statusCode >= 100) statusCodes.push(statusCode);
   const nested = [record['cause'], record['originalError'], record['reason'], ...(Array.isArray(record['errors']) ? (record['errors'] as unknown[]) : [])];
   for (const inner of nested) {
     if (inner === undefined || inner === null) continue;
@@ -87,7 +87,7 @@ export function categorize(error: unknown): ErrorCategory {
   if (error instanceof CheckTimeoutError) return 'timeout';
   const { text, statusCodes } = traits(error);
   if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME|getaddrinfo/i.test(text)) return 'dns';
-  if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE|connection refused/i.test(text)) return 'refused';
+  if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_SOCKET|connection refused|socket hang up|other side closed/i.test(text)) return 'refused';
   if (/TimeoutError|AbortError|ETIMEDOUT|ESOCKETTIMEDOUT|timed out|timeout/i.test(text)) return 'timeout';
   if (statusCodes.some((code) => code === 401 || code === 403) || /auth|SASL|unauthori[sz]ed|forbidden|NOAUTH|WRONGPASS|password/i.test(text)) return 'auth';
   if (statusCodes.length > 0 || /ProductNotSupported|DeserializationError|unexpected|invalid response|parse/i.test(text)) return 'bad_response';

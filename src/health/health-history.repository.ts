@@ -35,13 +35,13 @@ export async function deleteOlderThan(tx: Tx, tenantId: string, before: Date): P
   return result.rowCount;
 }
 
-/** The newest result of each target checked since `since`. */
-export async function latestResults(tx: Tx, tenantId: string, kind: TargetKind, since: Date): Promise<CheckResult[]> {
+/** The newest result of each target checked in [since, until]. */
+export async function latestResults(tx: Tx, tenantId: string, kind: TargetKind, since: Date, until: Date): Promise<CheckResult[]> {
   const { rows } = await tx.query<HistoryRow>(
     `SELECT DISTINCT ON (target_name) target_kind, target_name, status, latency_ms, status_code, error_category, checked_at
-     FROM health_check_results WHERE tenant_id = $1 AND target_kind = $2 AND checked_at >= $3
+     FROM health_check_results WHERE tenant_id = $1 AND target_kind = $2 AND checked_at >= $3 AND checked_at <= $4
      ORDER BY target_name, checked_at DESC`,
-    [tenantId, kind, since],
+    [tenantId, kind, since, until],
   );
   return rows.map((row) => ({
     name: row.target_name,

@@ -90,8 +90,9 @@ export function createHealthService(deps: HealthServiceDeps) {
 
   /** Latest stored service results, so every instance answers from the cluster's last cycle. */
   const latestServices = (): Promise<CheckResult[]> => {
-    const since = new Date(clock.nowMs() - 3 * config.HEALTH_CHECK_INTERVAL_MS);
-    return deps.db.withTenant(tenantId, (tx) => latestResults(tx, tenantId, 'service', since));
+    const until = clock.now();
+    const since = new Date(until.getTime() - 3 * config.HEALTH_CHECK_INTERVAL_MS);
+    return deps.db.withTenant(tenantId, (tx) => latestResults(tx, tenantId, 'service', since, until));
   };
 
   const servicesSummary = async (): Promise<ServicesSummary | null> => {

@@ -5,7 +5,9 @@ import type { DependencyChecker } from './dependency.checkers.js';
 export function mongodbChecker(url: string, timeoutMs: number): DependencyChecker {
   let client: MongoClient | undefined;
   const connect = (): MongoClient => {
-    client ??= new MongoClient(url, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, maxPoolSize: 2, appName: 'monitoring-health' });
+    // The driver's own deadline comes first so its reason (refused, auth...) wins over the outer timeout.
+    const driverTimeout = Math.max(50, Math.floor(timeoutMs * 0.7));
+    client ??= new MongoClient(url, { serverSelectionTimeoutMS: driverTimeout, connectTimeoutMS: driverTimeout, socketTimeoutMS: timeoutMs, maxPoolSize: 2, appName: 'monitoring-health' });
     return client;
   };
   return {

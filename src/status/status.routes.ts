@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { busKind } from '../config.js';
 import type { Container } from '../container.js';
+import { CheckStatusSchema, ServicesSummarySchema } from '../health/health.schemas.js';
 import type { App } from '../platform/http/types.js';
 
 /** Liveness, readiness and a secret-free description of this instance. */
@@ -21,11 +22,14 @@ export function statusRoutes(container: Container) {
               node: Type.String(),
               adapters: Type.Object({ db: Type.String(), cache: Type.String(), bus: Type.String() }),
               jobs: Type.Array(Type.String()),
+              /** Summary of GET /health (issue 5): overall status and the last cycle's service counts. */
+              health: Type.Object({ status: CheckStatusSchema, services: Type.Union([ServicesSummarySchema, Type.Null()]) }),
             }),
           },
         },
       },
       async () => ({
+        health: await container.health.overall().then(({ status, services }) => ({ status, services })),
         service: container.config.SERVICE_NAME,
         version: container.version,
         started_at: container.startedAt.toISOString(),
