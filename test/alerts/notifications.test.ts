@@ -113,7 +113,7 @@ describe('notifications', () => {
     expect(pagerDuty.accepted.slice(50).every((request) => request.body['event_action'] === 'resolve')).toBe(true);
     const rows = await outbox(tenant);
     expect(rows.every((row) => row.status === 'delivered' && row.attempts === 1)).toBe(true);
-  });
+  }, 180_000);
 
   it('an alert resolved inside group_wait is never notified', async () => {
     const tenant = newTenant();
@@ -283,7 +283,7 @@ describe('notifications', () => {
     expect(pagerDuty.accepted.map((request) => request.body['dedup_key'])).toHaveLength(3);
     expect(new Set(pagerDuty.accepted.map((request) => request.body['dedup_key'])).size).toBe(3);
     expect(slack.accepted[1]?.body['thread_ts']).toBe(slack.accepted[0] === undefined ? undefined : '1700000000.000001');
-  });
+  }, 120_000);
 
   it('dead-letters after NOTIFICATION_MAX_ATTEMPTS (and at once on a permanent 4xx), lists and re-queues dead letters', async () => {
     const tenant = newTenant();

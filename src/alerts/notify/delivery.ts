@@ -46,10 +46,20 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
   };
 
   const deliverChannel = async (rows: OutboxRow[], result: DeliveryResult): Promise<void> => {
+    // Slack replies must not overtake the message that starts their thread, nor a PagerDuty resolve
+    // its trigger: a group's row waits while an earlier one is undelivered. Rows come in creation
+    // order, so the database is asked once per group and the rest is known from this pass.
+    const checked = new Set<string>();
+    const blocked = new Set<string>();
     for (const row of rows) {
       const channel = deps.channels[row.channel];
-      // Slack replies must not overtake the message that starts their thread, nor a PagerDuty resolve its trigger.
-      if ((row.channel === 'slack' || row.channel === 'pagerduty') && (await unit(row.tenant_id, (tx) => hasEarlierUndelivered(tx, row)))) {
+      const ordered = (row.channel === 'slack' || row.channel === 'pagerduty') && row.group_key !== null;
+      const key = `${row.tenant_id}|${row.group_key ?? ''}`;
+      if (ordered && !checked.has(key)) {
+        checked.add(key);
+        if (await unit(row.tenant_id, (tx) => hasEarlierUndelivered(tx, row))) blocked.add(key);
+      }
+      if (ordered && blocked.has(key)) {
         await unit(row.tenant_id, (tx) => release(tx, row, deps.clock.now()));
         result.deferred += 1;
         continue;
@@ -61,6 +71,7 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
         outcome = { status: 'retryable', error: error instanceof Error ? error.message : String(error) };
       }
       const settled = await settle(row, outcome);
+      if (ordered && settled === 'retrying') blocked.add(key);
       result[settled] += 1;
     }
   };
