@@ -4,8 +4,11 @@ import { TOPICS, type Bus } from '../platform/bus/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import { catalogueProblem } from './catalogue-feed.js';
-import { ensurePartitions, insertSamples, markRollupBuckets, utcDay } from './metrics.repository.js';
+import { ensurePartitions, insertSamples, utcDay } from './metrics.repository.js';
 import { seriesKeyOf, type Sample, type SampleInput } from './sample.js';
+
+/** Samples per metrics-stream message (`{"tenant_id","metrics":[...]}`), well under Kafka's 1 MB default. */
+const BUS_CHUNK = 500;
 
 export type IngestSource = 'http' | 'bus' | 'collector' | 'health' | 'internal';
 
@@ -72,16 +75,20 @@ export function createIngest(options: IngestOptions): Ingest {
       const missingDays = days.filter((day) => !knownDays.has(day));
       await options.db.withTenant(tenantId, async (tx) => {
         await ensurePartitions(tx, missingDays);
+        // One statement stores the samples and tells the aggregation job which buckets changed.
         await insertSamples(tx, tenantId, samples);
-        // In the same transaction: the aggregation job learns which buckets changed.
-        await markRollupBuckets(tx, tenantId, samples);
       });
       for (const day of missingDays) knownDays.add(day);
 
       const batch: CommittedBatch = { tenantId, source, samples, committedAt: options.clock.now() };
       // Samples that came from the bus are not published back to it.
       if (source !== 'bus') {
-        const messages = samples.map((sample) => ({ key: `${tenantId}:${sample.seriesKey}`, value: { tenant_id: tenantId, name: sample.name, service: sample.service, value: sample.value, labels: sample.labels, timestamp: sample.timestamp.toISOString() } }));
+        // One batch message per chunk, keyed by tenant: per-sample messages cost more than the insert.
+        const messages = [];
+        for (let start = 0; start < samples.length; start += BUS_CHUNK) {
+          const metrics = samples.slice(start, start + BUS_CHUNK).map((sample) => ({ name: sample.name, service: sample.service, value: sample.value, labels: sample.labels, timestamp: sample.timestamp.toISOString() }));
+          messages.push({ key: tenantId, value: { tenant_id: tenantId, metrics } });
+        }
         await options.bus.publish(TOPICS.metrics, messages).catch((error: unknown) => {
           options.logger.warn({ err: error }, 'metrics-stream publish failed after commit');
           options.onPublishFailure?.(error);

@@ -10,6 +10,9 @@ export interface StoredSample {
   timestamp: Date;
 }
 
+/** Granularity of the marks ingest leaves for the aggregation job. */
+export const ROLLUP_MARK_MS = 5 * 60_000;
+
 export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 
 export async function ensurePartitions(tx: Tx, days: string[]): Promise<void> {
@@ -18,13 +21,25 @@ export async function ensurePartitions(tx: Tx, days: string[]): Promise<void> {
   await tx.query('SELECT ensure_metrics_partitions($1::date, $2::date)', [sorted[0], sorted[sorted.length - 1]]);
 }
 
-/** One statement for the whole batch (COPY is refused under RLS). */
+/**
+ * One statement for the whole batch (COPY is refused under RLS). The same statement writes one
+ * insert-only mark per distinct 5-minute bucket for the aggregation job (no upsert, so
+ * concurrent writers never wait on each other).
+ */
 export async function insertSamples(tx: Tx, tenantId: string, samples: readonly Sample[]): Promise<number> {
   if (samples.length === 0) return 0;
-  const result = await tx.query(
-    `INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp")
-     SELECT $1::uuid, name, service, series, value, labels, at
-     FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::timestamptz[]) AS s(name, service, series, value, labels, at)`,
+  const buckets = new Set<number>();
+  for (const sample of samples) buckets.add(Math.floor(sample.timestamp.getTime() / ROLLUP_MARK_MS) * ROLLUP_MARK_MS);
+  const result = await tx.query<{ stored: number }>(
+    `WITH stored AS (
+       INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp")
+       SELECT $1::uuid, name, service, series, value, labels, at
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::timestamptz[]) AS s(name, service, series, value, labels, at)
+       RETURNING 1
+     ), marked AS (
+       INSERT INTO metric_rollup_marks (tenant_id, bucket_start) SELECT $1::uuid, unnest($8::timestamptz[])
+     )
+     SELECT count(*)::int AS stored FROM stored`,
     [
       tenantId,
       samples.map((sample) => sample.name),
@@ -33,20 +48,9 @@ export async function insertSamples(tx: Tx, tenantId: string, samples: readonly 
       samples.map((sample) => sample.value),
       samples.map((sample) => JSON.stringify(sample.labels)),
       samples.map((sample) => sample.timestamp.toISOString()),
+      [...buckets].map((ms) => new Date(ms).toISOString()),
     ],
   );
-  return result.rowCount;
+  return Number(result.rows[0]?.stored ?? 0);
 }
 
-export const ROLLUP_MARK_MS = 5 * 60_000;
-
-/** One insert-only mark per distinct 5-minute bucket of the batch (no upsert: writers never block each other). */
-export async function markRollupBuckets(tx: Tx, tenantId: string, samples: readonly Sample[]): Promise<void> {
-  const buckets = new Set<number>();
-  for (const sample of samples) buckets.add(Math.floor(sample.timestamp.getTime() / ROLLUP_MARK_MS) * ROLLUP_MARK_MS);
-  if (buckets.size === 0) return;
-  await tx.query('INSERT INTO metric_rollup_marks (tenant_id, bucket_start) SELECT $1::uuid, unnest($2::timestamptz[])', [
-    tenantId,
-    [...buckets].map((ms) => new Date(ms).toISOString()),
-  ]);
-}

@@ -9,7 +9,7 @@ export interface QueryShape {
 const KEYWORD = /^\s*(?:--[^\n]*\n\s*)*([a-z]+)/i;
 const IDENT = '("?[a-z_][a-z0-9_]*"?)';
 const INSERT_TARGET = new RegExp(`\\binto\\s+${IDENT}`, 'i');
-const UPDATE_TARGET = new RegExp(`^\\s*(?:with\\b.*?\\)\\s*)?update\\s+${IDENT}`, 'is');
+const UPDATE_TARGET = new RegExp(`\\bupdate\\s+${IDENT}\\s+set\\b`, 'i');
 const SOURCES = new RegExp(`\\b(?:from|join)\\s+${IDENT}`, 'gi');
 const CTE_NAMES = /(?:\bwith(?:\s+recursive)?|,)\s*([a-z_][a-z0-9_]*)\s+as\s*\(/gi;
 const SQL_WORDS = new Set(['unnest', 'generate_series', 'lateral', 'jsonb_each_text', 'jsonb_object_keys', 'jsonb_array_elements', 'select', 'only']);
@@ -29,7 +29,8 @@ export function queryShape(sql: string): QueryShape {
   let table: string | undefined;
   if (operation === 'insert') table = clean(INSERT_TARGET.exec(sql)?.[1]);
   else if (operation === 'update') table = clean(UPDATE_TARGET.exec(sql)?.[1]);
-  else if (operation === 'select' || operation === 'delete') {
+  else if (operation === 'delete') table = clean(/\bdelete\s+from\s+("?[a-z_][a-z0-9_]*"?)/i.exec(sql)?.[1]);
+  else if (operation === 'select') {
     const ctes = new Set([...sql.matchAll(CTE_NAMES)].map((match) => (match[1] ?? '').toLowerCase()));
     // `extract(epoch FROM x)` and `substring(x FROM n)` are not table references.
     const scanned = sql.replace(/\b(extract|substring|trim)\s*\([^()]*?\bfrom\b/gi, '$1(');
@@ -38,8 +39,10 @@ export function queryShape(sql: string): QueryShape {
   return { operation, table: table === undefined || SQL_WORDS.has(table) ? 'none' : table };
 }
 
-/** A CTE statement is named for the statement that follows its definitions. */
+/** A CTE statement that writes (`WITH x AS (INSERT ...)`) is named for its first write, else for its final statement. */
 function withOperation(sql: string): string {
+  const write = /\b(insert)\s+into\b|\b(update)\s+"?[a-z_][a-z0-9_]*"?\s+set\b|\b(delete)\s+from\b/i.exec(sql);
+  if (write !== null) return (write[1] ?? write[2] ?? write[3] ?? 'other').toLowerCase();
   const last = /\)\s*(select|insert|update|delete)\b[^()]*$/i.exec(sql.replace(/\s+/g, ' '));
   return (last?.[1] ?? 'select').toLowerCase();
 }

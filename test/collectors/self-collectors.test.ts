@@ -117,6 +117,7 @@ describe('collectors of this process', () => {
     expect(queryShape('SELECT DISTINCT k FROM metrics, jsonb_object_keys(labels) AS k')).toEqual({ operation: 'select', table: 'metrics' });
     expect(queryShape('SELECT 1 FROM unnest($1::uuid[]) AS b JOIN metrics m ON true')).toEqual({ operation: 'select', table: 'metrics' });
     expect(queryShape('SELECT floor(extract(epoch FROM "timestamp") * 1000) AS b FROM metrics')).toEqual({ operation: 'select', table: 'metrics' });
+    expect(queryShape('WITH stored AS (INSERT INTO metrics (a) SELECT 1 RETURNING 1), marked AS (INSERT INTO metric_rollup_marks SELECT 1) SELECT count(*) FROM stored')).toEqual({ operation: 'insert', table: 'metrics' });
     expect(queryShape('SELECT cleanup_old_fraud_events()')).toEqual({ operation: 'select', table: 'none' });
   });
 });
