@@ -236,6 +236,30 @@ describe('reports', () => {
     expect(file.rawPayload.includes(Buffer.from('/Subtype /Image'))).toBe(false);
   });
 
+  it('reports the sales pushed to this service, grouped by channel (skipped without the sales table)', async (context) => {
+    const { db } = testApp.container;
+    const present = await db.asSystem((tx) => tx.query<{ present: boolean }>("SELECT to_regclass('sales') IS NOT NULL AS present"));
+    if (present.rows[0]?.present !== true) context.skip();
+    const tenant = newTenant();
+    const soldAt = new Date(clock.nowMs() - 2 * HOUR);
+    await db.withTenant(tenant, (tx) =>
+      tx.query(
+        `INSERT INTO sales (tenant_id, sale_id, event_id, tickets, amount_cents, currency, channel, sold_at)
+         SELECT $1, 'sale-' || n, 'e' || (n % 2), n, n * 1000, 'EUR', CASE WHEN n <= 3 THEN 'web' ELSE 'box_office' END, $2 FROM generate_series(1, 5) AS n`,
+        [tenant, soldAt],
+      ),
+    );
+    const report = await createReport(tenant, { name: 'Sales by channel', query: { source: 'sales', range: { last: '24h' }, group_by: 'channel' }, format: 'json' });
+    const history = await generate(tenant, report.id);
+    expect(history.status).toBe('succeeded');
+    const document = (await download(tenant, history)).json<{ columns: string[]; rows: unknown[] }>();
+    expect(document.columns).toEqual(['channel', 'sales', 'tickets', 'amount_cents']);
+    expect(document.rows).toEqual([
+      { channel: 'box_office', sales: 2, tickets: 9, amount_cents: 9000 },
+      { channel: 'web', sales: 3, tickets: 6, amount_cents: 6000 },
+    ]);
+  });
+
   it('records a failing generation as failed with its error, and serves no file for it', async () => {
     const tenant = newTenant();
     const report = await createReport(tenant, { name: 'Broken', query: { source: 'alerts', range: { last: '24h' } }, format: 'csv' });

@@ -199,6 +199,34 @@ describe('business collector', () => {
     expect((await statusOf(second)).get('ticket-service')?.status).toBe('error');
   });
 
+  it('records the sales pushed to this service in the window, under their own names (skipped without the sales table)', async (context) => {
+    const { db } = testApp.container;
+    const present = await db.asSystem((tx) => tx.query<{ present: boolean }>("SELECT to_regclass('sales') IS NOT NULL AS present"));
+    if (present.rows[0]?.present !== true) context.skip();
+    const tenant = newTenant();
+    const window = { until: Math.floor(clock.nowMs() / INTERVAL) * INTERVAL };
+    const inside = new Date(window.until - 60_000);
+    const outside = new Date(window.until + 1_000);
+    await db.withTenant(tenant, (tx) =>
+      tx.query(
+        `INSERT INTO sales (tenant_id, sale_id, event_id, tickets, amount_cents, currency, channel, sold_at)
+         SELECT $1, s.sale_id, s.event_id, s.tickets, s.amount_cents, 'EUR', s.channel, s.sold_at
+         FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::timestamptz[]) AS s(sale_id, event_id, tickets, amount_cents, channel, sold_at)`,
+        [tenant, ['s1', 's2', 's3', 's4'], ['e1', 'e1', 'e2', 'e1'], [2, 3, 1, 9], [5000, 7500, 1200, 99999], ['web', 'web', 'app', 'web'], [inside, inside, inside, outside]],
+      ),
+    );
+    // The tenant is not configured: it is collected because it pushed sales in the window.
+    await run([]);
+    const tickets = await samplesOf(tenant, 'sales_tickets');
+    expect(tickets.map((sample) => [sample.labels['event_id'], sample.labels['channel'], sample.value]).sort()).toEqual([['e1', 'web', 5], ['e2', 'app', 1]]);
+    const revenue = await samplesOf(tenant, 'sales_revenue_cents');
+    expect(revenue.map((sample) => [sample.labels['event_id'], sample.value]).sort()).toEqual([['e1', 12500], ['e2', 1200]]);
+    expect((await samplesOf(tenant, 'sales_count')).map((sample) => sample.value).sort()).toEqual([1, 2]);
+    expect((await statusOf(tenant)).get('sales')).toMatchObject({ status: 'ok', values_recorded: 6 });
+    // Sales never feed the ticket service's counters.
+    expect(await samplesOf(tenant, 'tickets_sold_total')).toEqual([]);
+  });
+
   it('runs as the scheduled job for the configured tenants, once per cycle', async () => {
     const system = testApp.container.config.SYSTEM_TENANT_ID;
     serveEverything(system);
