@@ -95,7 +95,7 @@ export class Connection {
   }
 
   /** Sends unless the client is too slow: past the buffer limit the client is closed with a reason. */
-  send(message: ServerMessage | string, type: string = typeof message === 'string' ? 'push' : message.type): boolean {
+  send(message: ServerMessage | Buffer, type: string = Buffer.isBuffer(message) ? 'push' : message.type): boolean {
     if (!this.isOpen) {
       this.deps.metrics.messagesDropped.inc({ reason: 'closed' });
       return false;
@@ -105,7 +105,9 @@ export class Connection {
       this.close(CloseCodes.SLOW_CONSUMER, `send buffer over ${this.deps.limits.maxBufferedBytes} bytes: client too slow`, 'slow_consumer');
       return false;
     }
-    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+    // Broadcasts arrive encoded once for every recipient; they still go out as text frames.
+    if (Buffer.isBuffer(message)) this.socket.send(message, { binary: false });
+    else this.socket.send(JSON.stringify(message));
     this.deps.metrics.messagesSent.inc({ type });
     return true;
   }

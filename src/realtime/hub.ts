@@ -80,14 +80,14 @@ export function createHub(options: HubOptions): Hub {
       const targets = byTenant.get(tenantId);
       if (targets === undefined || samples.length === 0) return;
       // Connections with the same selection share one serialized message.
-      const serialized = new Map<string, string>();
+      const serialized = new Map<string, Buffer>();
       for (const connection of targets) {
         const selected = samples.filter((sample) => connection.wantsMetric(sample.name));
         if (selected.length === 0) continue;
         const key = selected.length === samples.length ? '*' : selected.map((sample) => sample.name).join('\n');
         let text = serialized.get(key);
         if (text === undefined) {
-          text = JSON.stringify({ type: 'metric', committed_at: committedAt, samples: selected });
+          text = Buffer.from(JSON.stringify({ type: 'metric', committed_at: committedAt, samples: selected }));
           serialized.set(key, text);
         }
         connection.send(text, 'metric');
@@ -96,7 +96,7 @@ export function createHub(options: HubOptions): Hub {
     broadcastAlert(tenantId, kind, alert) {
       const targets = byTenant.get(tenantId);
       if (targets === undefined) return;
-      const text = JSON.stringify({ type: 'alert', kind, alert });
+      const text = Buffer.from(JSON.stringify({ type: 'alert', kind, alert }));
       for (const connection of targets) if (connection.wantsAlerts()) connection.send(text, 'alert');
     },
     sweep() {

@@ -8,7 +8,7 @@ let url: string;
 beforeAll(async () => {
   t = await createTestApp({ env: { WS_CLOSE_GRACE_MS: '10000' } });
   url = await listen(t.app);
-});
+}, 180_000);
 afterAll(async () => t.close());
 
 const closedFor = async (reason: string) => {

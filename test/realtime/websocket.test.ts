@@ -11,7 +11,7 @@ const clock = new ManualClock(Date.now());
 beforeAll(async () => {
   t = await createTestApp({ clock, env: { WS_AUTH_TIMEOUT_MS: '300', WS_MESSAGE_RATE_LIMIT: '5', WS_MAX_SUBSCRIPTIONS: '4', WS_CLOSE_GRACE_MS: '500' } });
   url = await listen(t.app);
-});
+}, 180_000);
 afterAll(async () => t.close());
 
 const push = async (tenantId: string, samples: Array<{ name: string; value: number }>) => {

@@ -16,7 +16,7 @@ beforeAll(async () => {
       parked.push(message);
     });
   }
-});
+}, 180_000);
 afterAll(async () => t.close());
 
 const count = async (tenantId: string, sql: string) => {

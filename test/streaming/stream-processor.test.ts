@@ -11,7 +11,7 @@ const clock = new ManualClock(Math.floor(Date.now() / 60_000) * 60_000);
 
 beforeAll(async () => {
   t = await createTestApp({ clock });
-});
+}, 180_000);
 afterAll(async () => t.close());
 
 const alertsOf = (tenant: string) =>
