@@ -194,6 +194,8 @@ export const ConfigSchema = Type.Object({
   FRAUD_TRAINING_INTERVAL_MS: int('retraining of each tenant fraud network on its investigated events', 3_600_000, 100),
   FRAUD_TRAINING_MIN_EVENTS: int('investigated events (with both outcomes present) a tenant needs for a fraud network', 20, 2),
   FRAUD_TRAINING_EPOCHS: int('fraud network training epochs', 60, 1, 10_000),
+  SALES_TRACKING_INTERVAL_MS: int('sales tracking of events with recent sales (metrics and sellout alerts)', 30_000, 100),
+  SALES_SELLOUT_ALERT_WITHIN_MS: int('an event predicted to sell out within this time raises a sellout alert', 3_600_000, 1),
 });
 
 export type Config = Readonly<StaticDecode<typeof ConfigSchema>>;

@@ -207,7 +207,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     // scoring of committed samples with alerts, the autoencoder retraining job
     const ml = await createMl({ config, db, clock, logger, ingest, scheduler, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('ml', () => ml.close());
-    const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, raise: (tenantId, input) => alerts.raise(tenantId, input) });
+    const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, clients, catalogue, ingest, raise: (tenantId, input) => alerts.raise(tenantId, input) });
+    teardown.add('analytics', () => analytics.close());
 
     return {
       config,

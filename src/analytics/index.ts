@@ -6,16 +6,23 @@ import type { Bus } from '../platform/bus/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import type { Scheduler } from '../platform/scheduler.js';
+import type { Clients } from '../clients/index.js';
+import type { Catalogue } from '../metrics/catalogue.js';
+import type { Ingest } from '../metrics/ingest.js';
 import { createFraudService, type FraudService } from './fraud/fraud-service.js';
+import { createSalesService, type SalesService } from './sales/sales-service.js';
 
 export const FRAUD_TRAINING_JOB = 'fraud-model-training';
+export const SALES_TRACKING_JOB = 'sales-tracking';
 
 export interface Analytics {
   fraud: FraudService;
+  sales: SalesService;
+  close(): Promise<void>;
 }
 
-/** Analytics domain: fraud checks and investigations (sales and forecasts build on the same ML worker). */
-export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock: Clock; logger: Logger; ml: Ml; scheduler: Scheduler; raise: (tenantId: string, input: AlertInput) => Promise<unknown> }): Analytics {
+/** Analytics domain: fraud checks and investigations, sales tracking and sellout prediction. */
+export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock: Clock; logger: Logger; ml: Ml; scheduler: Scheduler; clients: Clients; catalogue: Catalogue; ingest: Ingest; raise: (tenantId: string, input: AlertInput) => Promise<unknown> }): Analytics {
   const { config } = deps;
   const fraud = createFraudService({
     db: deps.db,
@@ -43,5 +50,13 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
       if (trained > 0) deps.logger.info({ tenants: trained }, 'fraud networks retrained');
     },
   });
-  return { fraud };
+  const sales = createSalesService({ db: deps.db, clock: deps.clock, logger: deps.logger, clients: deps.clients, catalogue: deps.catalogue, ingest: deps.ingest, raise: deps.raise, selloutAlertWithinMs: config.SALES_SELLOUT_ALERT_WITHIN_MS });
+  deps.scheduler.add({
+    name: SALES_TRACKING_JOB,
+    intervalMs: config.SALES_TRACKING_INTERVAL_MS,
+    async run({ signal }) {
+      await sales.trackAll(signal);
+    },
+  });
+  return { fraud, sales, close: () => fraud.idle() };
 }

@@ -120,6 +120,7 @@ describe('fraud check endpoint', () => {
     await expect.poll(() => published.filter((m) => (m.value as { tenant_id: string }).tenant_id === tenant).length).toBe(1);
     const message = published.find((m) => (m.value as { tenant_id: string }).tenant_id === tenant);
     expect(message?.value).toMatchObject({ user_id: 'scalper-1', pattern: 'scalper', risk_level: 'critical', risk_score: 0.9 });
+    await t.container.analytics.fraud.idle();
     const alerts = await t.container.db.withTenant(tenant, (tx) => tx.query<{ type: string; severity: string; fingerprint: string }>('SELECT type, severity, fingerprint FROM alerts WHERE tenant_id = $1', [tenant]));
     expect(alerts.rows).toEqual([{ type: 'fraud', severity: 'critical', fingerprint: 'fraud:scalper:scalper-1' }]);
   });

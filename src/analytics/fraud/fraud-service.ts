@@ -59,6 +59,7 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
   const ranges = { vpn: new IpRanges(settings.vpnCidrs), datacenter: new IpRanges(settings.datacenterCidrs) };
   const loaded = new Map<string, LoadedModel>();
   const lookedUp = new Map<string, number>();
+  const inFlight = new Set<Promise<void>>();
 
   /** The tenant's latest network: memory first; the database at most once a minute (other instances train too). */
   const modelFor = async (tenantId: string): Promise<LoadedModel | undefined> => {
@@ -108,7 +109,11 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
         insertCheckEvent(tx, tenantId, { userId: signals.user_id, pattern: rules.pattern, riskLevel: level, riskScore: score, timestamp: bucket, data: { signals, features, reasons: rules.reasons, rule_score: rules.score, model_score: probability, model_version: model?.version ?? null } }),
       );
       if (event === undefined) return { ...result, stored: false };
-      await publishAndAlert(tenantId, event, result);
+      // The event is durable once stored; publishing and alerting follow without holding the caller.
+      const followUp = publishAndAlert(tenantId, event, result)
+        .catch((error: unknown) => deps.logger.error({ err: error }, 'fraud event publish/alert failed'))
+        .finally(() => inFlight.delete(followUp));
+      inFlight.add(followUp);
       return { ...result, stored: true, event_id: event.id };
     },
 
@@ -121,6 +126,11 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
         if (updated === undefined) throw new NotFoundError('Fraud event', id);
         return updated;
       });
+    },
+
+    /** Resolves when every started publish/alert has finished (shutdown, tests). */
+    async idle(): Promise<void> {
+      await Promise.all([...inFlight]);
     },
 
     list: (tenantId: string, filter: { investigated?: boolean; pattern?: string; limit: number }) => deps.db.withTenant(tenantId, (tx) => listEvents(tx, tenantId, filter)),

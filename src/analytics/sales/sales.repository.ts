@@ -1,0 +1,85 @@
+import type { Tx } from '../../platform/db/index.js';
+
+export interface SaleInput {
+  saleId: string;
+  eventId: string;
+  tickets: number;
+  amountCents: number;
+  currency: string;
+  channel: string;
+  soldAt: Date;
+}
+
+/** Inserts the sale unless its id is already recorded; true when it is new. */
+export async function insertSale(tx: Tx, tenantId: string, sale: SaleInput): Promise<boolean> {
+  const result = await tx.query(
+    `INSERT INTO sales (tenant_id, sale_id, event_id, tickets, amount_cents, currency, channel, sold_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (tenant_id, sale_id) DO NOTHING`,
+    [tenantId, sale.saleId, sale.eventId, sale.tickets, sale.amountCents, sale.currency, sale.channel, sale.soldAt],
+  );
+  return result.rowCount === 1;
+}
+
+export interface EventSalesTotals {
+  sold: number;
+  orders: number;
+  revenue: Record<string, number>;
+  first_sale_at: Date | null;
+  last_sale_at: Date | null;
+}
+
+export async function eventTotals(tx: Tx, tenantId: string, eventId: string, until: Date): Promise<EventSalesTotals> {
+  const result = await tx.query<{ currency: string; tickets: string; orders: string; amount: string; first: Date; last: Date }>(
+    `SELECT currency, sum(tickets) AS tickets, count(*) AS orders, sum(amount_cents) AS amount, min(sold_at) AS first, max(sold_at) AS last
+     FROM sales WHERE tenant_id = $1 AND event_id = $2 AND sold_at <= $3 GROUP BY currency`,
+    [tenantId, eventId, until],
+  );
+  const revenue: Record<string, number> = {};
+  let sold = 0;
+  let orders = 0;
+  let first: Date | null = null;
+  let last: Date | null = null;
+  for (const row of result.rows) {
+    revenue[row.currency] = Number(row.amount);
+    sold += Number(row.tickets);
+    orders += Number(row.orders);
+    if (first === null || row.first < first) first = row.first;
+    if (last === null || row.last > last) last = row.last;
+  }
+  return { sold, orders, revenue, first_sale_at: first, last_sale_at: last };
+}
+
+/** Tickets and orders in [from, to). */
+export async function ticketsBetween(tx: Tx, tenantId: string, eventId: string, from: Date, to: Date): Promise<{ tickets: number; orders: number }> {
+  const result = await tx.query<{ tickets: string | null; orders: string }>(
+    'SELECT sum(tickets) AS tickets, count(*) AS orders FROM sales WHERE tenant_id = $1 AND event_id = $2 AND sold_at >= $3 AND sold_at < $4',
+    [tenantId, eventId, from, to],
+  );
+  const row = result.rows[0];
+  return { tickets: Number(row?.tickets ?? 0), orders: Number(row?.orders ?? 0) };
+}
+
+/** Events (across tenants, system work) with a sale since `since`: what the tracking job follows. */
+export async function activeEvents(tx: Tx, since: Date): Promise<Array<{ tenant_id: string; event_id: string }>> {
+  const result = await tx.query<{ tenant_id: string; event_id: string }>('SELECT DISTINCT tenant_id, event_id FROM sales WHERE sold_at >= $1 ORDER BY tenant_id, event_id', [since]);
+  return result.rows;
+}
+
+export async function tenantTotals(tx: Tx, tenantId: string, since: Date): Promise<{ tickets: number; orders: number; events: number; revenue: Record<string, number> }> {
+  const result = await tx.query<{ currency: string; tickets: string; orders: string; events: string; amount: string }>(
+    `SELECT currency, sum(tickets) AS tickets, count(*) AS orders, count(DISTINCT event_id) AS events, sum(amount_cents) AS amount
+     FROM sales WHERE tenant_id = $1 AND sold_at >= $2 GROUP BY currency`,
+    [tenantId, since],
+  );
+  const revenue: Record<string, number> = {};
+  let tickets = 0;
+  let orders = 0;
+  let events = 0;
+  for (const row of result.rows) {
+    revenue[row.currency] = Number(row.amount);
+    tickets += Number(row.tickets);
+    orders += Number(row.orders);
+    events = Math.max(events, Number(row.events));
+  }
+  return { tickets, orders, events, revenue };
+}
