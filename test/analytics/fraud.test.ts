@@ -211,7 +211,7 @@ describe('investigation, training and metrics', () => {
     const restarted = await check(tenant, bulk(98));
     expect(restarted.model_version).toBe(1);
     expect(restarted.model_score).toBeCloseTo(after.model_score ?? -1, 1);
-  });
+  }, 180_000);
 
   it('the synthetic labelled set is separable by the rules (sanity of the benchmark data)', async () => {
     const tenant = newTenant();

@@ -126,7 +126,7 @@ describe('autoencoder models', () => {
       const restored = t.container.ml.models.cached(tenant, 'anomaly-autoencoder', seriesKeyOf('orders_per_min', 'payment', {}));
       expect(restored?.version).toBe(2);
     }
-  });
+  }, 180_000);
 
   it('refuses to train a series without enough history, storing nothing', async () => {
     const tenant = newTenant();
