@@ -4,6 +4,7 @@ import { NotFoundError } from '../errors.js';
 import type { Scheduler } from '../platform/scheduler.js';
 import type { App } from '../platform/http/types.js';
 import type { Authenticator } from '../auth/index.js';
+import type { ServiceClient } from './service-client.js';
 import type { SourceStatus } from './source-status.js';
 
 const SourceStatusSchema = Type.Object({
@@ -19,10 +20,17 @@ const SourceStatusSchema = Type.Object({
   last_success_at: Type.Union([Type.String(), Type.Null()]),
 });
 
+/** This instance's view of each platform service client (circuit state is per instance). */
+const ClientStateSchema = Type.Object({
+  service: Type.String(),
+  configured: Type.Boolean(),
+  circuit: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half-open')]),
+});
+
 const JobOutcomeSchema = Type.Object({ name: Type.String(), status: Type.String(), error: Type.Optional(Type.String()) });
 
 /** Collector status (why a value is missing) and on-demand runs of the collectors. */
-export function sourceStatusRoutes(deps: { auth: Authenticator; status: SourceStatus; scheduler: Scheduler; collectors: readonly string[] }) {
+export function sourceStatusRoutes(deps: { auth: Authenticator; status: SourceStatus; scheduler: Scheduler; collectors: readonly string[]; clients: readonly ServiceClient[] }) {
   return async (app: App) => {
     app.get(
       '/api/v1/monitoring/collectors',
@@ -31,10 +39,14 @@ export function sourceStatusRoutes(deps: { auth: Authenticator; status: SourceSt
         schema: {
           tags: ['collectors'],
           summary: 'Last outcome of every collector source: ok, error (with reason) or not configured',
-          response: { 200: Type.Object({ collectors: Type.Array(Type.String()), data: Type.Array(SourceStatusSchema) }) },
+          response: { 200: Type.Object({ collectors: Type.Array(Type.String()), clients: Type.Array(ClientStateSchema), data: Type.Array(SourceStatusSchema) }) },
         },
       },
-      async (request) => ({ collectors: [...deps.collectors], data: await deps.status.list(principalOf(request).tenantId) }),
+      async (request) => ({
+        collectors: [...deps.collectors],
+        clients: deps.clients.map((client) => ({ service: `${client.name}-service`, configured: client.configured, circuit: client.breakerState() })),
+        data: await deps.status.list(principalOf(request).tenantId),
+      }),
     );
 
     app.post(
