@@ -10,7 +10,7 @@ const clock = new ManualClock(NOW);
 
 beforeAll(async () => {
   auth = await startFakeServer(() => ({ status: 200 }));
-  t = await createTestApp({ clock, env: { AUTH_SERVICE_URL: auth.url } });
+  t = await createTestApp({ clock, env: { AUTH_SERVICE_URL: auth.url, SYSTEM_TENANT_ID: newTenant() } });
 }, 180_000);
 afterAll(async () => {
   await t.close();
