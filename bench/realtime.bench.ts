@@ -145,14 +145,14 @@ async function main(): Promise<void> {
   const rows = outcomes.flatMap((outcome) =>
     outcome.perServer.map(
       (row, index) =>
-        `| ${outcome.title} | ${row.label} (${row.count} subs) | ${ms(row.p50)} | ${ms(row.p99)} | ${ms(row.max)} | ${row.delivered} / ${row.expected} | ${index === 0 ? `${mb(outcome.rssIdle[0] ?? 0)} -> ${mb(outcome.done.peakRss)}` : ''} |`,
+        `| ${outcome.title} | ${row.label} (${row.count} subs) | ${index === 0 ? `${(outcome.done.samples / (DURATION_MS / 1000)).toFixed(0)}/s` : ''} | ${ms(row.p50)} | ${ms(row.p99)} | ${ms(row.max)} | ${row.delivered} / ${row.expected} | ${index === 0 ? `${mb(outcome.rssIdle[0] ?? 0)} -> ${mb(outcome.done.peakRss)}` : ''} |`,
     ),
   );
   const body = [
-    `Ingest ${RATE} samples/s for ${DURATION_MS / 1000} s as commits of ${BATCH} samples every ${(1000 * BATCH) / RATE} ms (${outcomes[1]?.done.commits ?? 0} commits); every subscriber subscribes to \`*\` of the tenant. Latency = client receipt - \`committed_at\` of the commit (ms resolution), one figure per delivered message. Memory = RSS of the ingesting server process, idle (listening, no client) -> peak during the run. Servers and clients run in separate processes on the same machine (embedded PGlite; anomaly scoring and bus consumers off).`,
+    `Ingest ${RATE} samples/s for ${DURATION_MS / 1000} s as commits of ${BATCH} samples every ${(1000 * BATCH) / RATE} ms (offered: ${(RATE * DURATION_MS) / 1000 / BATCH} commits; "samples committed" is the rate the server reached); every subscriber subscribes to \`*\` of the tenant. Latency = client receipt - \`committed_at\` of the commit (ms resolution), one figure per delivered message. Memory = RSS of the ingesting server process, idle (listening, no client) -> peak during the run. Servers and clients run in separate processes on the same machine (embedded PGlite; anomaly scoring and bus consumers off).`,
     '',
-    '| scenario | where the subscribers are | p50 | p99 | max | messages delivered / expected | server RSS |',
-    '|---|---|---|---|---|---|---|',
+    '| scenario | where the subscribers are | samples committed | p50 | p99 | max | messages delivered / expected | server RSS |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     withRedis ? `Two instances: fan-out to instance 2 crosses Redis pub/sub (${REDIS_URL.replace(/\/\/[^@]*@/, '//')}).` : `Two instances on Redis: not run (no Redis at ${REDIS_URL}; set BENCH_REDIS_URL).`,
