@@ -141,7 +141,8 @@ describe('service checks', () => {
     } finally {
       await bare.close();
     }
-  });
+    // A second app is built here; on a loaded machine that alone can take half a minute.
+  }, 120_000);
 });
 
 describe('dependencies and /health', () => {
