@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '../src/app.js';
-import { readRuleWindows } from '../src/alerts/evaluation.repository.js';
 import { loadConfig } from '../src/config.js';
 import { createContainer, type Container } from '../src/container.js';
 import { percentile, writeSection } from './results.js';
@@ -57,6 +56,24 @@ async function seed(container: Container, tenantId: string): Promise<void> {
   });
 }
 
+/** The baseline: the plain SQL that reads every rule's window (aggregates per rule and series), nothing else. */
+async function rawWindows(container: Container, tenantId: string): Promise<number> {
+  const now = new Date();
+  const result = await container.db.withTenant(tenantId, (tx) =>
+    tx.query(
+      `SELECT r.id, m.series_key, count(*) AS n, avg(m.value) AS avg, min(m.value) AS min, max(m.value) AS max, sum(m.value) AS sum,
+         (array_agg(m.value ORDER BY m."timestamp" DESC))[1] AS last, (array_agg(m.value ORDER BY m."timestamp"))[1] AS first,
+         extract(epoch FROM max(m."timestamp") - min(m."timestamp")) AS span
+       FROM alert_rules r JOIN metrics m ON m.tenant_id = $1 AND m.metric_name = r.metric_name
+         AND m."timestamp" > $2::timestamptz - make_interval(secs => r.window_seconds) AND m."timestamp" <= $2::timestamptz AND m."timestamp" > $3::timestamptz
+       WHERE r.tenant_id = $1 AND r.enabled = true
+       GROUP BY r.id, m.series_key`,
+      [tenantId, now, new Date(now.getTime() - 300_000)],
+    ),
+  );
+  return result.rowCount;
+}
+
 const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
 const p95 = (values: number[]) => percentile([...values].sort((a, b) => a - b), 95);
 const ms = (value: number) => value.toFixed(1);
@@ -65,7 +82,9 @@ async function measure(label: string, env: Record<string, string>): Promise<stri
   const container = await start(env);
   try {
     const tenantId = randomUUID();
+    const seedStarted = performance.now();
     await seed(container, tenantId);
+    process.stderr.write(`${label}: seeded in ${ms(performance.now() - seedStarted)} ms\n`);
     const baseline: number[] = [];
     const cycles: number[] = [];
     let pairs = 0;
@@ -73,11 +92,11 @@ async function measure(label: string, env: Record<string, string>): Promise<stri
     const firstStarted = performance.now();
     const first = await container.alerting.evaluator.evaluateTenant(tenantId);
     const firstMs = performance.now() - firstStarted;
+    process.stderr.write(`${label}: first cycle ${ms(firstMs)} ms, ${first.changes.length} alerts opened\n`);
     for (let cycle = 0; cycle < CYCLES; cycle += 1) {
       const rawStarted = performance.now();
-      const windows = await container.db.withTenant(tenantId, (tx) => readRuleWindows(tx, tenantId, new Date(), 300));
+      pairs = await rawWindows(container, tenantId);
       baseline.push(performance.now() - rawStarted);
-      pairs = windows.length;
       const started = performance.now();
       await container.alerting.evaluator.evaluateTenant(tenantId);
       cycles.push(performance.now() - started);
@@ -98,7 +117,7 @@ if (only === undefined || only.toLowerCase() === 'postgresql') rows.push(await m
 
 writeSection(
   'Alert evaluation (bench/alerts.bench.ts)',
-  `One evaluation cycle of ${RULES.toLocaleString('en-US')} rules over ${(METRICS * SERIES_PER_METRIC).toLocaleString('en-US')} series (${METRICS} metrics x ${SERIES_PER_METRIC} series, each rule on one metric: every rule-series pair aggregated over a 5-minute window of ${SAMPLES_PER_SERIES} samples), median of ${CYCLES} steady-state cycles. Baseline: the raw SQL that reads the same windows (the aggregates per rule and series, no state machine, no writes). Goal: a cycle under 1 s on PostgreSQL.
+  `One evaluation cycle of ${RULES.toLocaleString('en-US')} rules over ${(METRICS * SERIES_PER_METRIC).toLocaleString('en-US')} series (${METRICS} metrics x ${SERIES_PER_METRIC} series, each rule on one metric: every rule-series pair aggregated over a 5-minute window of ${SAMPLES_PER_SERIES} samples), median of ${CYCLES} steady-state cycles. Baseline: the raw SQL that reads the same windows (one statement, the aggregates of every rule's window per series, no state machine, no writes). The evaluator reads each distinct window (metric, service filter, length) once and shares it between the rules on it, then runs the state machine and writes only alerts that changed. Goal: a cycle under 1 s on PostgreSQL.
 
 | database | rules | series | rule-series pairs | firing alerts | baseline (ms) | cycle (ms) | first cycle, opening the alerts (ms) | cycle / baseline |
 |---|---|---|---|---|---|---|---|---|

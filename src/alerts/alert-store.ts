@@ -135,6 +135,30 @@ export function createAlertStore(deps: { db: Db; bus: Bus; clock: Clock; logger:
     return { tenantId, kind: 'firing', alert: row };
   };
 
+  /**
+   * Opens many new alerts in one statement (the evaluator's first cycle after a storm). A
+   * fingerprint that is already open is skipped by the unique index: that is the deduplication.
+   */
+  const openManyIn = async (tx: Tx, tenantId: string, inputs: readonly AlertInput[]): Promise<AlertChange[]> => {
+    if (inputs.length === 0) return [];
+    const now = deps.clock.now();
+    const column = <T>(pick: (input: AlertInput) => T) => inputs.map(pick);
+    const inserted = await tx.query<AlertRow>(
+      `INSERT INTO alerts (tenant_id, rule_id, fingerprint, name, type, severity, message, source, service_name, labels, annotations, status, value, starts_at, fired_at, last_evaluated_at)
+       SELECT $1, i.rule_id, i.fingerprint, i.name, i.type, i.severity, i.message, i.source, i.service_name, i.labels::jsonb, i.annotations::jsonb, i.status, i.value,
+         $2, CASE WHEN i.status = 'firing' THEN $2::timestamptz END, $2
+       FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::float8[])
+         AS i(rule_id, fingerprint, name, type, severity, message, source, service_name, labels, annotations, status, value)
+       ON CONFLICT (tenant_id, fingerprint) WHERE resolved = false DO NOTHING
+       RETURNING ${ALERT_COLUMNS}`,
+      [tenantId, now, column((i) => i.ruleId ?? null), column((i) => i.fingerprint), column((i) => i.name), column((i) => i.type), column((i) => i.severity),
+        column((i) => i.message), column((i) => i.source), column((i) => i.serviceName ?? null), column((i) => JSON.stringify(i.labels ?? {})),
+        column((i) => JSON.stringify(i.annotations ?? {})), column((i) => i.status ?? 'firing'), column((i) => i.value ?? null)],
+    );
+    await recordAlertEvents(tx, tenantId, inserted.rows.map((row) => ({ alertId: row.id, kind: row.status, actor: row.source, details: { value: row.value, message: row.message }, at: now })));
+    return inserted.rows.map((row) => ({ tenantId, kind: row.status === 'pending' ? 'pending' : 'firing', alert: row }));
+  };
+
   const resolveIn = async (tx: Tx, tenantId: string, where: { fingerprint?: string; id?: string }, by: string, details: Record<string, unknown> = {}): Promise<AlertChange | null> => {
     const now = deps.clock.now();
     const result = await tx.query<AlertRow>(
@@ -164,6 +188,7 @@ export function createAlertStore(deps: { db: Db; bus: Bus; clock: Clock; logger:
 
   return {
     raiseIn,
+    openManyIn,
     resolveIn,
     acknowledgeIn,
     announce,

@@ -1,8 +1,10 @@
 import type { Tx } from '../platform/db/index.js';
 
-/** Aggregates of one series over one rule's window. */
+/** Aggregates of one series over one window (metric, service filter, length) that rules share. */
 export interface SeriesWindow {
-  rule_id: string;
+  metric_name: string;
+  service_filter: string | null;
+  window_seconds: number;
   series_key: string;
   service_name: string;
   labels: Record<string, string>;
@@ -16,27 +18,31 @@ export interface SeriesWindow {
   span_seconds: number;
 }
 
+/** Rules with the same metric, service filter and window length read the same window. */
+export const windowKey = (metric: string, serviceFilter: string | null, windowSeconds: number): string => `${metric}\n${serviceFilter ?? ''}\n${windowSeconds}`;
+
 /**
- * Reads every enabled rule's window in one statement: per rule and series, the aggregates the
- * rule may ask for. The outer time bound lets PostgreSQL prune partitions; each rule then uses
- * the tenant-first (tenant_id, metric_name, timestamp) index for its own window.
+ * Reads every distinct window of the tenant's enabled rules in one statement: per window and
+ * series, every aggregate a rule may ask for. Many rules on one metric cost one read. The outer
+ * time bound lets PostgreSQL prune partitions; each window uses the tenant-first
+ * (tenant_id, metric_name, timestamp) index.
  */
 export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longestWindowSeconds: number): Promise<SeriesWindow[]> {
   const oldest = new Date(now.getTime() - longestWindowSeconds * 1000);
   const result = await tx.query<SeriesWindow>(
-    `SELECT r.id AS rule_id, m.series_key, min(m.service_name) AS service_name,
-       (array_agg(m.labels ORDER BY m."timestamp" DESC))[1] AS labels,
+    `WITH w AS (SELECT DISTINCT metric_name, service_name, window_seconds FROM alert_rules WHERE tenant_id = $1 AND enabled = true)
+     SELECT w.metric_name, w.service_name AS service_filter, w.window_seconds, m.series_key, min(m.service_name) AS service_name,
+       (array_agg(m.labels))[1] AS labels,
        count(*)::int AS n, avg(m.value) AS avg, min(m.value) AS min, max(m.value) AS max, sum(m.value) AS sum,
        (array_agg(m.value ORDER BY m."timestamp" DESC))[1] AS last,
        (array_agg(m.value ORDER BY m."timestamp" ASC))[1] AS first,
        extract(epoch FROM max(m."timestamp") - min(m."timestamp"))::float8 AS span_seconds
-     FROM alert_rules r
-     JOIN metrics m ON m.tenant_id = $1 AND m.metric_name = r.metric_name
-       AND (r.service_name IS NULL OR m.service_name = r.service_name)
-       AND m."timestamp" > $2::timestamptz - make_interval(secs => r.window_seconds) AND m."timestamp" <= $2::timestamptz
+     FROM w
+     JOIN metrics m ON m.tenant_id = $1 AND m.metric_name = w.metric_name
+       AND (w.service_name IS NULL OR m.service_name = w.service_name)
+       AND m."timestamp" > $2::timestamptz - make_interval(secs => w.window_seconds) AND m."timestamp" <= $2::timestamptz
        AND m."timestamp" > $3::timestamptz
-     WHERE r.tenant_id = $1 AND r.enabled = true
-     GROUP BY r.id, m.series_key`,
+     GROUP BY w.metric_name, w.service_name, w.window_seconds, m.series_key`,
     [tenantId, now, oldest],
   );
   return result.rows;
@@ -47,13 +53,14 @@ export interface OpenRuleAlert {
   fingerprint: string;
   rule_id: string;
   status: 'pending' | 'firing';
+  value: number | null;
   starts_at: Date;
   keep_firing_since: Date | null;
 }
 
 export async function openRuleAlerts(tx: Tx, tenantId: string): Promise<OpenRuleAlert[]> {
   const result = await tx.query<OpenRuleAlert>(
-    `SELECT id, fingerprint, rule_id, status, starts_at, keep_firing_since FROM alerts
+    `SELECT id, fingerprint, rule_id, status, value, starts_at, keep_firing_since FROM alerts
      WHERE tenant_id = $1 AND resolved = false AND rule_id IS NOT NULL`,
     [tenantId],
   );
@@ -70,7 +77,7 @@ export async function lastResolutions(tx: Tx, tenantId: string, fingerprints: st
   return new Map(result.rows.map((row) => [row.fingerprint, row.resolved_at]));
 }
 
-/** Steady state: refresh the value of alerts whose state did not change, in one statement. */
+/** Steady state: refresh alerts whose value changed (or that leave keep_firing_for), in one statement. */
 export async function refreshAlerts(tx: Tx, tenantId: string, now: Date, updates: Array<{ id: string; value: number | null }>): Promise<void> {
   if (updates.length === 0) return;
   await tx.query(

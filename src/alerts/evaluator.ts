@@ -5,7 +5,7 @@ import type { AlertChange, AlertInput, AlertStore } from './alert-store.js';
 import { listRules, type RuleRow } from './alert-rules.repository.js';
 import type { Condition } from './alert-rules.schema.js';
 import {
-  lastResolutions, markKeepFiring, openRuleAlerts, readRuleWindows, refreshAlerts, tenantsToEvaluate, type OpenRuleAlert, type SeriesWindow,
+  lastResolutions, markKeepFiring, openRuleAlerts, readRuleWindows, refreshAlerts, tenantsToEvaluate, windowKey, type OpenRuleAlert, type SeriesWindow,
 } from './evaluation.repository.js';
 import { fingerprintOf } from './fingerprint.js';
 import { compileMatchers } from './matchers.js';
@@ -46,27 +46,34 @@ export function holds(condition: Condition, value: number, threshold: number): b
 
 const format = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(3));
 
-function candidatesOf(rule: RuleRow, windows: readonly SeriesWindow[]): Candidate[] {
+/** Candidates for the state machine: series where the condition holds, or that have an open alert. */
+function candidatesOf(rule: RuleRow, windows: readonly SeriesWindow[], isOpen: (fingerprint: string) => boolean): Candidate[] {
   const matches = compileMatchers(rule.label_matchers, 'label_matchers');
   const candidates: Candidate[] = [];
+  let withData = 0;
   for (const window of windows) {
     const seriesLabels = { ...window.labels, service: window.service_name };
     if (!matches(seriesLabels)) continue;
     const value = aggregate(rule, window);
     if (value === null) continue;
+    withData += 1;
+    const fingerprint = fingerprintOf(rule.id, seriesLabels);
+    const active = holds(rule.condition, value, rule.threshold);
+    // Most series are quiet: nothing to build for them.
+    if (!active && !isOpen(fingerprint)) continue;
     const labels = { ...seriesLabels, ...rule.labels, alertname: rule.rule_name, severity: rule.severity };
     candidates.push({
       rule,
-      fingerprint: fingerprintOf(rule.id, seriesLabels),
-      active: holds(rule.condition, value, rule.threshold),
+      fingerprint,
+      active,
       input: {
-        fingerprint: fingerprintOf(rule.id, seriesLabels), name: rule.rule_name, type: 'threshold', severity: rule.severity, source: 'rule', ruleId: rule.id,
+        fingerprint, name: rule.rule_name, type: 'threshold', severity: rule.severity, source: 'rule', ruleId: rule.id,
         serviceName: window.service_name, labels, annotations: rule.annotations, value,
         message: `${rule.aggregation}(${rule.metric_name}) over ${rule.window_seconds}s on ${window.service_name} is ${format(value)} (${rule.condition} ${format(rule.threshold)})`,
       },
     });
   }
-  if (candidates.length === 0 && rule.no_data_state === 'alerting') {
+  if (withData === 0 && rule.no_data_state === 'alerting') {
     // No data is its own alert, never read as a zero.
     const identity = { alertstate: 'nodata' };
     candidates.push({
@@ -102,14 +109,16 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
     const open = await openRuleAlerts(tx, tenantId);
     const longest = rules.reduce((max, rule) => Math.max(max, rule.window_seconds), 0);
     const windows = rules.length === 0 ? [] : await readRuleWindows(tx, tenantId, now, longest);
-    const byRule = new Map<string, SeriesWindow[]>();
+    const byWindow = new Map<string, SeriesWindow[]>();
     for (const window of windows) {
-      const list = byRule.get(window.rule_id);
-      if (list === undefined) byRule.set(window.rule_id, [window]);
+      const key = windowKey(window.metric_name, window.service_filter, window.window_seconds);
+      const list = byWindow.get(key);
+      if (list === undefined) byWindow.set(key, [window]);
       else list.push(window);
     }
-    const candidates = rules.flatMap((rule) => candidatesOf(rule, byRule.get(rule.id) ?? []));
     const openByFingerprint = new Map(open.map((alert) => [alert.fingerprint, alert]));
+    const isOpen = (fingerprint: string) => openByFingerprint.has(fingerprint);
+    const candidates = rules.flatMap((rule) => candidatesOf(rule, byWindow.get(windowKey(rule.metric_name, rule.service_name, rule.window_seconds)) ?? [], isOpen));
     const rulesById = new Map(rules.map((rule) => [rule.id, rule]));
 
     const raises: AlertInput[] = [];
@@ -140,7 +149,8 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
       }
       if (existing === undefined) fresh.push(candidate);
       else if (existing.status === 'pending' && now.getTime() - existing.starts_at.getTime() >= candidate.rule.duration * 1000) raises.push({ ...candidate.input, status: 'firing' });
-      else refresh.push({ id: existing.id, value });
+      // Unchanged alerts are not rewritten: a steady cycle writes only what moved.
+      else if (existing.value !== value || existing.keep_firing_since !== null) refresh.push({ id: existing.id, value });
     }
     for (const alert of open) {
       if (!seen.has(alert.fingerprint)) inactive(alert, rulesById.get(alert.rule_id), 'series absent from the window');
@@ -148,13 +158,14 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
 
     const cooling = fresh.filter((candidate) => candidate.rule.cooldown_seconds > 0).map((candidate) => candidate.fingerprint);
     const resolvedAt = await lastResolutions(tx, tenantId, cooling);
+    const opening: AlertInput[] = [];
     for (const candidate of fresh) {
       const last = resolvedAt.get(candidate.fingerprint);
       if (last !== undefined && now.getTime() - last.getTime() < candidate.rule.cooldown_seconds * 1000) continue;
-      raises.push({ ...candidate.input, status: candidate.rule.duration > 0 ? 'pending' : 'firing' });
+      opening.push({ ...candidate.input, status: candidate.rule.duration > 0 ? 'pending' : 'firing' });
     }
 
-    const changes: AlertChange[] = [];
+    const changes: AlertChange[] = await deps.alerts.openManyIn(tx, tenantId, opening);
     for (const input of raises) {
       const change = await deps.alerts.raiseIn(tx, tenantId, input);
       if (change !== null) changes.push(change);
@@ -165,7 +176,7 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
       const change = await deps.alerts.resolveIn(tx, tenantId, { id: alert.id }, 'evaluator', { reason });
       if (change !== null) changes.push(change);
     }
-    return { rules: rules.length, series: windows.length, changes };
+    return { rules: rules.length, series: candidates.length, changes };
   };
 
   const evaluateTenant = async (tenantId: string): Promise<EvaluationResult> => {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { TEST_DATABASE_URL } from '../support/env.js';
+import { countRows } from './fixtures.js';
 
 const clock = new ManualClock(Date.UTC(2026, 0, 22, 10));
 let t: TestApp;
@@ -37,6 +39,22 @@ describe('channels that are not configured', () => {
     const rows = response.json<{ data: Array<{ channel: string; status: string; last_error: string }> }>().data;
     expect(rows.map((row) => [row.channel, row.status]).sort()).toEqual([['email', 'not_configured'], ['pagerduty', 'not_configured'], ['slack', 'not_configured'], ['webhook', 'not_configured']]);
     expect(rows.find((row) => row.channel === 'webhook')?.last_error).toBe('webhook is not configured (set WEBHOOK_URL)');
+  });
+
+  // The job spans every tenant of the database: run it only on this file's own embedded database.
+  it.skipIf(TEST_DATABASE_URL !== undefined)('the notification-delivery job groups, delivers and prunes records past the alert retention', async () => {
+    const tenant = newTenant();
+    const raised = await t.container.alerts.raise(tenant, { fingerprint: 'y', name: 'disk_slow', type: 'threshold', severity: 'warning', message: 'slow', source: 'test' });
+    clock.advance(t.container.config.NOTIFICATION_INTERVAL_MS * 10);
+    expect((await t.container.scheduler.runNow('notification-delivery')).status).toBe('ran');
+    expect(await countRows(t, tenant, 'notification_outbox')).toBe(4);
+    await t.container.alerts.resolve(tenant, { id: raised?.alert.id }, 'test');
+    clock.advance(300_000);
+    expect((await t.container.scheduler.runNow('notification-delivery')).status).toBe('ran');
+    expect(await countRows(t, tenant, 'notification_outbox')).toBe(8);
+    clock.advance((t.container.config.ALERT_RETENTION_DAYS + 1) * 86_400_000);
+    expect((await t.container.scheduler.runNow('notification-delivery')).status).toBe('ran');
+    expect(await countRows(t, tenant, 'notification_outbox')).toBe(0);
   });
 
   it('e-mail through container.email says it is not configured', async () => {
