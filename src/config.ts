@@ -196,6 +196,8 @@ export const ConfigSchema = Type.Object({
   FRAUD_TRAINING_EPOCHS: int('fraud network training epochs', 60, 1, 10_000),
   SALES_TRACKING_INTERVAL_MS: int('sales tracking of events with recent sales (metrics and sellout alerts)', 30_000, 100),
   SALES_SELLOUT_ALERT_WITHIN_MS: int('an event predicted to sell out within this time raises a sellout alert', 3_600_000, 1),
+  FORECAST_LATENCY_TARGET_MS: int('p95 response time target of the failure-risk latency factor (0 at half of it, full at 1.5 times it)', 1_000, 1),
+  FAILURE_RISK_WINDOW_MS: int('recent metrics window the failure-risk score reads', 900_000, 1_000),
 });
 
 export type Config = Readonly<StaticDecode<typeof ConfigSchema>>;

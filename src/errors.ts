@@ -20,6 +20,7 @@ export const ErrorCodes = {
   INVALID_MATCHER: 400,
   // analytics and ml
   INSUFFICIENT_HISTORY: 422,
+  UNKNOWN_METRIC: 404,
   UNKNOWN_EVENT: 422,
   ALREADY_INVESTIGATED: 409,
 } as const;

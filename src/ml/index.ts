@@ -6,6 +6,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import type { Scheduler } from '../platform/scheduler.js';
 import { createAnomalyService, type AnomalyService } from './anomaly/anomaly-service.js';
+import { createForecastService, type ForecastService } from './forecast/forecast-service.js';
 import { createModelStore, type ModelStore } from './model-store.js';
 import { createTrainer, type Trainer } from './tf/trainer.js';
 
@@ -19,6 +20,7 @@ export interface Ml {
   trainer: Trainer;
   models: ModelStore;
   anomalies: AnomalyService;
+  forecasts: ForecastService;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function createMl(deps: {
       batchSize: config.ANOMALY_TRAINING_BATCH_SIZE,
     },
   });
+  const forecasts = createForecastService({ db: deps.db, clock: deps.clock, rawMaxRangeMs: config.METRICS_RAW_QUERY_MAX_RANGE_MS, latencyTargetMs: config.FORECAST_LATENCY_TARGET_MS, riskWindowMs: config.FAILURE_RISK_WINDOW_MS });
   const unsubscribe = deps.ingest.onCommitted((batch) => anomalies.onCommitted(batch));
   deps.scheduler.add({
     name: ANOMALY_TRAINING_JOB,
@@ -74,6 +77,7 @@ export async function createMl(deps: {
     trainer,
     models,
     anomalies,
+    forecasts,
     async close() {
       unsubscribe();
       await anomalies.idle();
