@@ -53,6 +53,8 @@ describe('reports', () => {
   beforeAll(async () => {
     smtp = await startSmtpServer();
     testApp = await createTestApp({ clock, env: env() });
+    // A persistent database (PostgreSQL runs) remembers cycles claimed by earlier runs at later fake times.
+    await testApp.container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE job_name = $1', [REPORT_GENERATION_JOB]));
   });
   afterAll(async () => {
     await testApp?.close();
@@ -290,7 +292,8 @@ describe('reports', () => {
     const tenant = newTenant();
     clock.set(Date.UTC(2026, 1, 12, 15, 0, 0));
     await pushLatency(tenant, Date.UTC(2026, 1, 12), [[3, 0, 10], [9, 0, 20]]);
-    const report = await createReport(tenant, { name: 'Daily latency', query: { source: 'metrics', metric_name: 'checkout_latency_ms', range: { last: '24h' }, group_by: 'hour' }, format: 'csv', schedule: 'daily', recipients: ['ops@example.com', 'cto@example.com'] });
+    const name = `Daily latency ${tenant.slice(0, 8)}`;
+    const report = await createReport(tenant, { name, query: { source: 'metrics', metric_name: 'checkout_latency_ms', range: { last: '24h' }, group_by: 'hour' }, format: 'csv', schedule: 'daily', recipients: ['ops@example.com', 'cto@example.com'] });
     expect(report.next_run_at).toBe('2026-02-13T00:00:00.000Z');
 
     // Before its time: nothing.
@@ -310,10 +313,10 @@ describe('reports', () => {
     const after = (await call(tenant, 'GET', `/api/v1/monitoring/reports/${report.id}`, undefined, ['viewer'])).json<Report>();
     expect(after).toMatchObject({ next_run_at: '2026-02-14T00:00:00.000Z', last_run_at: '2026-02-13T00:00:20.000Z' });
 
-    const mails = smtp.messages.slice(mailsBefore).filter((mail) => mail.subject.includes('Daily latency'));
+    const mails = smtp.messages.slice(mailsBefore).filter((mail) => mail.subject.includes(name));
     expect(mails).toHaveLength(1);
     expect(mails[0]?.to.sort()).toEqual(['cto@example.com', 'ops@example.com']);
-    expect(mails[0]?.raw).toContain('Daily_latency.csv');
+    expect(mails[0]?.raw).toContain(`Daily_latency_${tenant.slice(0, 8)}.csv`);
     expect(mails[0]?.subject).toContain('2026-02-12T00:00:00.000Z to 2026-02-13T00:00:00.000Z');
   });
 
