@@ -209,6 +209,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     teardown.add('ml', () => ml.close());
     const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, clients, catalogue, ingest, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('analytics', () => analytics.close());
+    dashboard.setForecastProvider((tenantId, range) => ml.forecasts.latency(tenantId, range));
 
     return {
       config,

@@ -129,3 +129,28 @@ describe('failure risk', () => {
     expect(none.json<{ error: { code: string } }>().error.code).toBe('NOT_FOUND');
   });
 });
+
+describe('performance dashboard forecast', () => {
+  it("carries each service's p95 forecast from performance_metrics", async () => {
+    const tenant = newTenant();
+    const n = 50;
+    const start = startFor(n);
+    await t.container.db.withTenant(tenant, (tx) =>
+      tx.query(
+        `INSERT INTO performance_metrics (tenant_id, service_name, endpoint, method, response_time_ms, status_code, "timestamp")
+         SELECT $1, 'payment', '/pay', 'POST', ms, 200, at FROM unnest($2::float8[], $3::timestamptz[]) AS x(ms, at)`,
+        [tenant, Array.from({ length: n }, (_, i) => 100 + 2 * i), Array.from({ length: n }, (_, i) => new Date(start + i * STEP + 1_000))],
+      ),
+    );
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/dashboard/performance', headers: await bearer(tenant, ['viewer']) });
+    expect(response.statusCode).toBe(200);
+    const body = response.json<{ forecast: { step_seconds: number; services: Array<{ service_name: string; method: string; points: Array<{ timestamp: string; value: number }> }> } }>();
+    expect(body.forecast.step_seconds).toBe(60);
+    const [payment] = body.forecast.services;
+    expect(payment?.service_name).toBe('payment');
+    expect(payment?.method).toBe('linear-trend');
+    expect(payment?.points).toHaveLength(30);
+    expect(payment?.points[0]?.timestamp).toBe(new Date(start + n * STEP).toISOString());
+    expect(payment?.points[0]?.value).toBeCloseTo(100 + 2 * n, 6);
+  });
+});

@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Db, Tx } from '../../platform/db/index.js';
 import { failureRisk, type RiskSignals } from './failure-risk.js';
 import { evenlySpaced, forecast, type ForecastMethod } from './forecasting.js';
+import { latencyForecast } from './latency-forecast.js';
 
 export interface ForecastRequest {
   metricName: string;
@@ -116,6 +117,8 @@ export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeM
 
   return {
     forecast: run,
+    /** The performance dashboard's forecast of each service's p95 over the dashboard range. */
+    latency: (tenantId: string, range: { from: Date; to: Date }) => latencyForecast(deps.db, tenantId, range),
     async failureRisk(tenantId: string, service: string) {
       const signals = await signalsOf(tenantId, service);
       const scored = failureRisk(signals, deps.latencyTargetMs);
