@@ -49,7 +49,7 @@ export async function buildApp(container: Container): Promise<App> {
   installErrorHandling(app);
   await installOpenApi(app, container.version);
   // Before any route: times every request of every route (http_request_duration_ms, HTTP collector).
-  await app.register(httpInstrumentation({ catalogue: container.catalogue, serviceName: container.config.SERVICE_NAME, observers: [container.selfCollectors.http.observe] }));
+  await app.register(httpInstrumentation({ catalogue: container.catalogue, serviceName: container.config.SERVICE_NAME, observers: [(observation) => container.selfCollectors.http.observe(observation)] }));
 
   await app.register(statusRoutes(container));
   await app.register(metricsRoutes(container));
