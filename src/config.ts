@@ -198,6 +198,9 @@ export const ConfigSchema = Type.Object({
   SALES_SELLOUT_ALERT_WITHIN_MS: int('an event predicted to sell out within this time raises a sellout alert', 3_600_000, 1),
   FORECAST_LATENCY_TARGET_MS: int('p95 response time target of the failure-risk latency factor (0 at half of it, full at 1.5 times it)', 1_000, 1),
   FAILURE_RISK_WINDOW_MS: int('recent metrics window the failure-risk score reads', 900_000, 1_000),
+  ML_ANALYSIS_BUCKET_MS: int('bucket of the ml-analysis payment failure rates and p95 latencies (the newest bucket is scored)', 300_000, 1_000),
+  ML_ANALYSIS_LOOKBACK_MS: int('history the ml-analysis job reads per run (buckets before the newest are its baseline)', 86_400_000, 60_000),
+  ML_ANALYSIS_RETENTION_DAYS: int('days ml_analysis_results rows are kept', 30, 1),
 });
 
 export type Config = Readonly<StaticDecode<typeof ConfigSchema>>;

@@ -9,6 +9,7 @@ import type { Scheduler } from '../platform/scheduler.js';
 import type { Clients } from '../clients/index.js';
 import type { Catalogue } from '../metrics/catalogue.js';
 import type { Ingest } from '../metrics/ingest.js';
+import { ML_ANALYSIS_JOB, runMlAnalysis } from '../ml/analysis/ml-analysis.job.js';
 import { createFraudService, type FraudService } from './fraud/fraud-service.js';
 import { createSalesService, type SalesService } from './sales/sales-service.js';
 
@@ -56,6 +57,25 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
     intervalMs: config.SALES_TRACKING_INTERVAL_MS,
     async run({ signal }) {
       await sales.trackAll(signal);
+    },
+  });
+  // Needs both domains (anomaly detector and sales reports), so it is registered here.
+  deps.scheduler.add({
+    name: ML_ANALYSIS_JOB,
+    intervalMs: config.ML_ANALYSIS_INTERVAL_MS,
+    async run({ signal }) {
+      const outcome = await runMlAnalysis(
+        {
+          db: deps.db,
+          clock: deps.clock,
+          logger: deps.logger,
+          raise: deps.raise,
+          salesReport: (tenantId, eventId) => sales.report(tenantId, eventId),
+          settings: { bucketMs: config.ML_ANALYSIS_BUCKET_MS, lookbackMs: config.ML_ANALYSIS_LOOKBACK_MS, alertScore: config.ANOMALY_ALERT_SCORE, retentionMs: config.ML_ANALYSIS_RETENTION_DAYS * 86_400_000, maxPaymentSamples: 200_000 },
+        },
+        signal,
+      );
+      deps.logger.info(outcome, 'ml analysis done');
     },
   });
   return { fraud, sales, close: () => fraud.idle() };

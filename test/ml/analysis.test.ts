@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/platform/clock.js';
+import { createTestApp, newTenant, type TestApp } from '../support/app.js';
+
+const NOW = Date.parse('2026-03-01T12:02:00Z');
+const BUCKET = 300_000;
+const BUCKETS = 40;
+/** Bucket starts, oldest first; the newest is the current bucket (12:00). */
+const bucketStart = (k: number) => Math.floor(NOW / BUCKET) * BUCKET - (BUCKETS - 1 - k) * BUCKET;
+
+let t: TestApp;
+const clock = new ManualClock(NOW);
+beforeAll(async () => {
+  t = await createTestApp({ clock, env: { ANOMALY_DETECTION_ENABLED: 'false' } });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+/** Cumulative payment counters, one sample per bucket; `failuresIn(k)` of 100 attempts fail in bucket k. */
+async function seedPayments(tenant: string, provider: string, failuresIn: (k: number) => number) {
+  let failures = 0;
+  let successes = 0;
+  const samples = [];
+  for (let k = -1; k < BUCKETS; k++) {
+    if (k >= 0) {
+      failures += failuresIn(k);
+      successes += 100 - failuresIn(k);
+    }
+    const timestamp = new Date(bucketStart(Math.max(k, 0)) + (k < 0 ? 0 : 60_000)).toISOString();
+    samples.push({ name: 'payment_failure_total', service: 'payment', value: failures, labels: { provider }, timestamp });
+    samples.push({ name: 'payment_success_total', service: 'payment', value: successes, labels: { provider }, timestamp });
+  }
+  await t.container.ingest.ingest(tenant, samples, 'internal');
+}
+
+async function seedLatency(tenant: string, service: string, msIn: (k: number, i: number) => number) {
+  const rows = Array.from({ length: BUCKETS }, (_, k) => Array.from({ length: 5 }, (_, i) => ({ ms: msIn(k, i), at: new Date(bucketStart(k) + 30_000 + i * 40_000) }))).flat();
+  await t.container.db.withTenant(tenant, (tx) =>
+    tx.query(
+      `INSERT INTO performance_metrics (tenant_id, service_name, endpoint, method, response_time_ms, status_code, "timestamp")
+       SELECT $1, $2, '/x', 'GET', ms, 200, at FROM unnest($3::float8[], $4::timestamptz[]) AS x(ms, at)`,
+      [tenant, service, rows.map((r) => r.ms), rows.map((r) => r.at)],
+    ),
+  );
+}
+
+const wobble = (k: number, i = 0) => ((k * 7 + i * 3) % 5) - 2;
+
+describe('ml-analysis job', () => {
+  it('stores every subject and alerts on a payment failure-rate jump and a latency jump, not on steady ones', async () => {
+    const tenant = newTenant();
+    await seedPayments(tenant, 'stripe', (k) => (k === BUCKETS - 1 ? 30 : 3 + (wobble(k) > 0 ? 1 : 0)));
+    await seedPayments(tenant, 'paypal', (k) => 3 + (wobble(k) > 0 ? 1 : 0));
+    await seedLatency(tenant, 'checkout', (k, i) => (k === BUCKETS - 1 ? 900 : 110 + 4 * wobble(k, i)));
+    await seedLatency(tenant, 'web', (k, i) => 80 + 3 * wobble(k, i));
+
+    const outcome = await t.container.scheduler.runNow('ml-analysis');
+    expect(outcome).toMatchObject({ status: 'ran' });
+
+    const stored = await t.container.db.withTenant(tenant, (tx) =>
+      tx.query<{ kind: string; subject: string; value: number; score: number; anomalous: boolean; bucket_start: Date }>(
+        'SELECT kind, subject, value, score, anomalous, bucket_start FROM ml_analysis_results WHERE tenant_id = $1 ORDER BY kind, subject',
+        [tenant],
+      ),
+    );
+    const bySubject = Object.fromEntries(stored.rows.map((row) => [`${row.kind}:${row.subject}`, row]));
+    expect(Object.keys(bySubject).sort()).toEqual(['latency_p95:checkout', 'latency_p95:web', 'payment_failure_rate:paypal', 'payment_failure_rate:stripe']);
+    expect(bySubject['payment_failure_rate:stripe']).toMatchObject({ anomalous: true, value: 0.3 });
+    expect(new Date(bySubject['payment_failure_rate:stripe']?.bucket_start ?? 0).getTime()).toBe(bucketStart(BUCKETS - 1));
+    expect(bySubject['payment_failure_rate:paypal']?.anomalous).toBe(false);
+    expect(bySubject['latency_p95:checkout']?.anomalous).toBe(true);
+    expect(bySubject['latency_p95:checkout']?.value).toBe(900);
+    expect(bySubject['latency_p95:web']?.anomalous).toBe(false);
+
+    const alerts = await t.container.db.withTenant(tenant, (tx) =>
+      tx.query<{ fingerprint: string; type: string }>(`SELECT fingerprint, type FROM alerts WHERE tenant_id = $1 ORDER BY fingerprint`, [tenant]),
+    );
+    expect(alerts.rows).toEqual([
+      { fingerprint: 'ml-analysis:latency_p95:checkout', type: 'anomaly' },
+      { fingerprint: 'ml-analysis:payment_failure_rate:stripe', type: 'anomaly' },
+    ]);
+  });
+
+  it('series too short to have a baseline are stored without a score and do not alert', async () => {
+    const tenant = newTenant();
+    // The job runs once per cycle: move to the next one.
+    clock.advance(600_000);
+    const current = Math.floor(clock.nowMs() / BUCKET) * BUCKET;
+    const at = (i: number) => new Date(current - (1 - i) * BUCKET + 60_000).toISOString();
+    await t.container.ingest.ingest(
+      tenant,
+      [0, 1].flatMap((i) => [
+        { name: 'payment_failure_total', service: 'payment', value: i * 50, timestamp: at(i) },
+        { name: 'payment_success_total', service: 'payment', value: i * 50, timestamp: at(i) },
+      ]),
+      'internal',
+    );
+    expect(await t.container.scheduler.runNow('ml-analysis')).toMatchObject({ status: 'ran' });
+    const stored = await t.container.db.withTenant(tenant, (tx) => tx.query<{ subject: string; value: number; score: number | null; anomalous: boolean }>('SELECT subject, value, score, anomalous FROM ml_analysis_results WHERE tenant_id = $1', [tenant]));
+    expect(stored.rows).toEqual([{ subject: 'all', value: 0.5, score: null, anomalous: false }]);
+    const alerts = await t.container.db.withTenant(tenant, (tx) => tx.query('SELECT 1 FROM alerts WHERE tenant_id = $1', [tenant]));
+    expect(alerts.rows).toHaveLength(0);
+  });
+});
