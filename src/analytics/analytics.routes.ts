@@ -1,6 +1,7 @@
 import type { Container } from '../container.js';
 import { anomalyRoutes } from '../ml/anomaly/anomaly.routes.js';
 import { forecastRoutes } from '../ml/forecast/forecast.routes.js';
+import { mlAnalysisRoutes } from '../ml/analysis/analysis.routes.js';
 import type { App } from '../platform/http/types.js';
 import { fraudRoutes } from './fraud/fraud.routes.js';
 import { salesRoutes } from './sales/sales.routes.js';
@@ -12,5 +13,6 @@ export function analyticsRoutes(container: Container) {
     await app.register(fraudRoutes(container));
     await app.register(salesRoutes(container));
     await app.register(forecastRoutes(container));
+    await app.register(mlAnalysisRoutes(container));
   };
 }

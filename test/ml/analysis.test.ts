@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
-import { createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
 
 const NOW = Date.parse('2026-03-01T12:02:00Z');
 const BUCKET = 300_000;
@@ -80,6 +80,16 @@ describe('ml-analysis job', () => {
       { fingerprint: 'ml-analysis:latency_p95:checkout', type: 'anomaly' },
       { fingerprint: 'ml-analysis:payment_failure_rate:stripe', type: 'anomaly' },
     ]);
+
+    const listed = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/ml-analysis?anomalous=true', headers: await bearer(tenant, ['viewer']) });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json<{ data: Array<{ kind: string; subject: string; run_at: string }> }>().data.map((row) => [row.kind, row.subject, row.run_at])).toEqual([
+      ['latency_p95', 'checkout', new Date(NOW).toISOString()],
+      ['payment_failure_rate', 'stripe', new Date(NOW).toISOString()],
+    ]);
+    const bad = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/ml-analysis?kind=fraud', headers: await bearer(tenant, ['viewer']) });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ error: { code: string } }>().error.code).toBe('VALIDATION_FAILED');
   });
 
   it('series too short to have a baseline are stored without a score and do not alert', async () => {

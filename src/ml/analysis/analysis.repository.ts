@@ -67,3 +67,26 @@ export async function deleteResultsBefore(tx: Tx, before: Date): Promise<number>
   const result = await tx.query('DELETE FROM ml_analysis_results WHERE run_at < $1', [before]);
   return result.rowCount ?? 0;
 }
+
+export interface StoredAnalysisResult {
+  id: string;
+  run_at: Date;
+  kind: AnalysisKind;
+  subject: string;
+  bucket_start: Date | null;
+  value: number | null;
+  score: number | null;
+  anomalous: boolean;
+  details: Record<string, unknown>;
+}
+
+/** A tenant's results, newest run first, optionally of one kind or anomalies only. */
+export async function listResults(tx: Tx, tenantId: string, filter: { kind?: AnalysisKind; anomalousOnly: boolean; limit: number }): Promise<StoredAnalysisResult[]> {
+  const { rows } = await tx.query<StoredAnalysisResult>(
+    `SELECT id, run_at, kind, subject, bucket_start, value, score, anomalous, details FROM ml_analysis_results
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR kind = $2) AND (NOT $3 OR anomalous)
+     ORDER BY run_at DESC, kind, subject LIMIT $4`,
+    [tenantId, filter.kind ?? null, filter.anomalousOnly, filter.limit],
+  );
+  return rows;
+}
