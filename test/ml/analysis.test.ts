@@ -1,20 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { startFakeService, type FakeService } from '../support/fake-services.js';
+import { nextAnalysisCycle } from '../support/ml-analysis.js';
 
-const NOW = Date.parse('2026-03-01T12:02:00Z');
+/** Two minutes into a fresh job cycle (set before each run). */
+let NOW = 0;
 const BUCKET = 300_000;
+const MIN = 60_000;
 const BUCKETS = 40;
 /** Bucket starts, oldest first; the newest is the current bucket (12:00). */
 const bucketStart = (k: number) => Math.floor(NOW / BUCKET) * BUCKET - (BUCKETS - 1 - k) * BUCKET;
 
 let t: TestApp;
-const clock = new ManualClock(NOW);
+let events: FakeService;
+const clock = new ManualClock();
 beforeAll(async () => {
-  t = await createTestApp({ clock, env: { ANOMALY_DETECTION_ENABLED: 'false' } });
+  events = await startFakeService();
+  events.on('GET', '/api/v1/events/*', (request) => {
+    const id = request.pathname.split('/').pop() ?? '';
+    return { json: { id, venue_id: 'venue-1', name: `Concert ${id}`, capacity: 100, on_sale_at: new Date(clock.nowMs() - 2 * 3_600_000).toISOString(), starts_at: new Date(clock.nowMs() + 5 * 86_400_000).toISOString(), status: 'on_sale' } };
+  });
+  // One file for every run of the job: files run in parallel and the job claims one cycle cluster-wide.
+  t = await createTestApp({ clock, env: { EVENT_SERVICE_URL: events.url, ANOMALY_DETECTION_ENABLED: 'false' } });
 });
 afterAll(async () => {
   await t.close();
+  await events.close();
 });
 
 /** Cumulative payment counters, one sample per bucket; `failuresIn(k)` of 100 attempts fail in bucket k. */
@@ -50,6 +62,7 @@ const wobble = (k: number, i = 0) => ((k * 7 + i * 3) % 5) - 2;
 describe('ml-analysis job', () => {
   it('stores every subject and alerts on a payment failure-rate jump and a latency jump, not on steady ones', async () => {
     const tenant = newTenant();
+    NOW = await nextAnalysisCycle(t, clock, 120_000);
     await seedPayments(tenant, 'stripe', (k) => (k === BUCKETS - 1 ? 30 : 3 + (wobble(k) > 0 ? 1 : 0)));
     await seedPayments(tenant, 'paypal', (k) => 3 + (wobble(k) > 0 ? 1 : 0));
     await seedLatency(tenant, 'checkout', (k, i) => (k === BUCKETS - 1 ? 900 : 110 + 4 * wobble(k, i)));
@@ -95,7 +108,7 @@ describe('ml-analysis job', () => {
   it('series too short to have a baseline are stored without a score and do not alert', async () => {
     const tenant = newTenant();
     // The job runs once per cycle: move to the next one.
-    clock.advance(600_000);
+    await nextAnalysisCycle(t, clock, 120_000);
     const current = Math.floor(clock.nowMs() / BUCKET) * BUCKET;
     const at = (i: number) => new Date(current - (1 - i) * BUCKET + 60_000).toISOString();
     await t.container.ingest.ingest(
@@ -111,5 +124,29 @@ describe('ml-analysis job', () => {
     expect(stored.rows).toEqual([{ subject: 'all', value: 0.5, score: null, anomalous: false }]);
     const alerts = await t.container.db.withTenant(tenant, (tx) => tx.query('SELECT 1 FROM alerts WHERE tenant_id = $1', [tenant]));
     expect(alerts.rows).toHaveLength(0);
+  });
+});
+
+describe('ml-analysis sellout refresh', () => {
+  it("stores each event's refreshed baseline sellout prediction", async () => {
+    const tenant = newTenant();
+    await nextAnalysisCycle(t, clock, 0);
+    for (let k = 0; k < 12; k++) {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/sales/track',
+        headers: await bearer(tenant, ['admin']),
+        payload: { sale_id: `s${k}`, event_id: 'ev-1', tickets: 2, amount_cents: 5000, currency: 'EUR', sold_at: new Date(clock.nowMs() - (55 - 5 * k) * MIN).toISOString() },
+      });
+      expect(response.statusCode).toBe(201);
+    }
+    expect(await t.container.scheduler.runNow('ml-analysis')).toMatchObject({ status: 'ran' });
+    const stored = await t.container.db.withTenant(tenant, (tx) =>
+      tx.query<{ kind: string; subject: string; value: number; details: { remaining: number; prediction: { method: string } } }>('SELECT kind, subject, value, details FROM ml_analysis_results WHERE tenant_id = $1', [tenant]),
+    );
+    expect(stored.rows).toHaveLength(1);
+    const [row] = stored.rows;
+    expect(row).toMatchObject({ kind: 'sellout', subject: 'ev-1', details: { remaining: 76, prediction: { method: 'recent-rate' } } });
+    expect(row?.value).toBeCloseTo(76 / (24 / (55 / 60)), 6);
   });
 });
