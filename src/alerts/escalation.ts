@@ -148,7 +148,7 @@ export function createEscalation(deps: { db: Db; clock: Clock; logger: Logger; c
       }
       return totals;
     },
-    /** Listener on the alert store: any domain's firing alert starts its chain at once; ack/resolve stop it. */
+    /** Listener on the alert store: every domain's firing alert starts its chain at once; ack/resolve stop it. */
     async onAlertChange(change: AlertChange): Promise<void> {
       const now = deps.clock.now();
       if (change.kind === 'firing') {
