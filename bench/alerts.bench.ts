@@ -15,7 +15,7 @@ const SERIES_PER_METRIC = 20;
 const RULES = 1_000;
 const SAMPLES_PER_SERIES = 5;
 const CYCLES = 7;
-const DATABASE_URL = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/monitoring_h4';
+const DATABASE_URL = process.env['BENCH_DATABASE_URL'] ?? process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/monitoring_bench';
 const SECRET = 'bench-jwt-secret-that-is-long-enough-0123456789';
 const AGGREGATIONS = ['avg', 'max', 'last', 'min', 'rate', 'count', 'sum'] as const;
 

@@ -21,7 +21,7 @@ const RUNS = 30;
 
 const targets = [
   { label: 'PGlite', env: { DATA_DIR: 'memory://' } },
-  { label: 'PostgreSQL', env: { DATABASE_URL: process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/monitoring_h5', DATA_DIR: '/tmp/monitoring-bench-h5' } },
+  { label: 'PostgreSQL', env: { DATABASE_URL: process.env['BENCH_DATABASE_URL'] ?? process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/monitoring_bench', DATA_DIR: '/tmp/monitoring-bench-h5' } },
 ].filter((target) => process.env['BENCH_DB'] === undefined || target.label.toLowerCase() === process.env['BENCH_DB']?.toLowerCase());
 
 async function timed(runs: number, work: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {

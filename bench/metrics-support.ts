@@ -6,7 +6,7 @@ import type { App } from '../src/platform/http/types.js';
 
 /** Shared by the metrics and Grafana benchmarks: the real app on PGlite or PostgreSQL. */
 export const BENCH_JWT_SECRET = 'bench-jwt-secret-that-is-long-enough-0123456789';
-export const BENCH_DATABASE_URL = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/monitoring_h3';
+export const BENCH_DATABASE_URL = process.env['BENCH_DATABASE_URL'] ?? process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/monitoring_bench';
 
 export interface BenchTarget {
   label: 'PGlite' | 'PostgreSQL';
