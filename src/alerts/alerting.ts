@@ -59,11 +59,15 @@ export function createAlerting(deps: AlertingDeps) {
   const unsubscribe = alerts.onChange((change) => escalation.onAlertChange(change));
 
   // Default rules are seeded lazily: on a tenant's first pushed sample (once per process) and on any rules call.
-  const seeded = new Set<string>();
-  const seedDefaults = async (tenantId: string): Promise<void> => {
-    if (seeded.has(tenantId)) return;
-    await db.withTenant(tenantId, (tx) => ensureDefaultRules(tx, tenantId, clock.now()));
-    seeded.add(tenantId);
+  // The pending promise is kept so concurrent first batches of a tenant share one seeding transaction.
+  const seeding = new Map<string, Promise<void>>();
+  const seedDefaults = (tenantId: string): Promise<void> => {
+    const existing = seeding.get(tenantId);
+    if (existing !== undefined) return existing;
+    const attempt = db.withTenant(tenantId, (tx) => ensureDefaultRules(tx, tenantId, clock.now())).then(() => undefined);
+    seeding.set(tenantId, attempt);
+    attempt.catch(() => seeding.delete(tenantId));
+    return attempt;
   };
   const stopSeeding = deps.ingest.onCommitted((batch) => seedDefaults(batch.tenantId));
 

@@ -9,18 +9,12 @@ export type SourceOutcome =
   | { status: 'not_configured'; variable: string }
   | { status: 'error'; error: unknown };
 
-export interface SourceStatusRow {
+/** A stored row as the API shows it: scoped, without the tenant, times in ISO form. */
+export type SourceStatusRow = Omit<StoredRow, 'tenant_id' | 'last_attempt_at' | 'last_success_at'> & {
   scope: 'tenant' | 'platform';
-  collector: string;
-  source: string;
-  status: 'ok' | 'error' | 'not_configured';
-  reason: string | null;
-  message: string | null;
-  values_recorded: number;
-  consecutive_failures: number;
   last_attempt_at: string;
   last_success_at: string | null;
-}
+};
 
 export interface SourceStatus {
   record(tenantId: string, collector: string, source: string, outcome: SourceOutcome): Promise<void>;
@@ -87,17 +81,11 @@ export function createSourceStatus(deps: { db: Db; clock: Clock; registry: Regis
       const own = await deps.db.withTenant(tenantId, (tx) => tx.query<StoredRow>(select, [tenantId]));
       // Platform-wide sources (Solana RPC, IPFS) belong to the system tenant; every tenant may see their state.
       const platform = tenantId === deps.systemTenantId ? { rows: [] } : await deps.db.asSystem((tx) => tx.query<StoredRow>(select, [deps.systemTenantId]));
-      const shape = (scope: 'tenant' | 'platform') => (row: StoredRow): SourceStatusRow => ({
+      const shape = (scope: 'tenant' | 'platform') => ({ tenant_id: _tenant, last_attempt_at, last_success_at, ...row }: StoredRow): SourceStatusRow => ({
         scope,
-        collector: row.collector,
-        source: row.source,
-        status: row.status,
-        reason: row.reason,
-        message: row.message,
-        values_recorded: row.values_recorded,
-        consecutive_failures: row.consecutive_failures,
-        last_attempt_at: row.last_attempt_at.toISOString(),
-        last_success_at: row.last_success_at === null ? null : row.last_success_at.toISOString(),
+        ...row,
+        last_attempt_at: last_attempt_at.toISOString(),
+        last_success_at: last_success_at === null ? null : last_success_at.toISOString(),
       });
       return [...own.rows.map(shape(tenantId === deps.systemTenantId ? 'platform' : 'tenant')), ...platform.rows.map(shape('platform'))];
     },
