@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
+import { medianOf } from '../../platform/stats.js';
 
 export const FraudSignalsSchema = Type.Object(
   {
@@ -51,11 +52,6 @@ const BOT_USER_AGENT = /bot|crawler|spider|scrapy|curl|wget|python-requests|pyth
 const AUTOMATED_TIMING_CV = 0.1;
 const MIN_INTERVALS = 5;
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = (sorted.length - 1) / 2;
-  return ((sorted[Math.floor(mid)] ?? 0) + (sorted[Math.ceil(mid)] ?? 0)) / 2;
-};
 
 /** Coefficient of variation of request gaps; undefined when too few to judge. */
 export function timingVariation(intervals: readonly number[] | undefined): number | undefined {
@@ -110,7 +106,7 @@ export function evaluateRules(signals: FraudSignals, ranges: { vpn: IpRanges; da
   if (cv !== undefined && cv < AUTOMATED_TIMING_CV) add('automated_timing', 'scalper', `request gaps vary by ${(cv * 100).toFixed(1)}% (< ${AUTOMATED_TIMING_CV * 100}%)`);
   if (s.user_agent !== undefined && BOT_USER_AGENT.test(s.user_agent)) add('bot_user_agent', 'bot', `user agent "${s.user_agent.slice(0, 80)}"`);
   if (s.mouse_movements === 0) add('no_mouse_movements', 'bot', 'no mouse movements');
-  if (s.keystroke_intervals_ms !== undefined && s.keystroke_intervals_ms.length >= 3 && median(s.keystroke_intervals_ms) < 10) add('inhuman_typing', 'bot', `median keystroke interval ${median(s.keystroke_intervals_ms)} ms (< 10)`);
+  if (s.keystroke_intervals_ms !== undefined && s.keystroke_intervals_ms.length >= 3 && medianOf(s.keystroke_intervals_ms) < 10) add('inhuman_typing', 'bot', `median keystroke interval ${medianOf(s.keystroke_intervals_ms)} ms (< 10)`);
   if (s.session_seconds !== undefined && s.session_seconds < 5) add('short_session', 'bot', `session of ${s.session_seconds} s (< 5)`);
   const vpn = ranges.vpn.contains(s.ip);
   const datacenter = ranges.datacenter.contains(s.ip);
@@ -135,7 +131,7 @@ export function featuresOf(signals: FraudSignals, outcome: Pick<RuleOutcome, 'vp
   const cap = (x: number) => Math.min(3, Math.max(0, x));
   const cv = timingVariation(signals.request_intervals_ms);
   const keys = signals.keystroke_intervals_ms;
-  const typing = keys !== undefined && keys.length >= 3 ? cap(10 / Math.max(median(keys), 1)) : 0;
+  const typing = keys !== undefined && keys.length >= 3 ? cap(10 / Math.max(medianOf(keys), 1)) : 0;
   return [
     cap((signals.requests_per_minute ?? 0) / 60),
     cap((signals.payment_methods ?? 0) / 3),

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { nearestRank } from '../../platform/stats.js';
 import type { HttpObservation } from '../../metrics/index.js';
 import type { SampleInput } from '../../metrics/index.js';
 import type { Tx } from '../../platform/db/index.js';
@@ -35,7 +36,6 @@ export function createHttpCollector(options: { max: number; now: () => Date }): 
   };
 }
 
-const percentile95 = (sorted: readonly number[]): number => sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] ?? Number.NaN;
 
 /**
  * Per route and method over the interval: `http_response_time_ms` (mean, what the default
@@ -62,7 +62,7 @@ export function summariseRequests(requests: readonly Buffered[], options: { serv
     const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
     samples.push(
       { name: 'http_response_time_ms', service: options.service, value: mean, labels, timestamp },
-      { name: 'http_response_time_p95_ms', service: options.service, value: percentile95(sorted), labels, timestamp },
+      { name: 'http_response_time_p95_ms', service: options.service, value: nearestRank(sorted, 0.95), labels, timestamp },
       { name: 'http_request_count', service: options.service, value: sorted.length, labels, timestamp },
       { name: 'http_server_error_count', service: options.service, value: group.errors, labels, timestamp },
     );

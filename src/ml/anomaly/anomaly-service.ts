@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { nearestRank } from '../../platform/stats.js';
 import { AppError } from '../../errors.js';
 import type { AlertInput } from '../../alerts/alert-store.js';
 import type { CommittedBatch } from '../../metrics/ingest.js';
@@ -56,10 +57,6 @@ export interface AnomalyService {
   list(tenantId: string, filter: AnomalyFilter): Promise<AnomalyRow[]>;
 }
 
-const percentile = (values: readonly number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
-};
 
 /**
  * Live anomaly scoring of every committed sample: the robust streaming detector on each series,
@@ -179,7 +176,7 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
     const max = Math.max(...values);
     const windows = windowsOf(values, { min, max }, settings.trainingMaxWindows);
     const result = await deps.trainer.train({ kind: 'autoencoder', windows, epochs: settings.epochs, batchSize: settings.batchSize });
-    const errorP99 = percentile(result.outputs, 0.99);
+    const errorP99 = nearestRank([...result.outputs].sort((a, b) => a - b), 0.99);
     const stored = await deps.models.save(tenantId, {
       kind: 'anomaly-autoencoder',
       key: seriesKey,

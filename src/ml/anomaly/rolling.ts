@@ -68,9 +68,4 @@ export class SortedWindow {
   }
 }
 
-export function medianOf(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const copy = Float64Array.from(values).sort();
-  const mid = (copy.length - 1) / 2;
-  return ((copy[Math.floor(mid)] ?? 0) + (copy[Math.ceil(mid)] ?? 0)) / 2;
-}
+export { medianOf } from '../../platform/stats.js';
