@@ -100,7 +100,7 @@ const high = await measure(highRisk.map((p, i) => ({ ...p, user_id: `high-${i}` 
 process.stderr.write('mixed and high-risk checks measured\n');
 await t.container.analytics.fraud.idle();
 lines.push(
-  `### Fraud check latency (POST /api/v1/analytics/fraud/check via inject, JWT auth, trained network in use; load average at start ${loadavg()[0]?.toFixed(1) ?? '?'} on ${cpus().length} cores, shared with other test runs)`,
+  `### Fraud check latency (POST /api/v1/analytics/fraud/check via inject, JWT auth, trained network in use; load average at start ${loadavg()[0]?.toFixed(1) ?? '?'} on ${cpus().length} cores)`,
   '',
   '| traffic | p50 | p99 (goal < 10 ms) | throughput, 32 concurrent (goal 2,000/s) |',
   '|---|---|---|---|',

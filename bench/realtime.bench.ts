@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     ...rows,
     '',
     withRedis ? `Two instances: fan-out to instance 2 crosses Redis pub/sub (${REDIS_URL.replace(/\/\/[^@]*@/, '//')}).` : `Two instances on Redis: not run (no Redis at ${REDIS_URL}; set BENCH_REDIS_URL).`,
-    `Goal: p99 under 50 ms with 1,000 subscribers. Machine load average (1 min) ${loadBefore.toFixed(1)} before and ${(loadavg()[0] ?? 0).toFixed(1)} after the run: other work shared the cores.`,
+    `Goal: p99 under 50 ms with 1,000 subscribers. Machine load average (1 min) ${loadBefore.toFixed(1)} before and ${(loadavg()[0] ?? 0).toFixed(1)} after the run (above 2 means other work shared the cores).`,
   ].join('\n');
   writeSection('Realtime: WebSocket fan-out latency (issue 6)', body);
   process.stdout.write(`${body}\n`);
