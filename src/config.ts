@@ -41,6 +41,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: optionalUrl('PostgreSQL connection string; unset = embedded PGlite'),
   DATABASE_POOL_MAX: int('PostgreSQL pool size', 10, 1, 1000),
   REDIS_URL: optionalUrl('Redis connection string; unset = in-memory cache'),
+  CACHE_NAMESPACE: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', default: 'monitoring:', description: 'prefix of every cache key in Redis (separates deployments sharing one Redis)' }),
   KAFKA_BROKERS: list('Kafka brokers host:port, comma separated'),
   BUS: Type.Optional(Type.Union([Type.Literal('memory'), Type.Literal('redis'), Type.Literal('kafka')], { description: 'event bus adapter; default kafka when KAFKA_BROKERS is set, else memory' })),
 

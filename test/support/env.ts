@@ -17,6 +17,9 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     INTERNAL_HMAC_SECRET: TEST_HMAC_SECRET,
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
+    // Test files run in parallel on one Redis: each worker process gets its own cache keys, so one
+    // file's DELETE /cache/flush cannot empty another's cache. Apps of one file share them.
+    CACHE_NAMESPACE: `monitoring-test-${process.pid}:`,
     ...overrides,
   };
 }

@@ -7,6 +7,6 @@ export * from './cache.js';
 export { createMemoryCache } from './memory.js';
 export { createRedisCache } from './redis.js';
 
-export function createCache(config: Pick<Config, 'REDIS_URL'>, namespace?: string): Cache {
-  return config.REDIS_URL === undefined ? createMemoryCache() : createRedisCache(config.REDIS_URL, namespace);
+export function createCache(config: Pick<Config, 'REDIS_URL' | 'CACHE_NAMESPACE'>): Cache {
+  return config.REDIS_URL === undefined ? createMemoryCache() : createRedisCache(config.REDIS_URL, config.CACHE_NAMESPACE);
 }
