@@ -12,13 +12,16 @@ import type { Ingest } from '../metrics/ingest.js';
 import { ML_ANALYSIS_JOB, runMlAnalysis } from '../ml/analysis/ml-analysis.job.js';
 import { createFraudService, type FraudService } from './fraud/fraud-service.js';
 import { createSalesService, type SalesService } from './sales/sales-service.js';
+import { createSelloutModel, type SelloutModel } from './sales/sellout-model.js';
 
 export const FRAUD_TRAINING_JOB = 'fraud-model-training';
 export const SALES_TRACKING_JOB = 'sales-tracking';
+export const SELLOUT_TRAINING_JOB = 'sellout-model-training';
 
 export interface Analytics {
   fraud: FraudService;
   sales: SalesService;
+  sellout: SelloutModel;
   close(): Promise<void>;
 }
 
@@ -51,7 +54,33 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
       if (trained > 0) deps.logger.info({ tenants: trained }, 'fraud networks retrained');
     },
   });
-  const sales = createSalesService({ db: deps.db, clock: deps.clock, logger: deps.logger, clients: deps.clients, catalogue: deps.catalogue, ingest: deps.ingest, raise: deps.raise, selloutAlertWithinMs: config.SALES_SELLOUT_ALERT_WITHIN_MS });
+  const sellout = createSelloutModel({
+    db: deps.db,
+    clock: deps.clock,
+    logger: deps.logger,
+    clients: deps.clients,
+    models: deps.ml.models,
+    trainer: deps.ml.trainer,
+    inference: deps.ml.inference,
+    settings: {
+      bucketMs: config.SELLOUT_BUCKET_MS,
+      steps: config.SELLOUT_STEPS,
+      minEvents: config.SELLOUT_TRAINING_MIN_EVENTS,
+      maxEvents: config.SELLOUT_TRAINING_MAX_EVENTS,
+      maxCutsPerEvent: config.SELLOUT_TRAINING_MAX_CUTS_PER_EVENT,
+      lookbackMs: config.SELLOUT_TRAINING_LOOKBACK_DAYS * 86_400_000,
+      epochs: config.SELLOUT_TRAINING_EPOCHS,
+    },
+  });
+  deps.scheduler.add({
+    name: SELLOUT_TRAINING_JOB,
+    intervalMs: config.SELLOUT_TRAINING_INTERVAL_MS,
+    async run({ signal }) {
+      const trained = await sellout.trainDue(signal);
+      if (trained > 0) deps.logger.info({ tenants: trained }, 'sellout models retrained');
+    },
+  });
+  const sales = createSalesService({ sellout, db: deps.db, clock: deps.clock, logger: deps.logger, clients: deps.clients, catalogue: deps.catalogue, ingest: deps.ingest, raise: deps.raise, selloutAlertWithinMs: config.SALES_SELLOUT_ALERT_WITHIN_MS });
   deps.scheduler.add({
     name: SALES_TRACKING_JOB,
     intervalMs: config.SALES_TRACKING_INTERVAL_MS,
@@ -78,5 +107,5 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
       deps.logger.info(outcome, 'ml analysis done');
     },
   });
-  return { fraud, sales, close: () => fraud.idle() };
+  return { fraud, sales, sellout, close: () => fraud.idle() };
 }

@@ -18,6 +18,8 @@ export const ANOMALY_TRAINING_JOB = 'anomaly-model-training';
 
 export interface Ml {
   trainer: Trainer;
+  /** A second worker for predictions, so a request never waits behind a training run. */
+  inference: Trainer;
   models: ModelStore;
   anomalies: AnomalyService;
   forecasts: ForecastService;
@@ -39,6 +41,7 @@ export async function createMl(deps: {
 }): Promise<Ml> {
   const { config } = deps;
   const trainer = createTrainer();
+  const inference = createTrainer();
   const models = createModelStore(deps.db);
   const loaded = await models.loadAll();
   deps.logger.debug({ models: loaded }, 'ml models loaded');
@@ -75,13 +78,14 @@ export async function createMl(deps: {
   });
   return {
     trainer,
+    inference,
     models,
     anomalies,
     forecasts,
     async close() {
       unsubscribe();
       await anomalies.idle();
-      await trainer.close();
+      await Promise.all([trainer.close(), inference.close()]);
     },
   };
 }

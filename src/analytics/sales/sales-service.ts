@@ -7,6 +7,7 @@ import type { Ingest } from '../../metrics/ingest.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
 import { activeEvents, eventTotals, insertSale, tenantTotals, ticketsBetween } from './sales.repository.js';
+import type { SelloutModel } from './sellout-model.js';
 import { baselineSellout, trendOf, type SelloutPrediction, type Trend } from './sellout.js';
 
 export interface TrackSaleInput {
@@ -32,7 +33,10 @@ export interface EventSalesReport {
   velocity_per_hour: number;
   trend: Trend;
   starts_at: string;
+  /** The prediction that serves: the LSTM's when its backtest beat the baseline, else the baseline's. */
   prediction: SelloutPrediction;
+  predictions: { baseline: SelloutPrediction; lstm: SelloutPrediction | null };
+  served_by: 'lstm' | 'baseline';
   computed_at: string;
 }
 
@@ -44,7 +48,7 @@ const MAX_FUTURE_MS = 10 * MINUTE;
  * Sales pushed by the platform, stored in this service's own table; event capacity and times come
  * from the event service through its signed, cached client.
  */
-export function createSalesService(deps: { db: Db; clock: Clock; logger: Logger; clients: Clients; catalogue: Catalogue; ingest: Ingest; raise: (tenantId: string, input: AlertInput) => Promise<unknown>; selloutAlertWithinMs: number }) {
+export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock: Clock; logger: Logger; clients: Clients; catalogue: Catalogue; ingest: Ingest; raise: (tenantId: string, input: AlertInput) => Promise<unknown>; selloutAlertWithinMs: number }) {
   const eventOf = async (tenantId: string, eventId: string) => {
     if (!deps.clients.events.configured) throw new NotConfiguredError('Event lookups for sales analytics', 'EVENT_SERVICE_URL');
     try {
@@ -70,6 +74,10 @@ export function createSalesService(deps: { db: Db; clock: Clock; logger: Logger;
     // The rate window is the last hour, or the time since the first sale when that is shorter.
     const sinceFirst = totals.first_sale_at === null ? 0 : (now.getTime() - totals.first_sale_at.getTime()) / HOUR;
     const windowHours = Math.min(1, Math.max(sinceFirst, 1 / 60));
+    const startsAt = new Date(event.starts_at);
+    const baseline = baselineSellout({ remaining, ticketsInWindow: lastHour.tickets, ordersInWindow: lastHour.orders, windowHours, now, startsAt });
+    const lstm = await deps.sellout.predict(tenantId, { eventId, capacity: event.capacity, sold: totals.sold, now, startsAt });
+    const servedBy = lstm?.servedBy ?? 'baseline';
     return {
       event_id: eventId,
       event_name: event.name,
@@ -83,7 +91,9 @@ export function createSalesService(deps: { db: Db; clock: Clock; logger: Logger;
       velocity_per_hour: lastHour.tickets / windowHours,
       trend: trendOf(recentHalf.tickets, previousHalf.tickets),
       starts_at: event.starts_at,
-      prediction: baselineSellout({ remaining, ticketsInWindow: lastHour.tickets, ordersInWindow: lastHour.orders, windowHours, now, startsAt: new Date(event.starts_at) }),
+      prediction: servedBy === 'lstm' && lstm !== null ? lstm.prediction : baseline,
+      predictions: { baseline, lstm: lstm?.prediction ?? null },
+      served_by: servedBy,
       computed_at: now.toISOString(),
     };
   };

@@ -83,3 +83,45 @@ export async function tenantTotals(tx: Tx, tenantId: string, since: Date): Promi
   }
   return { tickets, orders, events, revenue };
 }
+
+/** Tickets per slot of `slotMs` in [from, to), and tickets sold before `from`: the LSTM's input. */
+export async function slotHistogram(tx: Tx, tenantId: string, eventId: string, from: Date, to: Date, slotMs: number): Promise<{ tickets: Float64Array; soldBefore: number }> {
+  const slots = Math.max(0, Math.ceil((to.getTime() - from.getTime()) / slotMs));
+  const [rows, before] = [
+    await tx.query<{ slot: number; tickets: string }>(
+      `SELECT floor(extract(epoch FROM (sold_at - $3::timestamptz)) * 1000 / $5)::int AS slot, sum(tickets) AS tickets
+       FROM sales WHERE tenant_id = $1 AND event_id = $2 AND sold_at >= $3 AND sold_at < $4 GROUP BY 1`,
+      [tenantId, eventId, from, to, slotMs],
+    ),
+    await tx.query<{ tickets: string | null }>('SELECT sum(tickets) AS tickets FROM sales WHERE tenant_id = $1 AND event_id = $2 AND sold_at < $3', [tenantId, eventId, from]),
+  ];
+  const tickets = new Float64Array(slots);
+  for (const row of rows.rows) if (row.slot >= 0 && row.slot < slots) tickets[row.slot] = Number(row.tickets);
+  return { tickets, soldBefore: Number(before.rows[0]?.tickets ?? 0) };
+}
+
+/** A tenant's events with sales since `since`, most recently selling first: candidates for training. */
+export async function eventsWithSales(tx: Tx, tenantId: string, since: Date, limit: number): Promise<Array<{ event_id: string; sold: number; first_sale_at: Date }>> {
+  const result = await tx.query<{ event_id: string; sold: string; first_sale_at: Date }>(
+    `SELECT event_id, sum(tickets) AS sold, min(sold_at) AS first_sale_at FROM sales
+     WHERE tenant_id = $1 AND sold_at >= $2 GROUP BY event_id ORDER BY max(sold_at) DESC LIMIT $3`,
+    [tenantId, since, limit],
+  );
+  return result.rows.map((row) => ({ event_id: row.event_id, sold: Number(row.sold), first_sale_at: row.first_sale_at }));
+}
+
+/** When the cumulative tickets of an event first reached `capacity`; null if they never did. */
+export async function selloutTime(tx: Tx, tenantId: string, eventId: string, capacity: number): Promise<Date | null> {
+  const result = await tx.query<{ sold_at: Date }>(
+    `SELECT sold_at FROM (SELECT sold_at, sum(tickets) OVER (ORDER BY sold_at, sale_id) AS sold FROM sales WHERE tenant_id = $1 AND event_id = $2) running
+     WHERE sold >= $3 ORDER BY sold_at LIMIT 1`,
+    [tenantId, eventId, capacity],
+  );
+  return result.rows[0]?.sold_at ?? null;
+}
+
+/** Tenants (system work) with a sale since `since`, and their latest sale: the training job's worklist. */
+export async function tenantsWithSales(tx: Tx, since: Date): Promise<Array<{ tenant_id: string; last_sale_at: Date }>> {
+  const result = await tx.query<{ tenant_id: string; last_sale_at: Date }>('SELECT tenant_id, max(sold_at) AS last_sale_at FROM sales WHERE sold_at >= $1 GROUP BY tenant_id ORDER BY tenant_id', [since]);
+  return result.rows;
+}

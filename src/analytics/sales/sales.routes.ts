@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Container } from '../../container.js';
 import { principalOf, READ } from '../../auth/index.js';
 import type { App } from '../../platform/http/types.js';
+import { SelloutModelSummarySchema } from './sellout-model.js';
 
 const TrackBody = Type.Object(
   {
@@ -18,6 +19,16 @@ const TrackBody = Type.Object(
 
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Number> | ReturnType<typeof Type.Boolean>>(schema: T) => Type.Union([schema, Type.Null()]);
 
+const PredictionSchema = Type.Object({
+  method: Type.Union([Type.Literal('recent-rate'), Type.Literal('lstm')]),
+  model_version: Type.Optional(Type.Integer()),
+  hours: Nullable(Type.Number()),
+  sellout_at: Nullable(Type.String()),
+  earliest_at: Nullable(Type.String()),
+  latest_at: Nullable(Type.String()),
+  before_start: Nullable(Type.Boolean()),
+});
+
 const ReportSchema = Type.Object({
   event_id: Type.String(),
   event_name: Type.String(),
@@ -31,14 +42,9 @@ const ReportSchema = Type.Object({
   velocity_per_hour: Type.Number(),
   trend: Type.String(),
   starts_at: Type.String(),
-  prediction: Type.Object({
-    method: Type.String(),
-    hours: Nullable(Type.Number()),
-    sellout_at: Nullable(Type.String()),
-    earliest_at: Nullable(Type.String()),
-    latest_at: Nullable(Type.String()),
-    before_start: Nullable(Type.Boolean()),
-  }),
+  prediction: PredictionSchema,
+  predictions: Type.Object({ baseline: PredictionSchema, lstm: Type.Union([PredictionSchema, Type.Null()]) }),
+  served_by: Type.Union([Type.Literal('lstm'), Type.Literal('baseline')]),
   computed_at: Type.String(),
 });
 
@@ -74,6 +80,28 @@ export function salesRoutes(container: Container) {
         },
       },
       async (request) => sales.report(principalOf(request).tenantId, request.params.eventId),
+    );
+
+    app.post(
+      '/api/v1/analytics/sellout-model/train',
+      {
+        preHandler: container.auth.require({ roles: ['admin'], services: false }),
+        schema: {
+          tags: ['analytics'],
+          summary: "Train this tenant's LSTM sellout model now on its sold-out events (in the training worker); the backtest decides whether it serves",
+          response: { 201: SelloutModelSummarySchema },
+        },
+      },
+      async (request, reply) => reply.status(201).send(await container.analytics.sellout.train(principalOf(request).tenantId)),
+    );
+
+    app.get(
+      '/api/v1/analytics/sellout-model',
+      {
+        preHandler: container.auth.require(READ),
+        schema: { tags: ['analytics'], summary: "The tenant's latest sellout model: backtest errors (LSTM and baseline) and which one serves", response: { 200: Type.Union([SelloutModelSummarySchema, Type.Null()]) } },
+      },
+      async (request) => container.analytics.sellout.summary(principalOf(request).tenantId),
     );
 
     app.get(

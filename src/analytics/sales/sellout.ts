@@ -1,6 +1,8 @@
 /** Baseline sellout prediction: recent ticket rate, Poisson uncertainty on the number of orders. */
 export interface SelloutPrediction {
-  method: 'recent-rate';
+  method: 'recent-rate' | 'lstm';
+  /** Version of the stored model that made an LSTM prediction. */
+  model_version?: number;
   /** Expected hours until sold out, null when nothing sells (no rate to extrapolate). */
   hours: number | null;
   sellout_at: string | null;

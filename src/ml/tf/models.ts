@@ -28,8 +28,11 @@ function fraudNetwork(tf: Tf): TF.Sequential {
 /** The audit's sellout model: LSTM(128) -> LSTM(64) -> Dense(32) -> Dense(1). */
 function selloutNetwork(tf: Tf, steps: number, features: number): TF.Sequential {
   const model = tf.sequential();
-  model.add(tf.layers.lstm({ units: 128, returnSequences: true, inputShape: [steps, features] }));
-  model.add(tf.layers.lstm({ units: 64 }));
+  // Glorot rather than the default orthogonal recurrent initialiser: orthogonal on 128 units is slow
+  // in TensorFlow.js and warns on every build; sigmoid gates as in Keras' current default.
+  const cell = { recurrentInitializer: 'glorotUniform', recurrentActivation: 'sigmoid' } as const;
+  model.add(tf.layers.lstm({ units: 128, returnSequences: true, inputShape: [steps, features], ...cell }));
+  model.add(tf.layers.lstm({ units: 64, ...cell }));
   model.add(tf.layers.dense({ units: 32, activation: 'relu' }));
   model.add(tf.layers.dense({ units: 1 }));
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'meanSquaredError' });
@@ -57,6 +60,27 @@ export async function fromArtifacts(tf: Tf, artifacts: ModelArtifacts): Promise<
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.topology as TF.io.ModelArtifacts['modelTopology'], weightSpecs: artifacts.weightSpecs as TF.io.WeightsManifestEntry[], weightData: buffer }));
 }
 
+const LOADED_MAX = 8;
+const loaded = new Map<string, TF.LayersModel>();
+
+/** Models used for prediction stay loaded (a few, least recently used out): parsing weights per call is wasted work. */
+async function loadedModel(tf: Tf, modelId: string, artifacts: ModelArtifacts): Promise<TF.LayersModel> {
+  const hit = loaded.get(modelId);
+  if (hit !== undefined) {
+    loaded.delete(modelId);
+    loaded.set(modelId, hit);
+    return hit;
+  }
+  const model = await fromArtifacts(tf, artifacts);
+  loaded.set(modelId, model);
+  for (const [id, old] of loaded) {
+    if (loaded.size <= LOADED_MAX) break;
+    loaded.delete(id);
+    old.dispose();
+  }
+  return model;
+}
+
 async function fitChecked(tf: Tf, build: () => TF.Sequential, x: TF.Tensor, y: TF.Tensor, epochs: number, batchSize: number): Promise<{ model: TF.Sequential; initialLoss: number; finalLoss: number; attempts: number }> {
   let attempts = 0;
   for (;;) {
@@ -75,12 +99,11 @@ async function fitChecked(tf: Tf, build: () => TF.Sequential, x: TF.Tensor, y: T
 
 export async function runTraining(tf: Tf, task: TrainingTask): Promise<TrainingResult | { predictions: number[] }> {
   if (task.kind === 'sellout-predict') {
-    const model = await fromArtifacts(tf, task.artifacts);
+    const model = await loadedModel(tf, task.modelId, task.artifacts);
     const input = tf.tensor3d(task.sequences);
     const output = model.predict(input) as TF.Tensor;
     const predictions = Array.from(await output.data());
     tf.dispose([input, output]);
-    model.dispose();
     return { predictions };
   }
   const { x, y, build } =
