@@ -54,29 +54,39 @@ lines.push(
 
 // 2. Check latency and throughput through HTTP (inject), with a trained model in use.
 const tenant = newTenant();
-await t.container.ml.models.save(tenant, { kind: 'fraud', key: '', artifacts: trained.artifacts, params: { inputs: 10 }, metrics: {}, trainedAt: new Date() });
+await t.container.ml.models.save(tenant, { kind: 'fraud', key: '', artifacts: trained.artifacts, params: { inputs: 10, servedBy: 'rules+network' }, metrics: {}, trainedAt: new Date() });
 const headers = await bearer(tenant, ['admin']);
 const payloads = test.map((e, i) => ({ ...e.signals, user_id: `bench-${i}` }));
-const measure = async (set: typeof payloads, count: number): Promise<{ p50: number; p99: number; perSecond: number }> => {
-  for (let i = 0; i < 100; i++) await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: set[i % set.length] });
+let request = 0;
+/** Every request is a new user unless `sameUsers`: a repeated high-risk user is deduplicated, not stored again. */
+const payloadFor = (set: typeof payloads, i: number, sameUsers: boolean) => {
+  const base = set[i % set.length] ?? payloads[0];
+  request += 1;
+  return sameUsers ? base : { ...base, user_id: `${base?.user_id ?? 'user'}-r${request}` };
+};
+const measure = async (set: typeof payloads, count: number, sameUsers = false): Promise<{ p50: number; p99: number; perSecond: number }> => {
+  for (let i = 0; i < 100; i++) await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: payloadFor(set, i, sameUsers) });
   const latencies: number[] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();
-    const response = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: set[i % set.length] });
+    const response = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: payloadFor(set, i, sameUsers) });
     latencies.push(performance.now() - started);
     if (response.statusCode !== 200) throw new Error(`check failed: ${response.body}`);
   }
   latencies.sort((a, b) => a - b);
+  await t.container.analytics.fraud.idle();
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: 32 }, async () => {
       while (next < count) {
         const i = next++;
-        await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: set[i % set.length] });
+        await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: payloadFor(set, i, sameUsers) });
       }
     }),
   );
+  // Publishing and alerting follow the response on the same thread: their work counts in the rate.
+  await t.container.analytics.fraud.idle();
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: count / ((performance.now() - started) / 1000) };
 };
 const clean = (i: number) => ({ user_id: `clean-${i}` });
@@ -96,7 +106,8 @@ const directPerSecond = 5000 / ((performance.now() - directStarted) / 1000);
 const low = await measure(lowRisk, 1500);
 process.stderr.write('low-risk checks measured\n');
 const mixed = await measure(payloads, 800);
-const high = await measure(highRisk.map((p, i) => ({ ...p, user_id: `high-${i}` })), 300);
+const high = await measure(highRisk, 300);
+const repeated = await measure(highRisk.slice(0, 50).map((p, i) => ({ ...p, user_id: `repeat-${i}` })), 600, true);
 process.stderr.write('mixed and high-risk checks measured\n');
 await t.container.analytics.fraud.idle();
 lines.push(
@@ -106,8 +117,11 @@ lines.push(
   '|---|---|---|---|',
   `| low risk, service function only (no HTTP/auth, one at a time) | ${ms(percentile(direct, 50))} ms | ${ms(percentile(direct, 99))} ms | ${Math.round(directPerSecond)} checks/s (sequential) |`,
   `| low risk (nothing stored) | ${ms(low.p50)} ms | ${ms(low.p99)} ms | ${Math.round(low.perSecond)} checks/s |`,
-  `| synthetic mix (${Math.round((100 * highRisk.length) / payloads.length)}% high risk: stored, published, alerted) | ${ms(mixed.p50)} ms | ${ms(mixed.p99)} ms | ${Math.round(mixed.perSecond)} checks/s |`,
-  `| high risk only | ${ms(high.p50)} ms | ${ms(high.p99)} ms | ${Math.round(high.perSecond)} checks/s |`,
+  `| synthetic mix, every check a new user (${Math.round((100 * highRisk.length) / payloads.length)}% high risk: stored, published, alerted) | ${ms(mixed.p50)} ms | ${ms(mixed.p99)} ms | ${Math.round(mixed.perSecond)} checks/s |`,
+  `| high risk only, every check a new user (each stored, published, alerted) | ${ms(high.p50)} ms | ${ms(high.p99)} ms | ${Math.round(high.perSecond)} checks/s |`,
+  `| high risk, the same 50 users again within the dedup window (nothing new stored) | ${ms(repeated.p50)} ms | ${ms(repeated.p99)} ms | ${Math.round(repeated.perSecond)} checks/s |`,
+  '',
+  'Throughput includes the publish and alert work that follows each stored check. A stored check costs three transactions (event, alert, escalation): on the embedded PGlite, which runs SQL on the same thread, that work bounds the high-risk rate.',
   '',
 );
 

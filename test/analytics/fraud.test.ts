@@ -32,6 +32,7 @@ interface CheckBody {
   rule_score: number;
   model_score: number | null;
   model_version: number | null;
+  served_by: 'rules' | 'rules+network';
   reasons: Array<{ indicator: string; weight: number }>;
   stored: boolean;
   event_id: string | null;
@@ -192,10 +193,14 @@ describe('investigation, training and metrics', () => {
     }
     const trained = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/model', headers: admin });
     expect(trained.statusCode).toBe(201);
-    expect(trained.json()).toMatchObject({ version: 1, examples: 24, confirmed: 12, false_positives: 12 });
+    // The 5 newest investigations are held out: the rules flagged them all, the blend only the bots.
+    expect(trained.json()).toMatchObject({ version: 1, examples: 24, confirmed: 12, false_positives: 12, backtest: { holdout: 5, served_by: 'rules+network', network: { accuracy: 1 } } });
+    expect(trained.json().backtest.rules.accuracy).toBeLessThan(1);
+    expect(before.served_by).toBe('rules');
 
     const after = await check(tenant, bulk(99));
     expect(after.model_version).toBe(1);
+    expect(after.served_by).toBe('rules+network');
     expect(after.model_score).toBeLessThan(0.3);
     expect(after.risk_score).toBeLessThan(before.risk_score);
     const botAfter = await check(tenant, bot(99));

@@ -5,6 +5,7 @@ import { denseForward, denseLayersOf, type DenseLayer, type ModelStore, type Tra
 import { TOPICS, type Bus } from '../../platform/bus/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
+import { backtestFraud, blendedScore, type FraudBacktest, type FraudScorer } from './fraud-backtest.js';
 import { evaluateRules, featuresOf, IpRanges, riskLevelOf, type FraudPattern, type FraudSignals, type Reason, type RiskLevel } from './fraud-rules.js';
 import { countsOverTime, findEvent, insertCheckEvent, investigationCounts, labelledExamples, listEvents, markInvestigated, tenantsToRetrain, type FraudEventRow } from './fraud.repository.js';
 
@@ -26,6 +27,8 @@ export interface FraudCheckResult {
   rule_score: number;
   model_score: number | null;
   model_version: number | null;
+  /** What made risk_score: the rules alone until a backtest shows the blend with the network does better. */
+  served_by: FraudScorer;
   vpn: boolean;
   datacenter: boolean;
   stored: boolean;
@@ -40,12 +43,17 @@ export interface FraudModelSummary {
   initial_loss: number;
   final_loss: number;
   attempts: number;
+  backtest: FraudBacktest;
 }
 
 interface LoadedModel {
   version: number;
   layers: DenseLayer[];
+  servedBy: FraudScorer;
 }
+
+const HOLDOUT_SHARE = 0.2;
+const HOLDOUT_MIN = 2;
 
 const MODEL_REFRESH_MS = 60_000;
 
@@ -70,7 +78,9 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
     if (stored === undefined) return undefined;
     const current = loaded.get(tenantId);
     if (current?.version === stored.version) return current;
-    const model = { version: stored.version, layers: denseLayersOf(stored.artifacts) };
+    // A model stored before backtests existed has no verdict: the rules, the baseline, keep serving.
+    const servedBy: FraudScorer = stored.params.servedBy === 'rules+network' ? 'rules+network' : 'rules';
+    const model = { version: stored.version, layers: denseLayersOf(stored.artifacts), servedBy };
     loaded.set(tenantId, model);
     return model;
   };
@@ -98,10 +108,10 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
       const features = featuresOf(signals, rules);
       const model = await modelFor(tenantId);
       const probability = model === undefined ? null : (denseForward(model.layers, features)[0] ?? 0);
-      const weight = settings.modelWeightPercent / 100;
-      const score = probability === null ? rules.score : Math.round((1 - weight) * rules.score + weight * 100 * probability);
+      const servedBy: FraudScorer = probability === null || model?.servedBy !== 'rules+network' ? 'rules' : 'rules+network';
+      const score = probability === null || servedBy === 'rules' ? rules.score : blendedScore(rules.score, probability, settings.modelWeightPercent);
       const level = riskLevelOf(score);
-      const result: FraudCheckResult = { risk_score: score, risk_level: level, pattern: rules.pattern, reasons: rules.reasons, rule_score: rules.score, model_score: probability, model_version: model?.version ?? null, vpn: rules.vpn, datacenter: rules.datacenter, stored: false, event_id: null };
+      const result: FraudCheckResult = { risk_score: score, risk_level: level, pattern: rules.pattern, reasons: rules.reasons, rule_score: rules.score, model_score: probability, model_version: model?.version ?? null, served_by: servedBy, vpn: rules.vpn, datacenter: rules.datacenter, stored: false, event_id: null };
       if (score < settings.storeScore) return result;
       const now = deps.clock.nowMs();
       const bucket = new Date(now - (now % settings.dedupWindowMs));
@@ -143,17 +153,30 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
       if (examples.length < settings.trainingMinEvents || confirmed === 0 || falsePositives === 0) {
         throw new AppError('INSUFFICIENT_HISTORY', `Training needs ${settings.trainingMinEvents} investigated events with both outcomes; this tenant has ${confirmed} confirmed and ${falsePositives} false positives`, { details: { required: settings.trainingMinEvents, confirmed, false_positives: falsePositives } });
       }
-      const result = await deps.trainer.train({ kind: 'fraud', features: examples.map((e) => e.features), labels: examples.map((e) => e.label), epochs: settings.trainingEpochs, batchSize: 32 });
+      // The newest investigations (with the rule score their check gave) are held out for the backtest.
+      const holdoutSize = Math.max(HOLDOUT_MIN, Math.round(examples.length * HOLDOUT_SHARE));
+      const held = new Set(examples.flatMap((e, index) => (e.ruleScore === null ? [] : [index])).slice(0, holdoutSize));
+      const holdout = examples.flatMap((e, index) => (held.has(index) && e.ruleScore !== null ? [{ ...e, ruleScore: e.ruleScore }] : []));
+      const training = examples.filter((_, index) => !held.has(index));
+      if (!training.some((e) => e.label === 1) || !training.some((e) => e.label === 0)) {
+        throw new AppError('INSUFFICIENT_HISTORY', `After holding out the newest ${holdout.length} investigations for the backtest, training has only one outcome`, { details: { holdout: holdout.length, training: training.length } });
+      }
+      const result = await deps.trainer.train({ kind: 'fraud', features: training.map((e) => e.features), labels: training.map((e) => e.label), epochs: settings.trainingEpochs, batchSize: 32 });
+      const layers = denseLayersOf(result.artifacts);
+      const backtest = backtestFraud(
+        holdout.map((e) => ({ ruleScore: e.ruleScore, probability: denseForward(layers, e.features)[0] ?? 0, label: e.label })),
+        { weightPercent: settings.modelWeightPercent, threshold: settings.storeScore },
+      );
       const stored = await deps.models.save(tenantId, {
         kind: 'fraud',
         key: '',
         artifacts: result.artifacts,
-        params: { inputs: 10 },
-        metrics: { examples: examples.length, confirmed, false_positives: falsePositives, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts },
+        params: { inputs: 10, servedBy: backtest.served_by },
+        metrics: { examples: examples.length, training: training.length, confirmed, false_positives: falsePositives, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, backtest },
         trainedAt: deps.clock.now(),
       });
       lookedUp.delete(tenantId);
-      return { version: stored.version, examples: examples.length, confirmed, false_positives: falsePositives, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts };
+      return { version: stored.version, examples: examples.length, confirmed, false_positives: falsePositives, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, backtest };
     },
 
     /** Training job: every tenant whose investigations are newer than its model. */

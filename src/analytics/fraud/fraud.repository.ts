@@ -51,16 +51,17 @@ export async function listEvents(tx: Tx, tenantId: string, filter: { investigate
 }
 
 /** Investigated events that carry the network's features (events from other services may not). */
-export async function labelledExamples(tx: Tx, tenantId: string, limit: number): Promise<Array<{ features: number[]; label: number }>> {
-  const result = await tx.query<{ features: unknown; outcome: string }>(
-    `SELECT data->'features' AS features, investigation_outcome AS outcome FROM fraud_events
+/** Investigated events, newest investigation first, with the rule score the check gave (null if not recorded). */
+export async function labelledExamples(tx: Tx, tenantId: string, limit: number): Promise<Array<{ features: number[]; label: number; ruleScore: number | null }>> {
+  const result = await tx.query<{ features: unknown; outcome: string; rule_score: number | null }>(
+    `SELECT data->'features' AS features, investigation_outcome AS outcome, (data->>'rule_score')::float8 AS rule_score FROM fraud_events
      WHERE tenant_id = $1 AND investigated = true AND investigation_outcome IS NOT NULL AND jsonb_typeof(data->'features') = 'array'
      ORDER BY investigated_at DESC LIMIT $2`,
     [tenantId, limit],
   );
   return result.rows
-    .filter((row): row is { features: number[]; outcome: string } => Array.isArray(row.features) && row.features.length === 10 && row.features.every((x) => typeof x === 'number'))
-    .map((row) => ({ features: row.features, label: row.outcome === 'confirmed' ? 1 : 0 }));
+    .filter((row): row is { features: number[]; outcome: string; rule_score: number | null } => Array.isArray(row.features) && row.features.length === 10 && row.features.every((x) => typeof x === 'number'))
+    .map((row) => ({ features: row.features, label: row.outcome === 'confirmed' ? 1 : 0, ruleScore: row.rule_score }));
 }
 
 /** Tenants with investigations newer than their latest fraud model (what the training job retrains). */

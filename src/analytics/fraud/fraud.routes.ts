@@ -7,6 +7,10 @@ import type { FraudEventRow } from './fraud.repository.js';
 
 const RiskLevel = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high'), Type.Literal('critical')]);
 
+const Scorer = Type.Union([Type.Literal('rules'), Type.Literal('rules+network')]);
+const Ratio = Type.Union([Type.Number(), Type.Null()]);
+const FlagQuality = Type.Object({ accuracy: Ratio, precision: Ratio, recall: Ratio });
+
 const CheckResultSchema = Type.Object({
   risk_score: Type.Number({ minimum: 0, maximum: 100 }),
   risk_level: RiskLevel,
@@ -15,6 +19,7 @@ const CheckResultSchema = Type.Object({
   rule_score: Type.Number(),
   model_score: Type.Union([Type.Number(), Type.Null()]),
   model_version: Type.Union([Type.Integer(), Type.Null()]),
+  served_by: Scorer,
   vpn: Type.Boolean(),
   datacenter: Type.Boolean(),
   stored: Type.Boolean(),
@@ -43,6 +48,7 @@ const ModelSummarySchema = Type.Object({
   initial_loss: Type.Number(),
   final_loss: Type.Number(),
   attempts: Type.Integer(),
+  backtest: Type.Object({ holdout: Type.Integer(), rules: FlagQuality, network: FlagQuality, served_by: Scorer }),
 });
 
 const MetricsSchema = Type.Object({
