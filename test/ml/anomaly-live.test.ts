@@ -104,11 +104,18 @@ describe('autoencoder models', () => {
     const admin = await bearer(tenant, ['admin']);
     const trained = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/anomalies/models', headers: admin, payload: { metric_name: 'orders_per_min', service_name: 'payment' } });
     expect(trained.statusCode).toBe(201);
-    const body = trained.json<{ version: number; samples: number; windows: number; final_loss: number; initial_loss: number }>();
+    const body = trained.json<{ version: number; samples: number; windows: number; final_loss: number; initial_loss: number; served_by: string; backtest: { held_out: number; injected: number; served_by: string; robust: { detection_rate: number; false_alarm_rate: number }; combined: { detection_rate: number; false_alarm_rate: number } } }>();
     expect(body.version).toBe(1);
     expect(body.samples).toBe(300);
-    expect(body.windows).toBe(291);
+    // The newest 60 samples are held out for the backtest: 240 train, in 231 windows of 10.
+    expect(body.windows).toBe(231);
     expect(body.final_loss).toBeLessThan(body.initial_loss);
+    // 240 samples leave the robust detector cold; the autoencoder catches the injected spike, so it joins.
+    expect(body.backtest).toMatchObject({ held_out: 60, injected: 1, robust: { detection_rate: 0 }, combined: { detection_rate: 1, false_alarm_rate: 0 } });
+    expect(body.served_by).toBe('robust+autoencoder');
+    const gain = (q: { detection_rate: number; false_alarm_rate: number }) => q.detection_rate - q.false_alarm_rate;
+    expect(body.served_by).toBe(gain(body.backtest.combined) > gain(body.backtest.robust) ? 'robust+autoencoder' : 'robust');
+    expect(body.backtest.served_by).toBe(body.served_by);
 
     // While the model trained, requests were answered (training runs in a worker thread).
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/anomalies/models', headers: admin, payload: { metric_name: 'orders_per_min', service_name: 'payment' } });

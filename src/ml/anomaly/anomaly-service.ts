@@ -9,6 +9,7 @@ import type { Db } from '../../platform/db/index.js';
 import type { ModelStore } from '../model-store.js';
 import type { Trainer } from '../tf/trainer.js';
 import { AutoencoderScorer, WINDOW, paramsOf, windowsOf } from './autoencoder.js';
+import { backtestAutoencoder, type AnomalyScorer, type AutoencoderBacktest } from './autoencoder-backtest.js';
 import { busiestSeries, insertAnomalies, listAnomalies, seriesHistory, type AnomalyFilter, type AnomalyRecord, type AnomalyRow } from './anomaly.repository.js';
 import { RobustAnomalyDetector } from './robust-detector.js';
 
@@ -41,7 +42,12 @@ export interface TrainedModelSummary {
   final_loss: number;
   attempts: number;
   error_p99: number;
+  backtest: AutoencoderBacktest;
+  served_by: AnomalyScorer;
 }
+
+/** The newest fifth of a series' history (at least two windows) is held out of training for the backtest. */
+const HELD_OUT_SHARE = 0.2;
 
 type RaiseAlert = (tenantId: string, input: AlertInput) => Promise<unknown>;
 
@@ -81,7 +87,7 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
     if (current !== undefined && current.version === model.version) return current;
     const params = paramsOf(model);
     if (params === undefined) return undefined;
-    const scorer = new AutoencoderScorer(model.version, params, model);
+    const scorer = new AutoencoderScorer(model.version, params, model, model.params.servedBy === 'robust+autoencoder' ? 'robust+autoencoder' : 'robust');
     scorers.set(key, scorer);
     return scorer;
   };
@@ -128,7 +134,8 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
       const scorer = scorerFor(batch.tenantId, sample.seriesKey);
       const modelScore = scorer === undefined || state.recent.length < WINDOW ? null : scorer.score(state.recent);
       scored += 1;
-      const score = Math.max(robustScore, modelScore ?? 0);
+      const joined = scorer?.servedBy === 'robust+autoencoder' && modelScore !== null;
+      const score = joined ? Math.max(robustScore, modelScore) : robustScore;
       if (score < settings.alertScore) continue;
       found.push({
         seriesKey: sample.seriesKey,
@@ -141,7 +148,7 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
         robustScore,
         modelScore,
         modelVersion: scorer?.version ?? null,
-        detector: modelScore !== null && modelScore > robustScore ? 'autoencoder' : 'robust',
+        detector: joined && modelScore > robustScore ? 'autoencoder' : 'robust',
       });
     }
     if (found.length === 0) return;
@@ -172,20 +179,24 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
     if (values.length < Math.max(settings.trainingMinSamples, WINDOW + 1)) {
       throw new InsufficientHistoryError(seriesKey, values.length, settings.trainingMinSamples);
     }
-    const min = Math.min(...values);
-    const max = Math.max(...values);
-    const windows = windowsOf(values, { min, max }, settings.trainingMaxWindows);
+    const heldOutFrom = values.length - Math.max(2 * WINDOW, Math.round(values.length * HELD_OUT_SHARE));
+    const trainingValues = values.slice(0, heldOutFrom);
+    const min = Math.min(...trainingValues);
+    const max = Math.max(...trainingValues);
+    const windows = windowsOf(trainingValues, { min, max }, settings.trainingMaxWindows);
     const result = await deps.trainer.train({ kind: 'autoencoder', windows, epochs: settings.epochs, batchSize: settings.batchSize });
     const errorP99 = nearestRank([...result.outputs].sort((a, b) => a - b), 0.99);
+    const candidate = new AutoencoderScorer(0, { min, max, errorP99 }, result);
+    const backtest = backtestAutoencoder({ timestamps: history.map((point) => point.timestamp.getTime()), values }, heldOutFrom, (last) => candidate.score(last), settings.alertScore);
     const stored = await deps.models.save(tenantId, {
       kind: 'anomaly-autoencoder',
       key: seriesKey,
       artifacts: result.artifacts,
-      params: { min, max, errorP99, window: WINDOW },
-      metrics: { samples: values.length, windows: windows.length, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, epochs: settings.epochs },
+      params: { min, max, errorP99, window: WINDOW, servedBy: backtest.served_by },
+      metrics: { samples: values.length, windows: windows.length, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, epochs: settings.epochs, backtest },
       trainedAt: deps.clock.now(),
     });
-    return { series_key: seriesKey, version: stored.version, samples: values.length, windows: windows.length, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, error_p99: errorP99 };
+    return { series_key: seriesKey, version: stored.version, samples: values.length, windows: windows.length, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, error_p99: errorP99, backtest, served_by: backtest.served_by };
   };
 
   return {

@@ -28,6 +28,9 @@ const SeriesBody = Type.Object(
   { additionalProperties: false },
 );
 
+const Scorer = Type.Union([Type.Literal('robust'), Type.Literal('robust+autoencoder')]);
+const ScorerQuality = Type.Object({ detection_rate: Type.Number(), false_alarm_rate: Type.Number() });
+
 const TrainedSchema = Type.Object({
   series_key: Type.String(),
   version: Type.Integer(),
@@ -37,6 +40,15 @@ const TrainedSchema = Type.Object({
   final_loss: Type.Number(),
   attempts: Type.Integer(),
   error_p99: Type.Number(),
+  backtest: Type.Object({
+    held_out: Type.Integer(),
+    injected: Type.Integer(),
+    spike_size: Type.Number(),
+    robust: ScorerQuality,
+    combined: ScorerQuality,
+    served_by: Scorer,
+  }),
+  served_by: Scorer,
 });
 
 const ModelSchema = Type.Object({

@@ -1,5 +1,6 @@
 import { denseForward, denseLayersOf, type DenseLayer } from '../tf/artifacts.js';
 import type { StoredModel } from '../model-store.js';
+import type { AnomalyScorer } from './autoencoder-backtest.js';
 
 export const WINDOW = 10;
 
@@ -35,7 +36,9 @@ export class AutoencoderScorer {
   constructor(
     readonly version: number,
     private readonly params: AutoencoderParams,
-    model: StoredModel,
+    model: Pick<StoredModel, 'artifacts'>,
+    /** Whether the backtest let this autoencoder join the robust detector; otherwise its score is shown only. */
+    readonly servedBy: AnomalyScorer = 'robust',
   ) {
     this.layers = denseLayersOf(model.artifacts);
   }

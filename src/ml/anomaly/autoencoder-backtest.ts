@@ -1,0 +1,93 @@
+import { medianOf } from '../../platform/stats.js';
+import { WINDOW } from './autoencoder.js';
+import { RobustAnomalyDetector } from './robust-detector.js';
+
+/**
+ * Whether a series' autoencoder joins the robust detector (score = the higher of the two) or the robust
+ * detector serves alone. A series has no labels, so the backtest makes its own: on the held-out end of
+ * the history it measures how often each scorer alarms on the data as it was (false alarms), and
+ * how often it alarms on spikes injected one at a time (detections). The autoencoder serves only when
+ * it adds more detections than false alarms.
+ */
+export type AnomalyScorer = 'robust' | 'robust+autoencoder';
+
+export interface ScorerQuality {
+  detection_rate: number;
+  false_alarm_rate: number;
+}
+
+export interface AutoencoderBacktest {
+  held_out: number;
+  injected: number;
+  spike_size: number;
+  robust: ScorerQuality;
+  combined: ScorerQuality;
+  served_by: AnomalyScorer;
+}
+
+const SPIKE_SIGMAS = 6;
+const POINTS_PER_SPIKE = 50;
+const MAX_SPIKES = 10;
+const MAD_TO_SIGMA = 1.4826;
+
+/** A spike the series does not produce on its own: 6 robust standard deviations of its level (of its steps when the level is flat). */
+function spikeSize(values: readonly number[]): number {
+  const center = medianOf(values);
+  const levelSigma = MAD_TO_SIGMA * medianOf(values.map((value) => Math.abs(value - center)));
+  if (levelSigma > 0) return SPIKE_SIGMAS * levelSigma;
+  const steps = values.slice(1).map((value, index) => Math.abs(value - (values[index] ?? value)));
+  const stepSigma = MAD_TO_SIGMA * medianOf(steps);
+  return SPIKE_SIGMAS * (stepSigma > 0 ? stepSigma : Math.max(1, Math.abs(center)));
+}
+
+/** Robust scores of the points from `from` on, after learning everything before (the detector is causal). */
+function robustScores(timestamps: readonly number[], values: readonly number[], from: number, until = values.length): number[] {
+  const detector = new RobustAnomalyDetector();
+  const scores: number[] = [];
+  for (let index = 0; index < until; index++) {
+    const score = detector.update(timestamps[index] ?? 0, values[index] ?? 0);
+    if (index >= from) scores.push(score);
+  }
+  return scores;
+}
+
+const rate = (hits: number, total: number) => (total === 0 ? 0 : hits / total);
+
+export function backtestAutoencoder(
+  series: { timestamps: readonly number[]; values: readonly number[] },
+  heldOutFrom: number,
+  autoencoderScore: (lastValues: readonly number[]) => number,
+  alertScore: number,
+): AutoencoderBacktest {
+  const { timestamps, values } = series;
+  const heldOut = values.length - heldOutFrom;
+  const windowAt = (data: readonly number[], index: number) => data.slice(Math.max(0, index + 1 - WINDOW), index + 1);
+
+  const cleanRobust = robustScores(timestamps, values, heldOutFrom);
+  let robustFalse = 0;
+  let combinedFalse = 0;
+  cleanRobust.forEach((score, offset) => {
+    const combined = Math.max(score, autoencoderScore(windowAt(values, heldOutFrom + offset)));
+    if (score >= alertScore) robustFalse += 1;
+    if (combined >= alertScore) combinedFalse += 1;
+  });
+
+  const size = spikeSize(values.slice(0, heldOutFrom));
+  const spikes = Math.min(MAX_SPIKES, Math.max(1, Math.floor(heldOut / POINTS_PER_SPIKE)));
+  let robustHits = 0;
+  let combinedHits = 0;
+  for (let spike = 0; spike < spikes; spike++) {
+    const at = heldOutFrom + Math.floor(((spike + 0.5) * heldOut) / spikes);
+    const injected = [...values];
+    injected[at] = (injected[at] ?? 0) + size;
+    // One spike per run: the detector's quiet period after an alarm would hide the next one.
+    const robust = robustScores(timestamps, injected, at, at + 1)[0] ?? 0;
+    if (robust >= alertScore) robustHits += 1;
+    if (Math.max(robust, autoencoderScore(windowAt(injected, at))) >= alertScore) combinedHits += 1;
+  }
+
+  const robust = { detection_rate: rate(robustHits, spikes), false_alarm_rate: rate(robustFalse, heldOut) };
+  const combined = { detection_rate: rate(combinedHits, spikes), false_alarm_rate: rate(combinedFalse, heldOut) };
+  const gain = (quality: ScorerQuality) => quality.detection_rate - quality.false_alarm_rate;
+  return { held_out: heldOut, injected: spikes, spike_size: size, robust, combined, served_by: gain(combined) > gain(robust) ? 'robust+autoencoder' : 'robust' };
+}
