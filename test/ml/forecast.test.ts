@@ -22,6 +22,7 @@ async function seed(tenant: string, name: string, service: string, values: reado
 
 interface ForecastBody {
   method: string;
+  backtest: { held_out: number; mae: Record<string, number> } | null;
   season_length: number | null;
   points: Array<{ timestamp: string; value: number; lower: number; upper: number }>;
 }
@@ -41,6 +42,7 @@ describe('forecast', () => {
     expect(response.statusCode).toBe(200);
     const body = response.json<ForecastBody>();
     expect(body.method).toBe('linear-trend');
+    expect(body.backtest).toBeNull();
     expect(body.points).toHaveLength(30);
     body.points.forEach((point, k) => {
       const expected = truth(n - 1 + k + 1);
@@ -66,12 +68,27 @@ describe('forecast', () => {
     const hw = auto.json<ForecastBody>();
     expect(hw.method).toBe('holt-winters');
     expect(hw.season_length).toBe(season);
+    // auto chose by backtest: each candidate forecast the newest 24 points from the ones before.
+    const backtest = hw.backtest;
+    expect(backtest?.held_out).toBe(season);
+    expect(Object.keys(backtest?.mae ?? {}).sort()).toEqual(['holt-winters', 'linear-trend', 'moving-average']);
+    expect(backtest?.mae['holt-winters']).toBeLessThan(Math.min(backtest?.mae['linear-trend'] ?? 0, backtest?.mae['moving-average'] ?? 0));
     const moving = await forecastOf(tenant, `metric_name=active_users&service_name=web&horizon_minutes=${horizon}&method=moving-average&window=${season}`);
     expect(moving.statusCode).toBe(200);
     const hwError = mae(hw);
     const movingError = mae(moving.json<ForecastBody>());
     expect(hwError).toBeLessThan(3);
     expect(hwError).toBeLessThan(movingError / 3);
+  });
+
+  it('auto picks the trend over Holt-Winters for a trending series without a season, by backtest', async () => {
+    const tenant = newTenant();
+    const n = 120;
+    await seed(tenant, 'disk_used', 'db', Array.from({ length: n }, (_, i) => 10 + 0.5 * i + noise(i)), startFor(n));
+    const body = (await forecastOf(tenant, 'metric_name=disk_used&service_name=db&horizon_minutes=20&window=60')).json<ForecastBody>();
+    expect(body.method).toBe('linear-trend');
+    expect(body.backtest?.held_out).toBe(20);
+    expect(body.backtest?.mae['linear-trend']).toBeLessThan(body.backtest?.mae['moving-average'] ?? 0);
   });
 
   it('an unknown metric is 404 UNKNOWN_METRIC; bad horizons are 400 VALIDATION_FAILED', async () => {

@@ -3,7 +3,7 @@ import { querySeries } from '../../metrics/series.query.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, Tx } from '../../platform/db/index.js';
 import { failureRisk, type RiskSignals } from './failure-risk.js';
-import { evenlySpaced, forecast, type ForecastMethod } from './forecasting.js';
+import { evenlySpaced, forecast, type ForecastBacktest, type ForecastMethod } from './forecasting.js';
 import { latencyForecast } from './latency-forecast.js';
 
 export interface ForecastRequest {
@@ -31,6 +31,8 @@ export interface ForecastResponse {
   params: Record<string, number>;
   last_observed_at: string;
   points: Array<{ timestamp: string; value: number; lower: number; upper: number }>;
+  /** How `auto` chose: each candidate's error on the newest points (null when a method was asked for). */
+  backtest: ForecastBacktest | null;
 }
 
 /** Most points a forecast reads or produces: bounds the work of one request. */
@@ -84,6 +86,7 @@ export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeM
       params: result2.params,
       last_observed_at: new Date(lastMs).toISOString(),
       points: result2.points.map((p) => ({ timestamp: new Date(lastMs + p.step * result.bucketMs).toISOString(), value: p.value, lower: p.lower, upper: p.upper })),
+      backtest: result2.backtest ?? null,
     };
   };
 

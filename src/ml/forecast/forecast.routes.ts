@@ -19,6 +19,10 @@ export const ForecastSchema = Type.Object({
   params: Type.Record(Type.String(), Type.Number()),
   last_observed_at: Type.String({ format: 'date-time' }),
   points: Type.Array(PointSchema),
+  backtest: Type.Union([
+    Type.Object({ held_out: Type.Integer(), mae: Type.Record(Type.String(), Type.Number(), { description: 'mean absolute error of each candidate method on the held-out newest points' }) }),
+    Type.Null(),
+  ]),
 });
 
 const FactorSchema = Type.Object({

@@ -199,13 +199,52 @@ export function evenlySpaced(points: ReadonlyArray<[number, number]>, stepMs: nu
   return { values, lastMs: previous?.[1] ?? 0 };
 }
 
-/** Auto choice: Holt-Winters when a season is found (or given) and two seasons of history exist, else linear trend. */
-export function forecast(values: readonly number[], options: { horizon: number; method: ForecastMethod | 'auto'; window: number; seasonLength?: number; confidence: number }): Forecast {
+export interface ForecastBacktest {
+  /** Newest points held out: each candidate is fitted on the rest and forecasts them. */
+  held_out: number;
+  /** Mean absolute error of each candidate on the held-out points. */
+  mae: Partial<Record<ForecastMethod, number>>;
+}
+
+function candidates(values: readonly number[], horizon: number, window: number, confidence: number, seasonLength: number | undefined): Forecast[] {
+  const season = seasonLength ?? detectSeasonLength(values);
+  const fitted = [movingAverage(values, horizon, window, confidence), linearTrend(values, horizon, window, confidence)];
+  if (season !== null && season >= 2 && values.length >= 2 * season + 1) fitted.push(holtWinters(values, horizon, season, confidence));
+  return fitted;
+}
+
+/**
+ * Auto choice by backtest: every candidate (moving average, linear trend, and Holt-Winters when a
+ * season is found or given and two seasons of history exist) forecasts the newest points from the
+ * history before them; the one with the lowest mean absolute error forecasts from all of it.
+ */
+function autoForecast(values: readonly number[], options: { horizon: number; window: number; seasonLength?: number; confidence: number }): Forecast & { backtest: ForecastBacktest } {
+  const heldOut = Math.max(1, Math.min(options.horizon, Math.floor(values.length / 4)));
+  const past = values.slice(0, values.length - heldOut);
+  const actual = values.slice(values.length - heldOut);
+  const mae: Partial<Record<ForecastMethod, number>> = {};
+  let best: ForecastMethod = 'linear-trend';
+  let bestError = Number.POSITIVE_INFINITY;
+  if (past.length >= 3) {
+    for (const candidate of candidates(past, heldOut, options.window, options.confidence, options.seasonLength)) {
+      const error = candidate.points.reduce((sum, point, index) => sum + Math.abs(point.value - (actual[index] ?? point.value)), 0) / heldOut;
+      mae[candidate.method] = error;
+      if (error < bestError) {
+        best = candidate.method;
+        bestError = error;
+      }
+    }
+  }
+  const chosen = candidates(values, options.horizon, options.window, options.confidence, options.seasonLength).find((c) => c.method === best) ?? linearTrend(values, options.horizon, options.window, options.confidence);
+  return { ...chosen, backtest: { held_out: heldOut, mae } };
+}
+
+export function forecast(values: readonly number[], options: { horizon: number; method: ForecastMethod | 'auto'; window: number; seasonLength?: number; confidence: number }): Forecast & { backtest?: ForecastBacktest } {
   const { horizon, window, confidence } = options;
   if (options.method === 'moving-average') return movingAverage(values, horizon, window, confidence);
   if (options.method === 'linear-trend') return linearTrend(values, horizon, window, confidence);
+  if (options.method === 'auto') return autoForecast(values, options);
   const season = options.seasonLength ?? detectSeasonLength(values);
-  const seasonal = season !== null && season >= 2 && values.length >= 2 * season + 1;
-  if (seasonal) return holtWinters(values, horizon, season, confidence);
+  if (season !== null && season >= 2 && values.length >= 2 * season + 1) return holtWinters(values, horizon, season, confidence);
   return linearTrend(values, horizon, window, confidence);
 }
