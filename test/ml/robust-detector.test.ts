@@ -41,6 +41,30 @@ describe('robust anomaly detector', () => {
     expect(Math.max(...scores.slice(1500, 1512))).toBeGreaterThan(Math.max(0.6, normal + 0.1));
   });
 
+  it('does not mask a stronger anomaly that follows a weaker alarm within the damping period', () => {
+    const values = seasonal(2000);
+    values[1500] = (values[1500] ?? 0) + 30;
+    values[1560] = (values[1560] ?? 0) + 120;
+    const detector = new RobustAnomalyDetector();
+    const scores = values.map((value, i) => detector.update(START + i * STEP, value));
+    const normal = Math.max(...scores.slice(1200, 1499));
+    expect(scores[1500]).toBeGreaterThan(normal);
+    expect(scores[1560]).toBeGreaterThan(0.7);
+    // A weaker echo inside the damping period stays damped: one incident, one alarm.
+    values[1600] = (values[1600] ?? 0) + 30;
+    const again = new RobustAnomalyDetector();
+    const rescored = values.map((value, i) => again.update(START + i * STEP, value));
+    expect(rescored[1600]).toBeLessThan(0.5);
+  });
+
+  it('raises no alarm when the daily and weekly features come online on a clean series', () => {
+    const detector = new RobustAnomalyDetector();
+    const scores = seasonal(4400).map((value, i) => detector.update(START + i * STEP, value));
+    // Daily slots are filled twice after 576 rows, weekly ones after 4032.
+    expect(Math.max(...scores.slice(560, 700))).toBeLessThan(0.7);
+    expect(Math.max(...scores.slice(4020, 4100))).toBeLessThan(0.7);
+  });
+
   it('gives every score in [0,1] and nothing during warm-up', () => {
     const detector = new RobustAnomalyDetector();
     const scores = seasonal(500).map((value, i) => detector.update(START + i * STEP, value));

@@ -11,7 +11,11 @@ export interface RobustDetectorOptions {
   referenceHistory: number;
   /** Rows before any score is given. */
   warmup: number;
-  /** Rank above which a row counts as an alarm; later alarms are damped for `suppressRows`. */
+  /**
+   * Score at which a row counts as an alarm. For `suppressRows` rows after an alarm, rows are damped
+   * by `suppressFactor` unless they are stronger than that alarm (a larger ratio) and at least
+   * `shortWindow` rows later: a stronger event is a new incident and is never masked by a weaker one.
+   */
   alarmLevel: number;
   suppressRows: number;
   suppressFactor: number;
@@ -28,7 +32,7 @@ export const DEFAULT_DETECTOR_OPTIONS: RobustDetectorOptions = {
   referenceHistory: 1000,
   warmup: 30,
   alarmLevel: 0.53,
-  suppressRows: 300,
+  suppressRows: 150,
   suppressFactor: 0.3,
   referenceQuantile: 0.999,
   squash: 1,
@@ -90,10 +94,11 @@ class ResidualScale {
     this.residuals = new SortedWindow(capacity);
   }
 
+  /** NaN until enough residuals are known: an undefined feature must not teach its reference zeros. */
   z(residual: number, floor: number): number {
     const scale = this.residuals.size >= 10 ? Math.max(MAD_TO_SIGMA * this.residuals.median(), floor) : Number.NaN;
     this.residuals.push(Math.abs(residual));
-    return Number.isNaN(scale) ? 0 : Math.abs(residual) / scale;
+    return Number.isNaN(scale) ? Number.NaN : Math.abs(residual) / scale;
   }
 }
 
@@ -105,7 +110,7 @@ class ResidualScale {
  * daily and weekly seasonal residuals (value vs the same slot in earlier periods). Each feature is
  * divided by its own past 99.9th percentile, which makes scores comparable across series of any unit or
  * noise level; the score squashes the largest ratio into [0,1], damped for a while after an alarm so one incident
- * yields one alarm.
+ * yields one alarm (but a stronger event during that time is a new alarm, never masked by a weaker one).
  */
 export class RobustAnomalyDetector {
   private readonly options: RobustDetectorOptions;
@@ -121,6 +126,7 @@ export class RobustAnomalyDetector {
   private lastTimestamp: number | undefined;
   private rows = 0;
   private sinceAlarm = Number.POSITIVE_INFINITY;
+  private alarmRatio = 0;
 
   constructor(options: Partial<RobustDetectorOptions> = {}) {
     this.options = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
@@ -152,18 +158,26 @@ export class RobustAnomalyDetector {
       const weeklyKey = this.weekly.key(timestampMs, this.stepMs);
       const dailyBase = this.daily.baseline(dailyKey);
       const weeklyBase = this.weekly.baseline(weeklyKey);
-      const dailyZ = dailyBase === undefined ? 0 : this.dailyScale.z(value - dailyBase, floor);
-      const weeklyZ = weeklyBase === undefined ? 0 : this.weeklyScale.z(value - weeklyBase, floor);
+      const dailyZ = dailyBase === undefined ? Number.NaN : this.dailyScale.z(value - dailyBase, floor);
+      const weeklyZ = weeklyBase === undefined ? Number.NaN : this.weeklyScale.z(value - weeklyBase, floor);
       const features = [spike, level, dailyZ, weeklyZ];
       let best = 0;
       features.forEach((feature, index) => {
+        // A seasonal feature is undefined until its period has been seen twice; it neither scores nor
+        // enters its reference then (zeros there would make its first real values look extreme).
+        if (Number.isNaN(feature)) return;
         const ratio = this.references[index]?.ratioThenPush(feature, o.referenceQuantile) ?? 0;
         if (ratio > best) best = ratio;
       });
       score = best / (best + o.squash);
-      // One incident, one alarm: rows right after an alarm are damped.
-      if (this.sinceAlarm < o.suppressRows) score *= o.suppressFactor;
-      else if (score >= o.alarmLevel) this.sinceAlarm = 0;
+      // One incident, one alarm: rows after an alarm are damped, unless a later row (past the short
+      // window of the same onset) is stronger than the alarm: then it is a new alarm, not masked.
+      const damped = this.sinceAlarm < o.suppressRows && (this.sinceAlarm < o.shortWindow || best <= this.alarmRatio);
+      if (damped) score *= o.suppressFactor;
+      else if (score >= o.alarmLevel) {
+        this.sinceAlarm = 0;
+        this.alarmRatio = best;
+      }
     }
     this.sinceAlarm += 1;
     this.learn(timestampMs, value);
