@@ -8,7 +8,8 @@ import { featuresOf, evaluateRules, IpRanges } from '../src/analytics/fraud/frau
 import { denseForward, denseLayersOf } from '../src/ml/index.js';
 import { runTraining } from '../src/ml/tf/models.js';
 import { loadTf } from '../src/ml/tf/tf-runtime.js';
-import { bearer, createTestApp, newTenant } from '../test/support/app.js';
+import { bearer, createTestApp, newTenant, type TestApp } from '../test/support/app.js';
+import { BENCH_DATABASE_URL } from './metrics-support.js';
 import { syntheticSignals } from '../test/support/fraud.js';
 import { percentile, writeSection } from './results.js';
 
@@ -52,11 +53,10 @@ lines.push(
   '',
 );
 
-// 2. Check latency and throughput through HTTP (inject), with a trained model in use.
-const tenant = newTenant();
-await t.container.ml.models.save(tenant, { kind: 'fraud', key: '', artifacts: trained.artifacts, params: { inputs: 10, servedBy: 'rules+network' }, metrics: {}, trainedAt: new Date() });
-const headers = await bearer(tenant, ['admin']);
+// 2. Check latency and throughput through HTTP (inject), with a trained model in use, on each database.
 const payloads = test.map((e, i) => ({ ...e.signals, user_id: `bench-${i}` }));
+const lowRisk = payloads.filter((p) => evaluateRules(p, ranges).score < threshold);
+const highRisk = payloads.filter((p) => evaluateRules(p, ranges).score >= threshold);
 let request = 0;
 /** Every request is a new user unless `sameUsers`: a repeated high-risk user is deduplicated, not stored again. */
 const payloadFor = (set: typeof payloads, i: number, sameUsers: boolean) => {
@@ -64,69 +64,84 @@ const payloadFor = (set: typeof payloads, i: number, sameUsers: boolean) => {
   request += 1;
   return sameUsers ? base : { ...base, user_id: `${base?.user_id ?? 'user'}-r${request}` };
 };
-const measure = async (set: typeof payloads, count: number, sameUsers = false): Promise<{ p50: number; p99: number; perSecond: number }> => {
-  for (let i = 0; i < 100; i++) await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: payloadFor(set, i, sameUsers) });
-  const latencies: number[] = [];
-  for (let i = 0; i < count; i++) {
+
+async function fraudLatency(target: TestApp): Promise<string[]> {
+  const tenant = newTenant();
+  await target.container.ml.models.save(tenant, { kind: 'fraud', key: '', artifacts: trained.artifacts, params: { inputs: 10, servedBy: 'rules+network' }, metrics: {}, trainedAt: new Date() });
+  const headers = await bearer(tenant, ['admin']);
+  const check = (payload: unknown) => target.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: payload as Record<string, unknown> });
+  const measure = async (set: typeof payloads, count: number, sameUsers = false): Promise<{ p50: number; p99: number; perSecond: number }> => {
+    for (let i = 0; i < 100; i++) await check(payloadFor(set, i, sameUsers));
+    const latencies: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const started = performance.now();
+      const response = await check(payloadFor(set, i, sameUsers));
+      latencies.push(performance.now() - started);
+      if (response.statusCode !== 200) throw new Error(`check failed: ${response.body}`);
+    }
+    latencies.sort((a, b) => a - b);
+    await target.container.analytics.fraud.idle();
+    let next = 0;
     const started = performance.now();
-    const response = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: payloadFor(set, i, sameUsers) });
-    latencies.push(performance.now() - started);
-    if (response.statusCode !== 200) throw new Error(`check failed: ${response.body}`);
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < count) await check(payloadFor(set, next++, sameUsers));
+      }),
+    );
+    // Publishing and alerting follow the response on the same thread: their work counts in the rate.
+    await target.container.analytics.fraud.idle();
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: count / ((performance.now() - started) / 1000) };
+  };
+  // The service function alone (rules + network + model lookup), without HTTP and auth.
+  const direct: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const started = performance.now();
+    await target.container.analytics.fraud.check(tenant, lowRisk[i % lowRisk.length] ?? { user_id: `clean-${i}` });
+    direct.push(performance.now() - started);
   }
-  latencies.sort((a, b) => a - b);
-  await t.container.analytics.fraud.idle();
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next < count) {
-        const i = next++;
-        await t.app.inject({ method: 'POST', url: '/api/v1/analytics/fraud/check', headers, payload: payloadFor(set, i, sameUsers) });
-      }
-    }),
-  );
-  // Publishing and alerting follow the response on the same thread: their work counts in the rate.
-  await t.container.analytics.fraud.idle();
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: count / ((performance.now() - started) / 1000) };
-};
-const clean = (i: number) => ({ user_id: `clean-${i}` });
-const lowRisk = payloads.filter((p) => evaluateRules(p, ranges).score < threshold);
-const highRisk = payloads.filter((p) => evaluateRules(p, ranges).score >= threshold);
-// The service function alone (rules + network + model lookup), without HTTP and auth.
-const direct: number[] = [];
-for (let i = 0; i < 5000; i++) {
-  const started = performance.now();
-  await t.container.analytics.fraud.check(tenant, lowRisk[i % lowRisk.length] ?? clean(i));
-  direct.push(performance.now() - started);
+  direct.sort((a, b) => a - b);
+  const low = await measure(lowRisk, 1500);
+  const mixed = await measure(payloads, 800);
+  const high = await measure(highRisk, 300);
+  const repeated = await measure(highRisk.slice(0, 50).map((p, i) => ({ ...p, user_id: `repeat-${i}` })), 600, true);
+  const db = target.container.db.kind === 'pglite' ? 'PGlite' : 'PostgreSQL';
+  const row = (traffic: string, r: { p50: number; p99: number; perSecond: number }) => `| ${db} | ${traffic} | ${ms(r.p50)} ms | ${ms(r.p99)} ms | ${Math.round(r.perSecond)} checks/s |`;
+  return [
+    `| ${db} | low risk, service function only (no HTTP/auth, one at a time) | ${ms(percentile(direct, 50))} ms | ${ms(percentile(direct, 99))} ms | - |`,
+    row('low risk (nothing stored)', low),
+    row(`synthetic mix, every check a new user (${Math.round((100 * highRisk.length) / payloads.length)}% high risk: stored, published, alerted)`, mixed),
+    row('high risk only, every check a new user (each stored, published, alerted)', high),
+    row('high risk, the same 50 users again within the dedup window (nothing new stored)', repeated),
+  ];
 }
-direct.sort((a, b) => a - b);
-const directStarted = performance.now();
-for (let i = 0; i < 5000; i++) await t.container.analytics.fraud.check(tenant, lowRisk[i % lowRisk.length] ?? clean(i));
-const directPerSecond = 5000 / ((performance.now() - directStarted) / 1000);
-const low = await measure(lowRisk, 1500);
-process.stderr.write('low-risk checks measured\n');
-const mixed = await measure(payloads, 800);
-const high = await measure(highRisk, 300);
-const repeated = await measure(highRisk.slice(0, 50).map((p, i) => ({ ...p, user_id: `repeat-${i}` })), 600, true);
-process.stderr.write('mixed and high-risk checks measured\n');
-await t.container.analytics.fraud.idle();
+
+const latencyRows: string[] = [];
+const loadAtStart = loadavg()[0] ?? 0;
+for (const env of [{ DATABASE_URL: undefined }, { DATABASE_URL: BENCH_DATABASE_URL }]) {
+  let target: TestApp;
+  try {
+    target = await createTestApp({ env });
+  } catch (error) {
+    process.stderr.write(`fraud latency on ${env.DATABASE_URL ?? 'PGlite'} skipped: ${error instanceof Error ? error.message : String(error)}\n`);
+    continue;
+  }
+  latencyRows.push(...(await fraudLatency(target)));
+  await target.close();
+  process.stderr.write('fraud checks measured\n');
+}
 lines.push(
-  `### Fraud check latency (POST /api/v1/analytics/fraud/check via inject, JWT auth, trained network in use; load average at start ${loadavg()[0]?.toFixed(1) ?? '?'} on ${cpus().length} cores)`,
+  `### Fraud check latency (POST /api/v1/analytics/fraud/check via inject, JWT auth, trained network in use; load average at start ${loadAtStart.toFixed(1)} on ${cpus().length} cores)`,
   '',
-  '| traffic | p50 | p99 (goal < 10 ms) | throughput, 32 concurrent (goal 2,000/s) |',
-  '|---|---|---|---|',
-  `| low risk, service function only (no HTTP/auth, one at a time) | ${ms(percentile(direct, 50))} ms | ${ms(percentile(direct, 99))} ms | ${Math.round(directPerSecond)} checks/s (sequential) |`,
-  `| low risk (nothing stored) | ${ms(low.p50)} ms | ${ms(low.p99)} ms | ${Math.round(low.perSecond)} checks/s |`,
-  `| synthetic mix, every check a new user (${Math.round((100 * highRisk.length) / payloads.length)}% high risk: stored, published, alerted) | ${ms(mixed.p50)} ms | ${ms(mixed.p99)} ms | ${Math.round(mixed.perSecond)} checks/s |`,
-  `| high risk only, every check a new user (each stored, published, alerted) | ${ms(high.p50)} ms | ${ms(high.p99)} ms | ${Math.round(high.perSecond)} checks/s |`,
-  `| high risk, the same 50 users again within the dedup window (nothing new stored) | ${ms(repeated.p50)} ms | ${ms(repeated.p99)} ms | ${Math.round(repeated.perSecond)} checks/s |`,
+  '| database | traffic | p50 | p99 (goal < 10 ms) | throughput, 32 concurrent (goal 2,000/s) |',
+  '|---|---|---|---|---|',
+  ...latencyRows,
   '',
-  'Throughput includes the publish and alert work that follows each stored check. A stored check costs three transactions (event, alert, escalation): on the embedded PGlite, which runs SQL on the same thread, that work bounds the high-risk rate.',
+  'Throughput includes the publish and alert work that follows each stored check. A stored check costs three transactions (event, alert, escalation); the embedded PGlite runs that SQL on the same thread as the requests, PostgreSQL in its own processes.',
   '',
 );
 
 // 3. Request latency while an autoencoder trains: worker thread vs main thread (baseline).
-const readHeaders = await bearer(tenant, ['viewer']);
+const readHeaders = await bearer(newTenant(), ['viewer']);
 const windows = Array.from({ length: 2000 }, (_, i) => Array.from({ length: 10 }, (_, j) => 0.5 + 0.4 * Math.sin((i + j) / 7)));
 const probe = async (during: Promise<unknown>): Promise<{ samples: number[]; trainingMs: number }> => {
   const samples: number[] = [];
