@@ -123,7 +123,30 @@ describe('fraud check endpoint', () => {
     expect(message?.value).toMatchObject({ user_id: 'scalper-1', pattern: 'scalper', risk_level: 'critical', risk_score: 0.9 });
     await t.container.analytics.fraud.idle();
     const alerts = await t.container.db.withTenant(tenant, (tx) => tx.query<{ type: string; severity: string; fingerprint: string }>('SELECT type, severity, fingerprint FROM alerts WHERE tenant_id = $1', [tenant]));
-    expect(alerts.rows).toEqual([{ type: 'fraud', severity: 'critical', fingerprint: 'fraud:scalper:scalper-1' }]);
+    expect(alerts.rows).toEqual([{ type: 'fraud', severity: 'critical', fingerprint: 'fraud:scalper' }]);
+
+    // A second scalper is stored and published on its own, but joins the open alert of its pattern.
+    const other = await check(tenant, { ...risky, user_id: 'scalper-2' });
+    expect(other.stored).toBe(true);
+    await t.container.analytics.fraud.idle();
+    const after = await t.container.db.withTenant(tenant, (tx) => tx.query<{ fingerprint: string; message: string }>('SELECT fingerprint, message FROM alerts WHERE tenant_id = $1', [tenant]));
+    expect(after.rows).toHaveLength(1);
+    expect(after.rows[0]?.message).toContain('user scalper-2');
+    expect(await storedEvents(tenant)).toHaveLength(2);
+  });
+
+  it('concurrent checks are group-committed: each new user is stored once, a repeated user once per window', async () => {
+    const tenant = newTenant();
+    const risky = (user: string) => ({ ...clean, user_id: user, requests_per_minute: 300, tickets: 40, payment_methods: 5 });
+    const results = await Promise.all([...Array.from({ length: 10 }, (_, i) => check(tenant, risky(`burst-${i}`))), ...Array.from({ length: 10 }, () => check(tenant, risky('repeat')))]);
+    expect(results.slice(0, 10).every((r) => r.stored && r.event_id !== null)).toBe(true);
+    expect(results.slice(10).filter((r) => r.stored)).toHaveLength(1);
+    expect(await storedEvents(tenant)).toHaveLength(11);
+    expect((await check(tenant, risky('repeat'))).stored).toBe(false);
+    await t.container.analytics.fraud.idle();
+    // One fraud alert for the pattern (the stream processor may add its own fraud_spike pattern alert).
+    const alerts = await t.container.db.withTenant(tenant, (tx) => tx.query<{ fingerprint: string }>("SELECT fingerprint FROM alerts WHERE tenant_id = $1 AND type = 'fraud'", [tenant]));
+    expect(alerts.rows).toEqual([{ fingerprint: 'fraud:scalper' }]);
   });
 
   it('accepts a signed platform service', async () => {

@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { AlertInput } from '../../alerts/alert-store.js';
 import { AppError, NotFoundError } from '../../errors.js';
 import { denseForward, denseLayersOf, type DenseLayer, type ModelStore, type Trainer } from '../../ml/index.js';
-import { TOPICS, type Bus } from '../../platform/bus/index.js';
+import type { Bus } from '../../platform/bus/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
+import { createFraudEventWriter } from './fraud-event-writer.js';
 import { backtestFraud, blendedScore, type FraudBacktest, type FraudScorer } from './fraud-backtest.js';
 import { evaluateRules, featuresOf, IpRanges, riskLevelOf, type FraudPattern, type FraudSignals, type Reason, type RiskLevel } from './fraud-rules.js';
-import { countsOverTime, findEvent, insertCheckEvent, investigationCounts, labelledExamples, listEvents, markInvestigated, tenantsToRetrain, type FraudEventRow } from './fraud.repository.js';
+import { countsOverTime, findEvent, investigationCounts, labelledExamples, listEvents, markInvestigated, tenantsToRetrain, type FraudEventRow } from './fraud.repository.js';
 
 export interface FraudSettings {
   vpnCidrs: readonly string[];
@@ -67,7 +68,7 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
   const ranges = { vpn: new IpRanges(settings.vpnCidrs), datacenter: new IpRanges(settings.datacenterCidrs) };
   const loaded = new Map<string, LoadedModel>();
   const lookedUp = new Map<string, number>();
-  const inFlight = new Set<Promise<void>>();
+  const writer = createFraudEventWriter({ db: deps.db, bus: deps.bus, logger: deps.logger, raise: deps.raise });
 
   /** The tenant's latest network: memory first; the database at most once a minute (other instances train too). */
   const modelFor = async (tenantId: string): Promise<LoadedModel | undefined> => {
@@ -85,23 +86,6 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
     return model;
   };
 
-  const publishAndAlert = async (tenantId: string, event: FraudEventRow, result: FraudCheckResult) => {
-    await deps.bus
-      .publish(TOPICS.fraud, [{ key: `${tenantId}:${event.user_id}`, value: { tenant_id: tenantId, user_id: event.user_id, pattern: event.pattern, risk_level: event.risk_level, risk_score: event.risk_score / 100, data: { event_id: event.id, reasons: result.reasons.map((r) => r.indicator) }, timestamp: event.timestamp.toISOString() } }], { acks: 'all' })
-      .catch((error: unknown) => deps.logger.warn({ err: error }, 'fraud-events publish failed'));
-    await deps.raise(tenantId, {
-      fingerprint: `fraud:${event.pattern}:${event.user_id}`,
-      name: `Fraud suspected: ${event.pattern}`,
-      type: 'fraud',
-      severity: event.risk_level === 'critical' ? 'critical' : 'error',
-      message: `User ${event.user_id}: ${event.pattern} risk ${event.risk_score} (${event.risk_level}): ${result.reasons.map((r) => r.detail).join('; ')}`,
-      source: 'fraud-detection',
-      labels: { user_id: event.user_id, pattern: event.pattern, risk_level: event.risk_level },
-      annotations: { event_id: event.id },
-      value: event.risk_score,
-    });
-  };
-
   return {
     async check(tenantId: string, signals: FraudSignals): Promise<FraudCheckResult> {
       const rules = evaluateRules(signals, ranges);
@@ -115,15 +99,13 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
       if (score < settings.storeScore) return result;
       const now = deps.clock.nowMs();
       const bucket = new Date(now - (now % settings.dedupWindowMs));
-      const event = await deps.db.withTenant(tenantId, (tx) =>
-        insertCheckEvent(tx, tenantId, { userId: signals.user_id, pattern: rules.pattern, riskLevel: level, riskScore: score, timestamp: bucket, data: { signals, features, reasons: rules.reasons, rule_score: rules.score, model_score: probability, model_version: model?.version ?? null } }),
-      );
-      if (event === undefined) return { ...result, stored: false };
-      // The event is durable once stored; publishing and alerting follow without holding the caller.
-      const followUp = publishAndAlert(tenantId, event, result)
-        .catch((error: unknown) => deps.logger.error({ err: error }, 'fraud event publish/alert failed'))
-        .finally(() => inFlight.delete(followUp));
-      inFlight.add(followUp);
+      const event = await writer.store({
+        tenantId,
+        event: { userId: signals.user_id, pattern: rules.pattern, riskLevel: level, riskScore: score, timestamp: bucket, data: { signals, features, reasons: rules.reasons, rule_score: rules.score, model_score: probability, model_version: model?.version ?? null } },
+        reasons: rules.reasons,
+      });
+      // Durable once stored; publishing and alerting follow without holding the caller.
+      if (event === null) return result;
       return { ...result, stored: true, event_id: event.id };
     },
 
@@ -139,9 +121,7 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
     },
 
     /** Resolves when every started publish/alert has finished (shutdown, tests). */
-    async idle(): Promise<void> {
-      await Promise.all([...inFlight]);
-    },
+    idle: () => writer.idle(),
 
     list: (tenantId: string, filter: { investigated?: boolean; pattern?: string; limit: number }) => deps.db.withTenant(tenantId, (tx) => listEvents(tx, tenantId, filter)),
 

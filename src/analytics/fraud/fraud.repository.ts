@@ -17,14 +17,29 @@ export interface FraudEventRow {
 
 const COLUMNS = 'id, user_id, pattern, risk_level, risk_score, data, investigated, investigation_outcome, investigated_by, investigated_at, "timestamp"';
 
-/** Stores a fraud event unless this user and pattern already has one at this (bucketed) time. */
-export async function insertCheckEvent(tx: Tx, tenantId: string, event: { userId: string; pattern: string; riskLevel: RiskLevel; riskScore: number; data: Record<string, unknown>; timestamp: Date }): Promise<FraudEventRow | undefined> {
+export interface CheckEventInput {
+  userId: string;
+  pattern: string;
+  riskLevel: RiskLevel;
+  riskScore: number;
+  data: Record<string, unknown>;
+  timestamp: Date;
+}
+
+/**
+ * Stores many fraud events in one statement; each is skipped when its user and pattern already has
+ * one at this (bucketed) time. Answers the stored rows (callers match them on user, pattern, time).
+ */
+export async function insertCheckEvents(tx: Tx, tenantId: string, events: readonly CheckEventInput[]): Promise<FraudEventRow[]> {
+  const column = <T>(pick: (event: CheckEventInput) => T) => events.map(pick);
   const result = await tx.query<FraudEventRow>(
-    `INSERT INTO fraud_events (tenant_id, user_id, pattern, risk_level, risk_score, data, "timestamp") VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO fraud_events (tenant_id, user_id, pattern, risk_level, risk_score, data, "timestamp")
+     SELECT $1, e.user_id, e.pattern, e.risk_level, e.risk_score, e.data::jsonb, e.at
+     FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::timestamptz[]) AS e(user_id, pattern, risk_level, risk_score, data, at)
      ON CONFLICT (tenant_id, user_id, pattern, "timestamp") DO NOTHING RETURNING ${COLUMNS}`,
-    [tenantId, event.userId, event.pattern, event.riskLevel, event.riskScore, JSON.stringify(event.data), event.timestamp],
+    [tenantId, column((e) => e.userId), column((e) => e.pattern), column((e) => e.riskLevel), column((e) => e.riskScore), column((e) => JSON.stringify(e.data)), column((e) => e.timestamp)],
   );
-  return result.rows[0];
+  return result.rows;
 }
 
 export async function findEvent(tx: Tx, tenantId: string, id: string): Promise<FraudEventRow | undefined> {
