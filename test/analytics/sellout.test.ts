@@ -150,4 +150,13 @@ describe('LSTM sellout model', () => {
     await t.container.analytics.sellout.trainDue();
     expect((await get(tenant, '/api/v1/analytics/sellout-model')).json<ModelSummary>().version).toBe(2);
   }, 120_000);
+
+  it('when the inference worker fails, the report still answers with the baseline and says why', async () => {
+    await t.container.ml.inference.close();
+    const response = await get(tenant, '/api/v1/analytics/sales/live-1');
+    expect(response.statusCode).toBe(200);
+    const report = response.json<Report & { lstm_unavailable?: string }>();
+    expect(report).toMatchObject({ served_by: 'baseline', predictions: { lstm: null }, lstm_unavailable: 'trainer is closed' });
+    expect(report.prediction).toEqual(report.predictions.baseline);
+  });
 });

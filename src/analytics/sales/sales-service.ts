@@ -37,6 +37,8 @@ export interface EventSalesReport {
   prediction: SelloutPrediction;
   predictions: { baseline: SelloutPrediction; lstm: SelloutPrediction | null };
   served_by: 'lstm' | 'baseline';
+  /** Why a trained LSTM gave no prediction (the baseline served instead). */
+  lstm_unavailable?: string;
   computed_at: string;
 }
 
@@ -76,7 +78,13 @@ export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock:
     const windowHours = Math.min(1, Math.max(sinceFirst, 1 / 60));
     const startsAt = new Date(event.starts_at);
     const baseline = baselineSellout({ remaining, ticketsInWindow: lastHour.tickets, ordersInWindow: lastHour.orders, windowHours, now, startsAt });
-    const lstm = await deps.sellout.predict(tenantId, { eventId, capacity: event.capacity, sold: totals.sold, now, startsAt });
+    // The LSTM is an improvement, not a dependency: if it fails, the baseline serves and the report says why.
+    let lstmUnavailable: string | undefined;
+    const lstm = await deps.sellout.predict(tenantId, { eventId, capacity: event.capacity, sold: totals.sold, now, startsAt }).catch((error: unknown) => {
+      lstmUnavailable = error instanceof Error ? error.message : String(error);
+      deps.logger.warn({ err: error, tenantId, eventId }, 'LSTM sellout prediction failed; the baseline serves');
+      return null;
+    });
     const servedBy = lstm?.servedBy ?? 'baseline';
     return {
       event_id: eventId,
@@ -94,6 +102,7 @@ export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock:
       prediction: servedBy === 'lstm' && lstm !== null ? lstm.prediction : baseline,
       predictions: { baseline, lstm: lstm?.prediction ?? null },
       served_by: servedBy,
+      ...(lstmUnavailable === undefined ? {} : { lstm_unavailable: lstmUnavailable }),
       computed_at: now.toISOString(),
     };
   };

@@ -45,6 +45,7 @@ const ReportSchema = Type.Object({
   prediction: PredictionSchema,
   predictions: Type.Object({ baseline: PredictionSchema, lstm: Type.Union([PredictionSchema, Type.Null()]) }),
   served_by: Type.Union([Type.Literal('lstm'), Type.Literal('baseline')]),
+  lstm_unavailable: Type.Optional(Type.String({ description: 'why a trained LSTM gave no prediction; the baseline served' })),
   computed_at: Type.String(),
 });
 
