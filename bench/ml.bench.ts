@@ -136,7 +136,7 @@ lines.push(
   '|---|---|---|---|---|',
   ...latencyRows,
   '',
-  'Throughput includes the publish and alert work that follows each stored check. A stored check costs three transactions (event, alert, escalation); the embedded PGlite runs that SQL on the same thread as the requests, PostgreSQL in its own processes.',
+  'Throughput includes the publish and alert work that follows each stored check. Stored checks of concurrent requests share one transaction per tenant per batch (group commit), and each batch raises or refreshes one alert per pattern; a repeat within the dedup window is answered from memory. The embedded PGlite runs its SQL on the same thread as the requests, PostgreSQL in its own processes.',
   '',
 );
 
