@@ -112,7 +112,7 @@ describe('autoencoder models', () => {
     expect(body.final_loss).toBeLessThan(body.initial_loss);
     // The robust detector already catches the spike injected into the held-out 60 without a false alarm:
     // the autoencoder cannot add anything, so it does not join (its score is still computed and stored).
-    expect(body.backtest).toMatchObject({ held_out: 60, injected: 1, robust: { detection_rate: 1, false_alarm_rate: 0 }, served_by: 'robust' });
+    expect(body.backtest).toMatchObject({ held_out: 60, injected: 2, robust: { detection_rate: 1, false_alarm_rate: 0 }, served_by: 'robust' });
     const gain = (q: { detection_rate: number; false_alarm_rate: number }) => q.detection_rate - q.false_alarm_rate;
     expect(body.served_by).toBe(gain(body.backtest.combined) > gain(body.backtest.robust) ? 'robust+autoencoder' : 'robust');
     expect(body.backtest.served_by).toBe(body.served_by);

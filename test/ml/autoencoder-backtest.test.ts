@@ -10,9 +10,9 @@ const heldOutFrom = 500;
 const rangeScorer = (last: readonly number[]) => ((last[last.length - 1] ?? 0) > 130 ? 0.99 : 0.01);
 
 describe('autoencoder backtest', () => {
-  it('injects spikes one at a time into the held-out end and counts detections and false alarms of each scorer', () => {
+  it('injects spikes and level shifts one at a time into the held-out end and counts detections and false alarms of each scorer', () => {
     const result = backtestAutoencoder({ timestamps, values }, heldOutFrom, rangeScorer, 0.5);
-    expect(result).toMatchObject({ held_out: 100, injected: 2, combined: { detection_rate: 1, false_alarm_rate: 0 } });
+    expect(result).toMatchObject({ held_out: 100, injected: 4, combined: { detection_rate: 1, false_alarm_rate: 0 } });
     expect(result.spike_size).toBeGreaterThan(30);
     expect(result.combined.detection_rate).toBeGreaterThanOrEqual(result.robust.detection_rate);
   });

@@ -6,7 +6,7 @@ import { RobustAnomalyDetector } from './robust-detector.js';
  * Whether a series' autoencoder joins the robust detector (score = the higher of the two) or the robust
  * detector serves alone. A series has no labels, so the backtest makes its own: on the held-out end of
  * the history it measures how often each scorer alarms on the data as it was (false alarms), and
- * how often it alarms on spikes injected one at a time (detections). The autoencoder serves only when
+ * how often it alarms on spikes and level shifts injected one at a time (detections). The autoencoder serves only when
  * it adds more detections than false alarms.
  */
 export type AnomalyScorer = 'robust' | 'robust+autoencoder';
@@ -73,18 +73,23 @@ export function backtestAutoencoder(
   });
 
   const size = spikeSize(values.slice(0, heldOutFrom));
-  const spikes = Math.min(MAX_SPIKES, Math.max(1, Math.floor(heldOut / POINTS_PER_SPIKE)));
+  const positions = Math.min(MAX_SPIKES, Math.max(1, Math.floor(heldOut / POINTS_PER_SPIKE)));
   let robustHits = 0;
   let combinedHits = 0;
-  for (let spike = 0; spike < spikes; spike++) {
-    const at = heldOutFrom + Math.floor(((spike + 0.5) * heldOut) / spikes);
-    const injected = [...values];
-    injected[at] = (injected[at] ?? 0) + size;
-    // One spike per run: the detector's quiet period after an alarm would hide the next one.
-    const robust = robustScores(timestamps, injected, at, at + 1)[0] ?? 0;
-    if (robust >= alertScore) robustHits += 1;
-    if (Math.max(robust, autoencoderScore(windowAt(injected, at))) >= alertScore) combinedHits += 1;
+  for (let position = 0; position < positions; position++) {
+    const at = heldOutFrom + Math.floor(((position + 0.5) * heldOut) / positions);
+    // At each position, a spike (one point) and a level shift (every later point), each in its own
+    // run: the detector's quiet period after an alarm would hide the next one. A shift counts as
+    // detected when an alarm comes within one window of its start.
+    for (const kind of ['spike', 'level-shift'] as const) {
+      const injected = values.map((value, index) => (index === at || (kind === 'level-shift' && index > at) ? value + size : value));
+      const last = kind === 'spike' ? at + 1 : Math.min(values.length, at + WINDOW);
+      const robust = robustScores(timestamps, injected, at, last);
+      if (robust.some((score) => score >= alertScore)) robustHits += 1;
+      if (robust.some((score, offset) => Math.max(score, autoencoderScore(windowAt(injected, at + offset))) >= alertScore)) combinedHits += 1;
+    }
   }
+  const spikes = positions * 2;
 
   const robust = { detection_rate: rate(robustHits, spikes), false_alarm_rate: rate(robustFalse, heldOut) };
   const combined = { detection_rate: rate(combinedHits, spikes), false_alarm_rate: rate(combinedFalse, heldOut) };
