@@ -99,6 +99,18 @@ describe('LSTM sellout model', () => {
     expect(viewer.statusCode).toBe(403);
   });
 
+  it('without EVENT_SERVICE_URL, training answers 503 NOT_CONFIGURED naming the variable', async () => {
+    const bare = await createTestApp({ env: ENV });
+    try {
+      const response = await bare.app.inject({ method: 'POST', url: '/api/v1/analytics/sellout-model/train', headers: await bearer(newTenant(), ['admin']) });
+      expect(response.statusCode).toBe(503);
+      expect(response.json().error).toMatchObject({ code: 'NOT_CONFIGURED', details: { variable: 'EVENT_SERVICE_URL' } });
+      expect(await bare.container.analytics.sellout.trainDue()).toBe(0);
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('trains on the sold-out events, backtests against the baseline, and serves the winner beside the baseline', async () => {
     for (let k = 0; k < 6; k++) await sellOut(tenant, `past-${k}`, clock.nowMs() - (8 - k) * DAY);
     // The live event: on sale for 3 hours, 40 of 200 sold.

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import type { Clients } from '../../clients/index.js';
-import { AppError } from '../../errors.js';
+import { AppError, NotConfiguredError } from '../../errors.js';
 import type { ModelStore, StoredModel, Trainer } from '../../ml/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
@@ -140,6 +140,8 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
 
   return {
     async train(tenantId: string): Promise<SelloutModelSummary> {
+      // Without event capacities no event counts as sold out: say what is missing, not "no history".
+      if (!deps.clients.events.configured) throw new NotConfiguredError('Sellout model training (event capacities)', 'EVENT_SERVICE_URL');
       const events = await soldOutEvents(tenantId);
       if (events.length < settings.minEvents) {
         throw new AppError('INSUFFICIENT_HISTORY', `The sellout model needs ${settings.minEvents} sold-out events in this service's sales history; this tenant has ${events.length}`, {
@@ -200,6 +202,7 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
 
     /** Training job: every tenant with sales newer than its model. */
     async trainDue(signal?: AbortSignal): Promise<number> {
+      if (!deps.clients.events.configured) return 0;
       const since = new Date(deps.clock.nowMs() - settings.lookbackMs);
       const tenants = await deps.db.asSystem((tx) => tenantsWithSales(tx, since));
       let trained = 0;
