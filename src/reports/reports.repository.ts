@@ -45,21 +45,25 @@ const REPORT_COLUMNS = 'id, tenant_id, user_id, name, query, format, schedule, r
 const HISTORY_COLUMNS = `id, tenant_id, report_id, trigger, status, scheduled_for, generated_at, range_from, range_to, format, file_url, file_path,
   row_count, byte_size, error, email_status, email_attempts, email_error, emailed_at`;
 
-export interface ReportValues {
-  name: string;
-  query: ReportQuery;
-  format: ReportFormat;
-  schedule: string | null;
-  recipients: string[];
-  enabled: boolean;
-  next_run_at: Date | null;
-}
+/** What a definition write sets: the row's own fields, so the two cannot drift apart. */
+export type ReportValues = Pick<ReportRow, 'name' | 'query' | 'format' | 'schedule' | 'recipients' | 'enabled' | 'next_run_at'>;
+
+/** $3..$9 of both writes, in the column order they name. */
+const valueParams = (values: ReportValues): unknown[] => [
+  values.name,
+  JSON.stringify(values.query),
+  values.format,
+  values.schedule,
+  JSON.stringify(values.recipients),
+  values.enabled,
+  values.next_run_at,
+];
 
 export async function insertReport(tx: Tx, tenantId: string, userId: string, values: ReportValues, now: Date): Promise<ReportRow> {
   const result = await tx.query<ReportRow>(
     `INSERT INTO reports (tenant_id, user_id, name, query, format, schedule, recipients, enabled, next_run_at, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${REPORT_COLUMNS}`,
-    [tenantId, userId, values.name, JSON.stringify(values.query), values.format, values.schedule, JSON.stringify(values.recipients), values.enabled, values.next_run_at, now],
+    [tenantId, userId, ...valueParams(values), now],
   );
   const row = result.rows[0];
   if (row === undefined) throw new Error('insert returned no row');
@@ -70,7 +74,7 @@ export async function updateReport(tx: Tx, tenantId: string, id: string, values:
   const result = await tx.query<ReportRow>(
     `UPDATE reports SET name = $3, query = $4, format = $5, schedule = $6, recipients = $7, enabled = $8, next_run_at = $9, updated_at = $10
      WHERE tenant_id = $1 AND id = $2 RETURNING ${REPORT_COLUMNS}`,
-    [tenantId, id, values.name, JSON.stringify(values.query), values.format, values.schedule, JSON.stringify(values.recipients), values.enabled, values.next_run_at, now],
+    [tenantId, id, ...valueParams(values), now],
   );
   return result.rows[0] ?? null;
 }
@@ -117,17 +121,10 @@ export async function advanceSchedule(tx: Tx, report: ReportRow, nextRunAt: Date
   await tx.query('UPDATE reports SET next_run_at = $3, last_run_at = $4 WHERE tenant_id = $1 AND id = $2', [report.tenant_id, report.id, nextRunAt, ranAt]);
 }
 
-export interface Finished {
-  status: 'succeeded' | 'failed';
-  range_from: Date | null;
-  range_to: Date | null;
-  file_url: string | null;
-  file_path: string | null;
-  row_count: number | null;
-  byte_size: number | null;
-  error: string | null;
-  email_status: EmailStatus | null;
-}
+/** What closing a run sets: the history row's own fields, with a final status. */
+export type Finished = Pick<HistoryRow, 'range_from' | 'range_to' | 'file_url' | 'file_path' | 'row_count' | 'byte_size' | 'error' | 'email_status'> & {
+  status: Exclude<HistoryRow['status'], 'running'>;
+};
 
 export async function finishRun(tx: Tx, tenantId: string, id: string, finished: Finished): Promise<HistoryRow> {
   const result = await tx.query<HistoryRow>(
