@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baselineHoursAt, fitStandardizer, fromTarget, rawSequence, residualRange, servedBy, standardize, toTarget } from '../../src/analytics/sales/sellout-features.js';
+import { baselineHoursAt, fitStandardizer, fromTarget, rawSequence, residualRange, servedBy, soldByOf, standardize, toTarget } from '../../src/analytics/sales/sellout-features.js';
 import { baselineSellout } from '../../src/analytics/sales/sellout.js';
 
 const HOUR = 3_600_000;
@@ -7,11 +7,11 @@ const shape = { bucketMs: HOUR, steps: 3 };
 // Slots of 5 minutes from midnight UTC: 1 ticket in each slot of the first hour, 2 in each of the second.
 const fromMs = Date.UTC(2026, 0, 1);
 const tickets = Float64Array.from([...Array<number>(12).fill(1), ...Array<number>(12).fill(2)]);
-const histogram = { fromMs, slotMs: HOUR / 12, tickets, soldBefore: 4 };
+const soldBy = soldByOf({ fromMs, slotMs: HOUR / 12, tickets, soldBefore: 4 });
 
 describe('sellout model features', () => {
   it('a sequence has tickets per bucket and sold-by-then as fractions of capacity, and the hour of day, oldest first', () => {
-    const rows = rawSequence(histogram, 100, fromMs + 2 * HOUR, shape);
+    const rows = rawSequence(soldBy, 100, fromMs + 2 * HOUR, shape);
     expect(rows.map((row) => row.slice(0, 2))).toEqual([
       [0, 0.04],
       [0.12, 0.16],
@@ -24,7 +24,7 @@ describe('sellout model features', () => {
   it("the backtest baseline is the sales report's recent-rate prediction at the cut", () => {
     const cut = fromMs + 2 * HOUR;
     const expected = baselineSellout({ remaining: 60, ticketsInWindow: 24, ordersInWindow: 1, windowHours: 1, now: new Date(cut), startsAt: new Date(cut) }).hours;
-    expect(baselineHoursAt(histogram, 100, cut, fromMs)).toBe(expected);
+    expect(baselineHoursAt(soldBy, 100, cut, fromMs)).toBe(expected);
     expect(expected).toBeCloseTo(2.5, 12);
   });
 

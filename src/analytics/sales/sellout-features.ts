@@ -26,16 +26,15 @@ export interface SlotHistogram {
 
 export const slotMsOf = (shape: SequenceShape) => shape.bucketMs / SLOTS_PER_BUCKET;
 
-/** Cumulative tickets sold before `atMs`, from the histogram (slots are whole: atMs is rounded to a slot edge). */
-function soldBy(histogram: SlotHistogram, prefix: Float64Array, atMs: number): number {
-  const index = Math.min(histogram.tickets.length, Math.max(0, Math.round((atMs - histogram.fromMs) / histogram.slotMs)));
-  return histogram.soldBefore + (prefix[index] ?? 0);
-}
+/** Cumulative tickets sold before a time (rounded to a slot edge), from a histogram's prefix sums. */
+export type SoldBy = (atMs: number) => number;
 
-function prefixOf(tickets: Float64Array): Float64Array {
+/** Builds the prefix sums of a histogram once; every sequence and baseline of its cut points reads them. */
+export function soldByOf(histogram: SlotHistogram): SoldBy {
+  const { tickets, fromMs, slotMs, soldBefore } = histogram;
   const prefix = new Float64Array(tickets.length + 1);
   for (let i = 0; i < tickets.length; i++) prefix[i + 1] = (prefix[i] ?? 0) + (tickets[i] ?? 0);
-  return prefix;
+  return (atMs) => soldBefore + (prefix[Math.min(tickets.length, Math.max(0, Math.round((atMs - fromMs) / slotMs)))] ?? 0);
 }
 
 /**
@@ -43,13 +42,12 @@ function prefixOf(tickets: Float64Array): Float64Array {
  * tickets sold by its end (both as fractions of capacity), and the hour of day of its end (sin, cos)
  * because ticket buying follows the day.
  */
-export function rawSequence(histogram: SlotHistogram, capacity: number, cutMs: number, shape: SequenceShape): number[][] {
-  const prefix = prefixOf(histogram.tickets);
+export function rawSequence(soldBy: SoldBy, capacity: number, cutMs: number, shape: SequenceShape): number[][] {
   const rows: number[][] = [];
   for (let step = 0; step < shape.steps; step++) {
     const endMs = cutMs - (shape.steps - 1 - step) * shape.bucketMs;
-    const soldAtEnd = soldBy(histogram, prefix, endMs);
-    const inBucket = soldAtEnd - soldBy(histogram, prefix, endMs - shape.bucketMs);
+    const soldAtEnd = soldBy(endMs);
+    const inBucket = soldAtEnd - soldBy(endMs - shape.bucketMs);
     const hour = (endMs % 86_400_000) / HOUR;
     rows.push([inBucket / capacity, Math.min(1, soldAtEnd / capacity), Math.sin((2 * Math.PI * hour) / 24), Math.cos((2 * Math.PI * hour) / 24)]);
   }
@@ -57,13 +55,10 @@ export function rawSequence(histogram: SlotHistogram, capacity: number, cutMs: n
 }
 
 /** The baseline's point estimate at `cutMs` from the same histogram, exactly as the sales report computes it. */
-export function baselineHoursAt(histogram: SlotHistogram, capacity: number, cutMs: number, firstSaleMs: number): number | null {
-  const prefix = prefixOf(histogram.tickets);
-  const sold = soldBy(histogram, prefix, cutMs);
-  const lastHour = sold - soldBy(histogram, prefix, cutMs - HOUR);
-  const windowHours = Math.min(1, Math.max((cutMs - firstSaleMs) / HOUR, 1 / 60));
+export function baselineHoursAt(soldBy: SoldBy, capacity: number, cutMs: number, firstSaleMs: number): number | null {
+  const sold = soldBy(cutMs);
   const now = new Date(cutMs);
-  return baselineSellout({ remaining: Math.max(0, capacity - sold), ticketsInWindow: lastHour, ordersInWindow: 1, windowHours, now, startsAt: now }).hours;
+  return baselineSellout({ remaining: Math.max(0, capacity - sold), ticketsInWindow: sold - soldBy(cutMs - HOUR), ordersInWindow: 1, windowHours: Math.min(1, Math.max((cutMs - firstSaleMs) / HOUR, 1 / 60)), now, startsAt: now }).hours;
 }
 
 export interface Standardizer {

@@ -17,10 +17,11 @@ import {
   residualRange,
   servedBy,
   slotMsOf,
+  soldByOf,
   standardize,
   toTarget,
   type SequenceShape,
-  type SlotHistogram,
+  type SoldBy,
   type Standardizer,
 } from './sellout-features.js';
 import type { SelloutPrediction } from './sellout.js';
@@ -70,7 +71,7 @@ interface SoldOutEvent {
   capacity: number;
   firstSaleMs: number;
   selloutMs: number;
-  histogram: SlotHistogram;
+  soldBy: SoldBy;
 }
 
 interface CutPoint {
@@ -91,9 +92,9 @@ function cutPointsOf(event: SoldOutEvent, shape: SequenceShape, max: number): Cu
   const chosen: number[] = [];
   for (let position = 0; Math.floor(position) < cuts.length; position += stride) chosen.push(cuts[Math.floor(position)] ?? 0);
   return chosen.map((cut) => ({
-    sequence: rawSequence(event.histogram, event.capacity, cut, shape),
+    sequence: rawSequence(event.soldBy, event.capacity, cut, shape),
     hours: (event.selloutMs - cut) / HOUR,
-    baselineHours: baselineHoursAt(event.histogram, event.capacity, cut, event.firstSaleMs),
+    baselineHours: baselineHoursAt(event.soldBy, event.capacity, cut, event.firstSaleMs),
   }));
 }
 
@@ -126,7 +127,7 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
         // Slots start `steps` buckets before the first sale so the earliest sequences are complete (zeros).
         const fromMs = Math.floor(candidate.first_sale_at.getTime() / slotMs) * slotMs - settings.steps * settings.bucketMs;
         const histogram = await slotHistogram(tx, tenantId, candidate.event_id, new Date(fromMs), new Date(sellout.getTime() + 1), slotMs);
-        return { eventId: candidate.event_id, capacity, firstSaleMs: candidate.first_sale_at.getTime(), selloutMs: sellout.getTime(), histogram: { fromMs, slotMs, ...histogram } };
+        return { eventId: candidate.event_id, capacity, firstSaleMs: candidate.first_sale_at.getTime(), selloutMs: sellout.getTime(), soldBy: soldByOf({ fromMs, slotMs, ...histogram }) };
       });
       if (event !== undefined) soldOut.push(event);
     }
@@ -244,7 +245,7 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
       }
       const fromMs = nowMs - params.steps * params.bucketMs;
       const counts = await deps.db.withTenant(tenantId, (tx) => slotHistogram(tx, tenantId, input.eventId, new Date(fromMs), new Date(nowMs + 1), modelSlotMs));
-      const sequence = standardize(rawSequence({ fromMs, slotMs: modelSlotMs, ...counts }, input.capacity, nowMs, modelShape), params.features);
+      const sequence = standardize(rawSequence(soldByOf({ fromMs, slotMs: modelSlotMs, ...counts }), input.capacity, nowMs, modelShape), params.features);
       if (sequence[0]?.length !== FEATURES) return null;
       const [output] = await deps.inference.predict({ kind: 'sellout-predict', modelId: model.id, artifacts: model.artifacts, sequences: [sequence] });
       const target = (output ?? Number.NaN) * params.target.std + params.target.mean;
