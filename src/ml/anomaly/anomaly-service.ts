@@ -10,7 +10,7 @@ import type { ModelStore } from '../model-store.js';
 import type { Trainer } from '../tf/trainer.js';
 import { AutoencoderScorer, WINDOW, paramsOf, windowsOf } from './autoencoder.js';
 import { backtestAutoencoder, type AnomalyScorer, type AutoencoderBacktest } from './autoencoder-backtest.js';
-import { busiestSeries, insertAnomalies, listAnomalies, seriesHistory, type AnomalyFilter, type AnomalyRecord, type AnomalyRow } from './anomaly.repository.js';
+import { busiestSeries, insertAnomalies, listAnomalies, seriesHistories, seriesHistory, type AnomalyFilter, type AnomalyRecord, type AnomalyRow } from './anomaly.repository.js';
 import { RobustAnomalyDetector } from './robust-detector.js';
 
 export interface AnomalySettings {
@@ -79,10 +79,9 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
 
   const stateKey = (tenantId: string, seriesKey: string) => `${tenantId}|${seriesKey}`;
 
-  const scorerFor = (tenantId: string, seriesKey: string): AutoencoderScorer | undefined => {
+  const scorerFor = (tenantId: string, seriesKey: string, key: string): AutoencoderScorer | undefined => {
     const model = deps.models.cached(tenantId, 'anomaly-autoencoder', seriesKey);
     if (model === undefined) return undefined;
-    const key = stateKey(tenantId, seriesKey);
     const current = scorers.get(key);
     if (current !== undefined && current.version === model.version) return current;
     const params = paramsOf(model);
@@ -92,24 +91,40 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
     return scorer;
   };
 
-  /** A series seen for the first time learns its recent past from the database first. */
-  const stateFor = async (tenantId: string, sample: Sample): Promise<SeriesState> => {
-    const key = stateKey(tenantId, sample.seriesKey);
-    const existing = states.get(key);
-    if (existing !== undefined) {
-      states.delete(key);
-      states.set(key, existing);
-      return existing;
-    }
-    const since = new Date(sample.timestamp.getTime() - settings.trainingDays * 86_400_000);
-    const history = await deps.db.withTenant(tenantId, (tx) => seriesHistory(tx, tenantId, sample.seriesKey, since, sample.timestamp, settings.warmupRows));
-    const state: SeriesState = { detector: new RobustAnomalyDetector(), recent: [], lastTimestamp: Number.NEGATIVE_INFINITY };
-    for (const point of history) learn(state, point.timestamp.getTime(), point.value);
+  const remember = (key: string, state: SeriesState) => {
     states.set(key, state);
     // Bounded memory: the least recently seen series is forgotten (it re-learns from the database).
     if (states.size > settings.maxSeries) {
       const oldest = states.keys().next().value;
       if (oldest !== undefined) states.delete(oldest);
+    }
+  };
+
+  /**
+   * Series of the batch that have no state yet learn their recent past from the database first,
+   * all in one query (each up to its first sample in the batch).
+   */
+  const loadUnseen = async (tenantId: string, ordered: readonly Sample[]): Promise<void> => {
+    const firstAt = new Map<string, Date>();
+    for (const sample of ordered) {
+      if (!states.has(stateKey(tenantId, sample.seriesKey)) && !firstAt.has(sample.seriesKey)) firstAt.set(sample.seriesKey, sample.timestamp);
+    }
+    if (firstAt.size === 0) return;
+    const ranges = [...firstAt].map(([seriesKey, before]) => ({ seriesKey, since: new Date(before.getTime() - settings.trainingDays * 86_400_000), before }));
+    const histories = await deps.db.withTenant(tenantId, (tx) => seriesHistories(tx, tenantId, ranges, settings.warmupRows));
+    for (const [seriesKey, history] of histories) {
+      const state: SeriesState = { detector: new RobustAnomalyDetector(), recent: [], lastTimestamp: Number.NEGATIVE_INFINITY };
+      for (const point of history) learn(state, point.timestamp.getTime(), point.value);
+      remember(stateKey(tenantId, seriesKey), state);
+    }
+  };
+
+  /** The series' state, marked as the most recently seen. */
+  const touch = (key: string): SeriesState | undefined => {
+    const state = states.get(key);
+    if (state !== undefined) {
+      states.delete(key);
+      states.set(key, state);
     }
     return state;
   };
@@ -125,13 +140,18 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
   const processBatch = async (batch: CommittedBatch): Promise<void> => {
     const ordered = [...batch.samples].sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
     const found: AnomalyRecord[] = [];
+    await loadUnseen(batch.tenantId, ordered);
     for (const sample of ordered) {
-      const state = await stateFor(batch.tenantId, sample);
+      const key = stateKey(batch.tenantId, sample.seriesKey);
+      // A series forgotten since the batch began (more series than maxSeries) re-learns on its own.
+      if (!states.has(key)) await loadUnseen(batch.tenantId, [sample]);
+      const state = touch(key);
+      if (state === undefined) continue;
       const at = sample.timestamp.getTime();
       // The streaming detector needs time order; a late sample is stored but not scored.
       if (at <= state.lastTimestamp) continue;
       const robustScore = learn(state, at, sample.value);
-      const scorer = scorerFor(batch.tenantId, sample.seriesKey);
+      const scorer = scorerFor(batch.tenantId, sample.seriesKey, key);
       const modelScore = scorer === undefined || state.recent.length < WINDOW ? null : scorer.score(state.recent);
       scored += 1;
       const joined = scorer?.servedBy === 'robust+autoencoder' && modelScore !== null;

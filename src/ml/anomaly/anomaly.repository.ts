@@ -77,13 +77,30 @@ export async function listAnomalies(tx: Tx, tenantId: string, filter: AnomalyFil
 
 /** Values of one series in time order, oldest first, at most `limit` of the newest before `before`. */
 export async function seriesHistory(tx: Tx, tenantId: string, seriesKey: string, since: Date, before: Date, limit: number): Promise<Array<{ timestamp: Date; value: number }>> {
-  const result = await tx.query<{ timestamp: Date; value: number }>(
-    `SELECT "timestamp", value FROM (
-       SELECT "timestamp", value, id FROM metrics WHERE tenant_id = $1 AND series_key = $2 AND "timestamp" >= $3 AND "timestamp" < $4
-       ORDER BY "timestamp" DESC, id DESC LIMIT $5) recent ORDER BY "timestamp", id`,
-    [tenantId, seriesKey, since, before, limit],
+  const histories = await seriesHistories(tx, tenantId, [{ seriesKey, since, before }], limit);
+  return histories.get(seriesKey) ?? [];
+}
+
+/** `seriesHistory` of several series in one statement (series first seen in an ingested batch). */
+export async function seriesHistories(
+  tx: Tx,
+  tenantId: string,
+  ranges: ReadonlyArray<{ seriesKey: string; since: Date; before: Date }>,
+  limit: number,
+): Promise<Map<string, Array<{ timestamp: Date; value: number }>>> {
+  const histories = new Map<string, Array<{ timestamp: Date; value: number }>>(ranges.map((range) => [range.seriesKey, []]));
+  if (ranges.length === 0) return histories;
+  const result = await tx.query<{ series_key: string; timestamp: Date; value: number }>(
+    `SELECT s.series_key, recent."timestamp", recent.value
+     FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS s(series_key, since, before)
+     CROSS JOIN LATERAL (
+       SELECT "timestamp", value, id FROM metrics WHERE tenant_id = $1 AND series_key = s.series_key AND "timestamp" >= s.since AND "timestamp" < s.before
+       ORDER BY "timestamp" DESC, id DESC LIMIT $5) recent
+     ORDER BY s.series_key, recent."timestamp", recent.id`,
+    [tenantId, ranges.map((r) => r.seriesKey), ranges.map((r) => r.since), ranges.map((r) => r.before), limit],
   );
-  return result.rows;
+  for (const row of result.rows) histories.get(row.series_key)?.push({ timestamp: row.timestamp, value: row.value });
+  return histories;
 }
 
 /** Series with the most samples since `since`, across tenants (system work): what the training job picks. */
