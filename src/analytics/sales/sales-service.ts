@@ -8,7 +8,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
 import { activeEvents, eventTotals, insertSale, tenantTotals, ticketsBetween } from './sales.repository.js';
 import type { SelloutModel } from './sellout-model.js';
-import { baselineSellout, trendOf, type SelloutPrediction, type Trend } from './sellout.js';
+import { baselineSellout, rateWindowHours, trendOf, type SelloutPrediction, type Trend } from './sellout.js';
 
 export interface TrackSaleInput {
   sale_id: string;
@@ -73,9 +73,7 @@ export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock:
       await ticketsBetween(tx, tenantId, eventId, ago(30 * MINUTE), new Date(now.getTime() + 1)),
     ] as const);
     const remaining = Math.max(0, event.capacity - totals.sold);
-    // The rate window is the last hour, or the time since the first sale when that is shorter.
-    const sinceFirst = totals.first_sale_at === null ? 0 : (now.getTime() - totals.first_sale_at.getTime()) / HOUR;
-    const windowHours = Math.min(1, Math.max(sinceFirst, 1 / 60));
+    const windowHours = rateWindowHours(now.getTime(), totals.first_sale_at?.getTime() ?? null);
     const startsAt = new Date(event.starts_at);
     const baseline = baselineSellout({ remaining, ticketsInWindow: lastHour.tickets, ordersInWindow: lastHour.orders, windowHours, now, startsAt });
     // The LSTM is an improvement, not a dependency: if it fails, the baseline serves and the report says why.

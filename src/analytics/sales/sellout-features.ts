@@ -1,5 +1,5 @@
 import { nearestRank } from '../../platform/stats.js';
-import { baselineSellout } from './sellout.js';
+import { baselineSellout, rateWindowHours } from './sellout.js';
 
 /**
  * Inputs of the LSTM sellout model. Training cut points and live predictions build their sequences
@@ -58,7 +58,7 @@ export function rawSequence(soldBy: SoldBy, capacity: number, cutMs: number, sha
 export function baselineHoursAt(soldBy: SoldBy, capacity: number, cutMs: number, firstSaleMs: number): number | null {
   const sold = soldBy(cutMs);
   const now = new Date(cutMs);
-  return baselineSellout({ remaining: Math.max(0, capacity - sold), ticketsInWindow: sold - soldBy(cutMs - HOUR), ordersInWindow: 1, windowHours: Math.min(1, Math.max((cutMs - firstSaleMs) / HOUR, 1 / 60)), now, startsAt: now }).hours;
+  return baselineSellout({ remaining: Math.max(0, capacity - sold), ticketsInWindow: sold - soldBy(cutMs - HOUR), ordersInWindow: 1, windowHours: rateWindowHours(cutMs, firstSaleMs), now, startsAt: now }).hours;
 }
 
 export interface Standardizer {

@@ -21,6 +21,9 @@ export function trendOf(recent: number, previous: number): Trend {
   return 'steady';
 }
 
+/** Hours of the rate window: the last hour, or the time since the first sale when that is shorter (at least a minute). */
+export const rateWindowHours = (nowMs: number, firstSaleMs: number | null) => Math.min(1, Math.max(firstSaleMs === null ? 0 : (nowMs - firstSaleMs) / 3_600_000, 1 / 60));
+
 /**
  * remaining / rate, where rate is tickets per hour over the window; with n orders observed the rate's
  * 95% range is rate * (1 +- 1.96 / sqrt(n)), which bounds the sellout time.
