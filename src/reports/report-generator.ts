@@ -11,7 +11,7 @@ import type { ReportFiles } from './report-files.js';
 import { runReportQuery, type ReportData } from './report-query.js';
 import { resolveRange, type ResolvedRange } from './report-range.js';
 import type { ReportFormat, Range } from './report.schema.js';
-import { advanceSchedule, claimRun, findHistory, finishRun, recordEmail, type EmailStatus, type HistoryRow, type ReportRow } from './reports.repository.js';
+import { advanceSchedule, claimRun, finishRun, recordEmail, type EmailStatus, type HistoryRow, type ReportRow } from './reports.repository.js';
 import { nextRunAfter } from './schedule.js';
 
 const MAX_EMAIL_ATTEMPTS = 5;
@@ -19,6 +19,8 @@ const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
 const CONTENT_TYPES: Record<ReportFormat, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json', pdf: 'application/pdf' };
 
 export const contentTypeOf = (format: ReportFormat): string => CONTENT_TYPES[format];
+/** The report's name made safe for a file name (attachments and downloads). */
+export const fileBaseOf = (reportName: string): string => reportName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'report';
 export const downloadUrl = (reportId: string, historyId: string): string => `/api/v1/monitoring/reports/${reportId}/history/${historyId}/download`;
 
 export interface ReportGeneratorDeps {
@@ -53,14 +55,15 @@ const render = async (format: ReportFormat, header: ReportHeader, data: ReportDa
 };
 
 export function createReportGenerator(deps: ReportGeneratorDeps): ReportGenerator {
-  const mail = async (report: ReportRow, history: HistoryRow, range: ResolvedRange): Promise<void> => {
-    if (history.file_path === null || history.format === null) return;
+  /** Sends the run's e-mail and records the outcome; answers the updated history row. */
+  const mail = async (report: ReportRow, history: HistoryRow, range: ResolvedRange): Promise<HistoryRow | null> => {
+    if (history.file_path === null || history.format === null) return null;
     const format = history.format;
     const filePath = history.file_path;
     let outcome: DeliveryOutcome;
     try {
       const content = await deps.files.read(filePath);
-      const filename = `${report.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'report'}.${format}`;
+      const filename = `${fileBaseOf(report.name)}.${format}`;
       outcome = await deps.email.send({
         to: report.recipients,
         subject: `Report: ${report.name} (${range.from.toISOString()} to ${range.to.toISOString()})`,
@@ -76,7 +79,7 @@ export function createReportGenerator(deps: ReportGeneratorDeps): ReportGenerato
     else if (outcome.status === 'retryable' && history.email_attempts + 1 < MAX_EMAIL_ATTEMPTS) status = 'retrying';
     else status = 'failed';
     const error = outcome.status === 'ok' ? null : (deps.email.notConfigured ?? outcome.error);
-    await deps.db.withTenant(report.tenant_id, (tx) => recordEmail(tx, report.tenant_id, history.id, { status, error, at: deps.clock.now() }));
+    return deps.db.withTenant(report.tenant_id, (tx) => recordEmail(tx, report.tenant_id, history.id, { status, error, at: deps.clock.now() }));
   };
 
   return {
@@ -117,9 +120,11 @@ export function createReportGenerator(deps: ReportGeneratorDeps): ReportGenerato
       }
       let history = await deps.db.withTenant(report.tenant_id, (tx) => finishRun(tx, report.tenant_id, claimed.id, finished));
       if (history.status === 'succeeded' && report.recipients.length > 0 && range !== null) {
-        await mail(report, history, range).catch((error: unknown) => deps.logger.error({ err: error, reportId: report.id }, 'report e-mail failed'));
-        const sent = history;
-        history = (await deps.db.withTenant(report.tenant_id, (tx) => findHistory(tx, report.tenant_id, report.id, sent.id))) ?? history;
+        const mailed = await mail(report, history, range).catch((error: unknown) => {
+          deps.logger.error({ err: error, reportId: report.id }, 'report e-mail failed');
+          return null;
+        });
+        history = mailed ?? history;
       }
       return history;
     },

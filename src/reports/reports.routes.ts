@@ -5,7 +5,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import type { App } from '../platform/http/types.js';
 import type { ReportFiles } from './report-files.js';
-import { contentTypeOf, type ReportGenerator } from './report-generator.js';
+import { contentTypeOf, fileBaseOf, type ReportGenerator } from './report-generator.js';
 import { validateQuery } from './report-query.js';
 import { resolveRange } from './report-range.js';
 import { HistorySchema, RangeSchema, ReportBodySchema, ReportSchema, type ReportBody } from './report.schema.js';
@@ -162,7 +162,7 @@ export function reportRoutes(deps: ReportRoutesDeps) {
         if (history.status !== 'succeeded' || history.file_path === null || history.format === null) throw new AppError('NOT_FOUND', `generation ${history.id} has no file (status ${history.status})`);
         if (!(await deps.files.exists(history.file_path))) throw new AppError('NOT_FOUND', `the file of generation ${history.id} is no longer in REPORTS_DIR`);
         const content = await deps.files.read(history.file_path);
-        const name = `${report.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'report'}-${history.generated_at.toISOString().slice(0, 10)}.${history.format}`;
+        const name = `${fileBaseOf(report.name)}-${history.generated_at.toISOString().slice(0, 10)}.${history.format}`;
         return reply.type(contentTypeOf(history.format)).header('content-disposition', `attachment; filename="${name}"`).send(content);
       },
     );

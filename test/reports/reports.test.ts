@@ -318,6 +318,11 @@ describe('reports', () => {
     expect(mails[0]?.to.sort()).toEqual(['cto@example.com', 'ops@example.com']);
     expect(mails[0]?.raw).toContain(`Daily_latency_${tenant.slice(0, 8)}.csv`);
     expect(mails[0]?.subject).toContain('2026-02-12T00:00:00.000Z to 2026-02-13T00:00:00.000Z');
+
+    // An on-demand run answers with the e-mail outcome it recorded.
+    const manual = await generate(tenant, report.id);
+    expect(manual).toMatchObject({ trigger: 'manual', status: 'succeeded', email_status: 'sent' });
+    expect(smtp.messages.slice(mailsBefore).filter((mail) => mail.subject.includes(name))).toHaveLength(2);
   });
 
   it('claims a scheduled run once even when two generators race for it', async () => {
