@@ -47,6 +47,12 @@ export async function tenantsWithData(tx: Tx, from: Date, to: Date): Promise<str
   return rows.map((row) => row.tenant_id);
 }
 
+export interface SlaViolation {
+  type: 'uptime' | 'response_time_p95';
+  target: number;
+  actual: number;
+}
+
 export interface StoredSlaRow {
   service_name: string;
   period_start: Date;
@@ -56,7 +62,7 @@ export interface StoredSlaRow {
   target_uptime_percentage: number;
   target_response_time_ms: number;
   checks_total: number;
-  violations: unknown[];
+  violations: SlaViolation[];
 }
 
 export async function upsertSla(tx: Tx, tenantId: string, rows: readonly StoredSlaRow[]): Promise<void> {

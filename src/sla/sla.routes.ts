@@ -81,7 +81,7 @@ export function slaRoutes(container: Container, sla: SlaService) {
             from: from.toISOString(),
             to: to.toISOString(),
             services: service === null ? entries : entries.filter((entry) => entry.service_name === service),
-            history: stored.map((row) => ({ ...row, period_start: row.period_start.toISOString(), period_end: row.period_end.toISOString(), violations: row.violations as Array<{ type: 'uptime' | 'response_time_p95'; target: number; actual: number }> })),
+            history: stored.map((row) => ({ ...row, period_start: row.period_start.toISOString(), period_end: row.period_end.toISOString() })),
           };
         });
       },

@@ -1,13 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config, SlaTarget } from '../config.js';
 import type { Db } from '../platform/db/index.js';
-import { responseTimeByService, storedSla, tenantsWithData, upsertSla, uptimeByService, type StoredSlaRow } from './sla.repository.js';
-
-export interface SlaViolation {
-  type: 'uptime' | 'response_time_p95';
-  target: number;
-  actual: number;
-}
+import { responseTimeByService, storedSla, tenantsWithData, upsertSla, uptimeByService, type SlaViolation, type StoredSlaRow } from './sla.repository.js';
 
 export interface SlaEntry {
   service_name: string;
