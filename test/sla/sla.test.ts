@@ -1,21 +1,10 @@
+import type { Static } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/platform/clock.js';
+import type { SlaResponseSchema } from '../../src/sla/sla.routes.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
 import { testEnv } from '../support/env.js';
-
-interface Entry {
-  service_name: string;
-  uptime_percentage: number | null;
-  checks_total: number;
-  checks_up: number;
-  response_time_p95: number | null;
-  requests_total: number;
-  target_uptime_percentage: number;
-  target_response_time_ms: number;
-  violations: Array<{ type: string; target: number; actual: number }>;
-  compliant: boolean | null;
-}
 
 const DAY = '2026-01-05T00:00:00.000Z';
 const NEXT_DAY = '2026-01-06T00:00:00.000Z';
@@ -64,7 +53,7 @@ async function seedFixture(tenant: string) {
 const bodyOf = async (tenant: string, query: string) => {
   const response = await t.app.inject({ method: 'GET', url: `/api/v1/monitoring/dashboard/sla${query}`, headers: await bearer(tenant, ['viewer']) });
   expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ from: string; to: string; services: Entry[]; history: Array<Entry & { period_start: string; period_end: string }> }>();
+  return response.json<Static<typeof SlaResponseSchema>>();
 };
 
 describe('SLA compliance', () => {
