@@ -152,8 +152,10 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
       if (at <= state.lastTimestamp) continue;
       const robustScore = learn(state, at, sample.value);
       const scorer = scorerFor(batch.tenantId, sample.seriesKey, key);
-      const modelScore = scorer === undefined || state.recent.length < WINDOW ? null : scorer.score(state.recent);
       scored += 1;
+      // An autoencoder that does not serve only annotates an anomaly the robust detector found.
+      const needed = scorer !== undefined && state.recent.length >= WINDOW && (scorer.servedBy === 'robust+autoencoder' || robustScore >= settings.alertScore);
+      const modelScore = needed ? scorer.score(state.recent) : null;
       const joined = scorer?.servedBy === 'robust+autoencoder' && modelScore !== null;
       const score = joined ? Math.max(robustScore, modelScore) : robustScore;
       if (score < settings.alertScore) continue;
