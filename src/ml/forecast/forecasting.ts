@@ -235,7 +235,8 @@ function autoForecast(values: readonly number[], options: { horizon: number; win
       }
     }
   }
-  const chosen = candidates(values, options.horizon, options.window, options.confidence, options.seasonLength).find((c) => c.method === best) ?? linearTrend(values, options.horizon, options.window, options.confidence);
+  // Only the winner is fitted on the whole history (Holt-Winters falls back to the trend without a season there).
+  const chosen = forecast(values, { ...options, method: best });
   return { ...chosen, backtest: { held_out: heldOut, mae } };
 }
 
