@@ -18,10 +18,8 @@ export async function activeIncidentsBySeverity(tx: Tx, tenantId: string): Promi
   return rows;
 }
 
-export interface LatencyRow {
+export interface ServiceLatency {
   service_name: string;
-  endpoint: string;
-  method: string;
   requests: number;
   errors: number;
   p50: number;
@@ -29,29 +27,52 @@ export interface LatencyRow {
   p99: number;
 }
 
-const PERCENTILES = `count(*)::int AS requests, (count(*) FILTER (WHERE status_code >= 500))::int AS errors,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50,
-  percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95,
-  percentile_cont(0.99) WITHIN GROUP (ORDER BY response_time_ms) AS p99`;
-
-export async function latencyByService(tx: Tx, tenantId: string, from: Date, to: Date, service: string | null): Promise<Array<Omit<LatencyRow, 'endpoint' | 'method'>>> {
-  const { rows } = await tx.query<Omit<LatencyRow, 'endpoint' | 'method'>>(
-    `SELECT service_name, ${PERCENTILES} FROM performance_metrics
-     WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND ($4::text IS NULL OR service_name = $4)
-     GROUP BY service_name ORDER BY service_name`,
-    [tenantId, from, to, service],
-  );
-  return rows;
+export interface EndpointLatency extends ServiceLatency {
+  endpoint: string;
+  method: string;
 }
 
-export async function latencyByEndpoint(tx: Tx, tenantId: string, from: Date, to: Date, service: string | null, limit: number): Promise<LatencyRow[]> {
-  const { rows } = await tx.query<LatencyRow>(
-    `SELECT service_name, endpoint, method, ${PERCENTILES} FROM performance_metrics
-     WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND ($4::text IS NULL OR service_name = $4)
-     GROUP BY service_name, endpoint, method ORDER BY requests DESC, service_name, endpoint, method LIMIT $5`,
-    [tenantId, from, to, service, limit],
+/** Requests and 5xx answers in a range (the overview's rates): counts only, so nothing is sorted. */
+export async function requestCounts(tx: Tx, tenantId: string, from: Date, to: Date): Promise<{ requests: number; errors: number }> {
+  const { rows } = await tx.query<{ requests: number; errors: number }>(
+    `SELECT count(*)::int AS requests, (count(*) FILTER (WHERE status_code >= 500))::int AS errors FROM performance_metrics
+     WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3`,
+    [tenantId, from, to],
   );
-  return rows;
+  return rows[0] ?? { requests: 0, errors: 0 };
+}
+
+/**
+ * p50/p95/p99 per service (by name) and per endpoint (most requested first, at most `limit`) from one scan and
+ * one sort: GROUPING SETS computes both levels in the same pass (a service's percentiles cannot be derived from
+ * its endpoints'). Service rows are the ones whose endpoint is NULL (the column is NOT NULL).
+ */
+export async function latencyByServiceAndEndpoint(
+  tx: Tx,
+  tenantId: string,
+  from: Date,
+  to: Date,
+  service: string | null,
+  limit: number,
+): Promise<{ services: ServiceLatency[]; endpoints: EndpointLatency[] }> {
+  const { rows } = await tx.query<ServiceLatency & { endpoint: string | null; method: string | null }>(
+    `SELECT service_name, endpoint, method, count(*)::int AS requests, (count(*) FILTER (WHERE status_code >= 500))::int AS errors,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY response_time_ms) AS p99
+     FROM performance_metrics
+     WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND ($4::text IS NULL OR service_name = $4)
+     GROUP BY GROUPING SETS ((service_name), (service_name, endpoint, method))
+     ORDER BY GROUPING(endpoint, method) DESC, CASE GROUPING(endpoint, method) WHEN 0 THEN count(*) END DESC, service_name, endpoint, method`,
+    [tenantId, from, to, service],
+  );
+  const services: ServiceLatency[] = [];
+  const endpoints: EndpointLatency[] = [];
+  for (const { endpoint, method, ...row } of rows) {
+    if (endpoint === null || method === null) services.push(row);
+    else if (endpoints.length < limit) endpoints.push({ ...row, endpoint, method });
+  }
+  return { services, endpoints };
 }
 
 export interface SumRow {

@@ -3,7 +3,7 @@ import type { HealthService } from '../health/index.js';
 import type { Cache } from '../platform/cache/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
-import { activeAlertsBySeverity, activeIncidentsBySeverity, latencyByEndpoint, latencyByService, latestOf, sumsOf, type LatencyRow, type SumRow } from './dashboard-data.repository.js';
+import { activeAlertsBySeverity, activeIncidentsBySeverity, latencyByServiceAndEndpoint, latestOf, requestCounts, sumsOf, type ServiceLatency, type SumRow } from './dashboard-data.repository.js';
 
 export interface Range {
   from: Date;
@@ -39,7 +39,7 @@ export type ForecastProvider = (tenantId: string, range: Range) => Promise<unkno
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 const countsBy = (rows: Array<{ severity: string; count: number }>) => Object.fromEntries(rows.map((row) => [row.severity, row.count]));
 
-function latencyJson<T extends Omit<LatencyRow, 'endpoint' | 'method'>>(row: T) {
+function latencyJson<T extends ServiceLatency>(row: T) {
   const { errors, p50, p95, p99, ...rest } = row;
   return { ...rest, errors, error_rate: round(errors / row.requests, 4), p50_ms: round(p50), p95_ms: round(p95), p99_ms: round(p99) };
 }
@@ -64,9 +64,7 @@ export function createDashboardService(deps: { db: Db; cache: Cache; clock: Cloc
 
   const performance = (tenantId: string, range: Range, service: string | null) =>
     readThrough(cache, ['performance', tenantId, range.from.toISOString(), range.to.toISOString(), service], READ_TTL_MS.performance, async () => {
-      const [services, endpoints] = await db.withTenant(tenantId, (tx) =>
-        Promise.all([latencyByService(tx, tenantId, range.from, range.to, service), latencyByEndpoint(tx, tenantId, range.from, range.to, service, 200)]),
-      );
+      const { services, endpoints } = await db.withTenant(tenantId, (tx) => latencyByServiceAndEndpoint(tx, tenantId, range.from, range.to, service, 200));
       const endpointRows = endpoints.map(latencyJson);
       const extra = forecast === undefined ? {} : { forecast: await forecast(tenantId, range) };
       return {
@@ -89,14 +87,12 @@ export function createDashboardService(deps: { db: Db; cache: Cache; clock: Cloc
       readThrough(cache, ['overview', tenantId], READ_TTL_MS.overview, async () => {
         const now = deps.clock.now();
         const window = { from: new Date(now.getTime() - 5 * 60_000), to: now };
-        const [alerts, incidents, services, rates] = await Promise.all([
+        const [alerts, incidents, services, { requests, errors }] = await Promise.all([
           db.withTenant(tenantId, (tx) => activeAlertsBySeverity(tx, tenantId)),
           db.withTenant(tenantId, (tx) => activeIncidentsBySeverity(tx, tenantId)),
           deps.health.latestServices(),
-          db.withTenant(tenantId, (tx) => latencyByService(tx, tenantId, window.from, window.to, null)),
+          db.withTenant(tenantId, (tx) => requestCounts(tx, tenantId, window.from, window.to)),
         ]);
-        const requests = rates.reduce((sum, row) => sum + row.requests, 0);
-        const errors = rates.reduce((sum, row) => sum + row.errors, 0);
         return {
           generated_at: now.toISOString(),
           health: {

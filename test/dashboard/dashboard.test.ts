@@ -94,6 +94,9 @@ describe('dashboard performance', () => {
       ['ticket', '/tickets', 100],
       ['payment', '/charge', 3],
     ]);
+    // Endpoint rows carry their own percentiles (computed in the same pass as the per-service ones).
+    expect(body.endpoints[1]).toEqual({ service_name: 'payment', endpoint: '/charge', method: 'GET', requests: 3, errors: 0, error_rate: 0, p50_ms: 2000, p95_ms: 2900, p99_ms: 2980 });
+    expect(body.endpoints[0]).toMatchObject({ endpoint: '/tickets', errors: 5, error_rate: 0.05, p50_ms: 50.5, p95_ms: 95.05, p99_ms: 99.01 });
     expect(body.slowest_endpoints.map((row) => row.endpoint)).toEqual(['/charge', '/tickets']);
     // The ML domain registers its p95 forecast at start (two minutes of data: too few buckets to forecast).
     expect(body.forecast).toMatchObject({ metric: 'p95_response_time_ms', services: [{ service_name: 'payment', method: null }, { service_name: 'ticket', method: null }] });
