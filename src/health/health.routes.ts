@@ -4,7 +4,7 @@ import type { Container } from '../container.js';
 import type { App } from '../platform/http/types.js';
 import { worst } from './check-result.js';
 import { CheckResultSchema, DependenciesSchema, ErrorBodySchema, OverallHealthSchema, ServicesSchema } from './health.schemas.js';
-import type { HealthService } from './health.service.js';
+import { dependencyStatus, type HealthService } from './health.service.js';
 
 const HTTP_STATUS = (status: string): 200 | 503 => (status === 'unhealthy' ? 503 : 200);
 
@@ -47,7 +47,7 @@ export function healthRoutes(container: Container, health: HealthService) {
       },
       async (_request, reply) => {
         const dependencies = await health.dependencies();
-        const status = worst(dependencies.map((result) => (result.required || result.status !== 'unhealthy' ? result.status : 'degraded')));
+        const status = dependencyStatus(dependencies);
         return reply.status(HTTP_STATUS(status)).send({ status, dependencies });
       },
     );
@@ -57,7 +57,7 @@ export function healthRoutes(container: Container, health: HealthService) {
       {
         schema: {
           tags: ['health'],
-          summary: 'Live check of every configured platform service (signed GET /health, 5 s timeout)',
+          summary: 'Live check of every configured platform service (signed GET /health, HEALTH_CHECK_TIMEOUT_MS timeout)',
           response: { 200: ServicesSchema },
         },
       },

@@ -41,6 +41,11 @@ export interface HealthServiceDeps {
   ingest: Ingest;
 }
 
+/** Required dependencies decide `unhealthy`; any other failing dependency only degrades. */
+export function dependencyStatus(dependencies: readonly DependencyResult[]): CheckStatus {
+  return worst(dependencies.map((result) => (result.required || result.status !== 'unhealthy' ? result.status : 'degraded')));
+}
+
 /** Reuses a result for `maxAgeMs` and lets concurrent callers share one run (a public endpoint must not fan out). */
 function shared<T>(maxAgeMs: number, load: () => Promise<T>): { get(): Promise<T>; set(value: T): void } {
   let inFlight: Promise<T> | undefined;
@@ -114,8 +119,6 @@ export function createHealthService(deps: HealthServiceDeps) {
     });
 
   return {
-    systemTenantId: tenantId,
-    dependencyNames: () => checkers.map((checker) => checker.name),
     serviceNames: () => services.map((service) => service.name),
 
     dependencies: () => dependencyResults.get(),
@@ -143,9 +146,8 @@ export function createHealthService(deps: HealthServiceDeps) {
         deps.logger.warn({ err: error }, 'health summary unavailable');
         return null;
       });
-      const statuses = dependencies.map((result) => (result.required || result.status !== 'unhealthy' ? result.status : 'degraded'));
-      if (summary !== null && summary.healthy < summary.total) statuses.push('degraded');
-      return { status: worst(statuses), dependencies, services: summary };
+      const servicesStatus: CheckStatus = summary !== null && summary.healthy < summary.total ? 'degraded' : 'healthy';
+      return { status: worst([dependencyStatus(dependencies), servicesStatus]), dependencies, services: summary };
     },
 
     /** One cycle of the health-check job: check everything, keep the history, feed the pipeline. */
