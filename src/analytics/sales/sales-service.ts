@@ -6,7 +6,7 @@ import type { Catalogue } from '../../metrics/catalogue.js';
 import type { Ingest } from '../../metrics/ingest.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
-import { activeEvents, eventTotals, insertSale, tenantTotals, ticketsBetween } from './sales.repository.js';
+import { activeEvents, eventTotals, insertSale, recentSales, tenantTotals } from './sales.repository.js';
 import type { SelloutModel } from './sellout-model.js';
 import { baselineSellout, rateWindowHours, trendOf, type SelloutPrediction, type Trend } from './sellout.js';
 
@@ -64,25 +64,25 @@ export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock:
   const report = async (tenantId: string, eventId: string): Promise<EventSalesReport> => {
     const event = await eventOf(tenantId, eventId);
     const now = deps.clock.now();
-    const ago = (ms: number) => new Date(now.getTime() - ms);
-    const [totals, lastMinutes, lastHour, previousHalf, recentHalf] = await deps.db.withTenant(tenantId, async (tx) => [
+    // The LSTM is an improvement, not a dependency: if it fails, the baseline serves and the report says why.
+    let lstmUnavailable: string | undefined;
+    const unavailable = (error: unknown) => {
+      lstmUnavailable = error instanceof Error ? error.message : String(error);
+      deps.logger.warn({ err: error, tenantId, eventId }, 'LSTM sellout prediction failed; the baseline serves');
+      return null;
+    };
+    const predictor = await deps.sellout.predictor(tenantId).catch(unavailable);
+    // One transaction for the report's reads and the model's input.
+    const [totals, recent, modelInput] = await deps.db.withTenant(tenantId, async (tx) => [
       await eventTotals(tx, tenantId, eventId, now),
-      await ticketsBetween(tx, tenantId, eventId, ago(10 * MINUTE), new Date(now.getTime() + 1)),
-      await ticketsBetween(tx, tenantId, eventId, ago(HOUR), new Date(now.getTime() + 1)),
-      await ticketsBetween(tx, tenantId, eventId, ago(HOUR), ago(30 * MINUTE)),
-      await ticketsBetween(tx, tenantId, eventId, ago(30 * MINUTE), new Date(now.getTime() + 1)),
+      await recentSales(tx, tenantId, eventId, now),
+      predictor === null ? null : await predictor.readRecent(tx, eventId, now.getTime()),
     ] as const);
     const remaining = Math.max(0, event.capacity - totals.sold);
     const windowHours = rateWindowHours(now.getTime(), totals.first_sale_at?.getTime() ?? null);
     const startsAt = new Date(event.starts_at);
-    const baseline = baselineSellout({ remaining, ticketsInWindow: lastHour.tickets, ordersInWindow: lastHour.orders, windowHours, now, startsAt });
-    // The LSTM is an improvement, not a dependency: if it fails, the baseline serves and the report says why.
-    let lstmUnavailable: string | undefined;
-    const lstm = await deps.sellout.predict(tenantId, { eventId, capacity: event.capacity, sold: totals.sold, now, startsAt }).catch((error: unknown) => {
-      lstmUnavailable = error instanceof Error ? error.message : String(error);
-      deps.logger.warn({ err: error, tenantId, eventId }, 'LSTM sellout prediction failed; the baseline serves');
-      return null;
-    });
+    const baseline = baselineSellout({ remaining, ticketsInWindow: recent.lastHour.tickets, ordersInWindow: recent.lastHour.orders, windowHours, now, startsAt });
+    const lstm = predictor === null || modelInput === null ? null : await predictor.predict(modelInput, { capacity: event.capacity, sold: totals.sold, now, startsAt }).catch(unavailable);
     const servedBy = lstm?.servedBy ?? 'baseline';
     return {
       event_id: eventId,
@@ -93,9 +93,9 @@ export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock:
       remaining,
       orders: totals.orders,
       revenue_cents: totals.revenue,
-      velocity_per_minute: lastMinutes.tickets / 10,
-      velocity_per_hour: lastHour.tickets / windowHours,
-      trend: trendOf(recentHalf.tickets, previousHalf.tickets),
+      velocity_per_minute: recent.lastTenMinutes / 10,
+      velocity_per_hour: recent.lastHour.tickets / windowHours,
+      trend: trendOf(recent.recentHalf, recent.previousHalf),
       starts_at: event.starts_at,
       prediction: servedBy === 'lstm' && lstm !== null ? lstm.prediction : baseline,
       predictions: { baseline, lstm: lstm?.prediction ?? null },

@@ -49,14 +49,31 @@ export async function eventTotals(tx: Tx, tenantId: string, eventId: string, unt
   return { sold, orders, revenue, first_sale_at: first, last_sale_at: last };
 }
 
-/** Tickets and orders in [from, to). */
-export async function ticketsBetween(tx: Tx, tenantId: string, eventId: string, from: Date, to: Date): Promise<{ tickets: number; orders: number }> {
-  const result = await tx.query<{ tickets: string | null; orders: string }>(
-    'SELECT sum(tickets) AS tickets, count(*) AS orders FROM sales WHERE tenant_id = $1 AND event_id = $2 AND sold_at >= $3 AND sold_at < $4',
-    [tenantId, eventId, from, to],
+export interface RecentSales {
+  /** Tickets in the last 10 minutes. */
+  lastTenMinutes: number;
+  lastHour: { tickets: number; orders: number };
+  /** Tickets in the older and in the newer half of the last hour. */
+  previousHalf: number;
+  recentHalf: number;
+}
+
+/** The windows of the sales report, ending at `now` (inclusive), in one scan of the last hour. */
+export async function recentSales(tx: Tx, tenantId: string, eventId: string, now: Date): Promise<RecentSales> {
+  const ago = (ms: number) => new Date(now.getTime() - ms);
+  const result = await tx.query<{ ten: string | null; hour: string | null; orders: string; previous: string | null; recent: string | null }>(
+    `SELECT sum(tickets) FILTER (WHERE sold_at >= $3) AS ten, sum(tickets) AS hour, count(*) AS orders,
+            sum(tickets) FILTER (WHERE sold_at < $4) AS previous, sum(tickets) FILTER (WHERE sold_at >= $4) AS recent
+     FROM sales WHERE tenant_id = $1 AND event_id = $2 AND sold_at >= $5 AND sold_at < $6`,
+    [tenantId, eventId, ago(10 * 60_000), ago(30 * 60_000), ago(3_600_000), new Date(now.getTime() + 1)],
   );
   const row = result.rows[0];
-  return { tickets: Number(row?.tickets ?? 0), orders: Number(row?.orders ?? 0) };
+  return {
+    lastTenMinutes: Number(row?.ten ?? 0),
+    lastHour: { tickets: Number(row?.hour ?? 0), orders: Number(row?.orders ?? 0) },
+    previousHalf: Number(row?.previous ?? 0),
+    recentHalf: Number(row?.recent ?? 0),
+  };
 }
 
 /** Events (across tenants, system work) with a sale since `since`: what the tracking job follows. */

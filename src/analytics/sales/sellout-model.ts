@@ -5,7 +5,7 @@ import type { Clients } from '../../clients/index.js';
 import { AppError, NotConfiguredError } from '../../errors.js';
 import type { ModelStore, StoredModel, Trainer } from '../../ml/index.js';
 import type { Clock } from '../../platform/clock.js';
-import type { Db } from '../../platform/db/index.js';
+import type { Db, Tx } from '../../platform/db/index.js';
 import { eventsWithSales, selloutTime, slotHistogram, tenantsWithSales } from './sales.repository.js';
 import {
   baselineHoursAt,
@@ -228,32 +228,41 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
     },
 
     /**
-     * The LSTM's prediction for an event now, or null without a model. Runs in the inference worker,
+     * The tenant's latest model, or null without one. `readRecent` reads an event's last steps in the
+     * caller's transaction (beside the report's other reads); `predict` runs in the inference worker,
      * which never queues behind a training run.
      */
-    async predict(tenantId: string, input: { eventId: string; capacity: number; sold: number; now: Date; startsAt: Date }): Promise<{ prediction: SelloutPrediction; servedBy: 'lstm' | 'baseline'; version: number } | null> {
+    async predictor(tenantId: string) {
       const model = await deps.models.latest(tenantId, 'sellout', MODEL_KEY);
       if (model === undefined || !isParams(model.params)) return null;
       const params = model.params;
       const modelShape = { bucketMs: params.bucketMs, steps: params.steps };
       const modelSlotMs = slotMsOf(modelShape);
-      const nowMs = input.now.getTime();
-      const at = (hours: number) => new Date(nowMs + hours * HOUR).toISOString();
-      const base = { method: 'lstm' as const, model_version: model.version };
-      if (input.sold >= input.capacity) {
-        return { prediction: { ...base, hours: 0, sellout_at: at(0), earliest_at: at(0), latest_at: at(0), before_start: true }, servedBy: params.servedBy, version: model.version };
-      }
-      const fromMs = nowMs - params.steps * params.bucketMs;
-      const counts = await deps.db.withTenant(tenantId, (tx) => slotHistogram(tx, tenantId, input.eventId, new Date(fromMs), new Date(nowMs + 1), modelSlotMs));
-      const sequence = standardize(rawSequence(soldByOf({ fromMs, slotMs: modelSlotMs, ...counts }), input.capacity, nowMs, modelShape), params.features);
-      if (sequence[0]?.length !== FEATURES) return null;
-      const [output] = await deps.inference.predict({ kind: 'sellout-predict', modelId: model.id, artifacts: model.artifacts, sequences: [sequence] });
-      const target = (output ?? Number.NaN) * params.target.std + params.target.mean;
-      const hours = fromTarget(target);
       return {
-        prediction: { ...base, hours, sellout_at: at(hours), earliest_at: at(fromTarget(target + params.residual.low)), latest_at: at(fromTarget(target + params.residual.high)), before_start: nowMs + hours * HOUR <= input.startsAt.getTime() },
-        servedBy: params.servedBy,
-        version: model.version,
+        async readRecent(tx: Tx, eventId: string, nowMs: number): Promise<SoldBy> {
+          const fromMs = nowMs - params.steps * params.bucketMs;
+          const counts = await slotHistogram(tx, tenantId, eventId, new Date(fromMs), new Date(nowMs + 1), modelSlotMs);
+          return soldByOf({ fromMs, slotMs: modelSlotMs, ...counts });
+        },
+
+        async predict(recent: SoldBy, input: { capacity: number; sold: number; now: Date; startsAt: Date }): Promise<{ prediction: SelloutPrediction; servedBy: 'lstm' | 'baseline'; version: number } | null> {
+          const nowMs = input.now.getTime();
+          const at = (hours: number) => new Date(nowMs + hours * HOUR).toISOString();
+          const base = { method: 'lstm' as const, model_version: model.version };
+          if (input.sold >= input.capacity) {
+            return { prediction: { ...base, hours: 0, sellout_at: at(0), earliest_at: at(0), latest_at: at(0), before_start: true }, servedBy: params.servedBy, version: model.version };
+          }
+          const sequence = standardize(rawSequence(recent, input.capacity, nowMs, modelShape), params.features);
+          if (sequence[0]?.length !== FEATURES) return null;
+          const [output] = await deps.inference.predict({ kind: 'sellout-predict', modelId: model.id, artifacts: model.artifacts, sequences: [sequence] });
+          const target = (output ?? Number.NaN) * params.target.std + params.target.mean;
+          const hours = fromTarget(target);
+          return {
+            prediction: { ...base, hours, sellout_at: at(hours), earliest_at: at(fromTarget(target + params.residual.low)), latest_at: at(fromTarget(target + params.residual.high)), before_start: nowMs + hours * HOUR <= input.startsAt.getTime() },
+            servedBy: params.servedBy,
+            version: model.version,
+          };
+        },
       };
     },
   };
