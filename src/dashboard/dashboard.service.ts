@@ -64,9 +64,12 @@ export function createDashboardService(deps: { db: Db; cache: Cache; clock: Cloc
 
   const performance = (tenantId: string, range: Range, service: string | null) =>
     readThrough(cache, ['performance', tenantId, range.from.toISOString(), range.to.toISOString(), service], READ_TTL_MS.performance, async () => {
-      const { services, endpoints } = await db.withTenant(tenantId, (tx) => latencyByServiceAndEndpoint(tx, tenantId, range.from, range.to, service, 200));
+      // The forecast reads the same range on its own: run it beside the percentiles, not after them.
+      const [{ services, endpoints }, extra] = await Promise.all([
+        db.withTenant(tenantId, (tx) => latencyByServiceAndEndpoint(tx, tenantId, range.from, range.to, service, 200)),
+        forecast === undefined ? {} : forecast(tenantId, range).then((value) => ({ forecast: value })),
+      ]);
       const endpointRows = endpoints.map(latencyJson);
-      const extra = forecast === undefined ? {} : { forecast: await forecast(tenantId, range) };
       return {
         from: range.from.toISOString(),
         to: range.to.toISOString(),
