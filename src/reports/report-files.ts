@@ -1,11 +1,11 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 
 /** Generated files under REPORTS_DIR as `<tenant>/<report>/<history>.<ext>`; paths never leave that directory. */
 export interface ReportFiles {
   write(tenantId: string, reportId: string, historyId: string, extension: string, content: Buffer): Promise<{ path: string; bytes: number }>;
-  read(path: string): Promise<Buffer>;
-  exists(path: string): Promise<boolean>;
+  /** The file's content, or null when it is no longer there. */
+  read(path: string): Promise<Buffer | null>;
   removeReport(tenantId: string, reportId: string): Promise<void>;
 }
 
@@ -28,12 +28,12 @@ export function createReportFiles(directory: string): ReportFiles {
       await rename(partial, full);
       return { path: relativePath, bytes: content.byteLength };
     },
-    read: (path) => readFile(inside(path)),
-    async exists(path) {
+    async read(path) {
       try {
-        return (await stat(inside(path))).isFile();
-      } catch {
-        return false;
+        return await readFile(inside(path));
+      } catch (error) {
+        if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return null;
+        throw error;
       }
     },
     async removeReport(tenantId, reportId) {

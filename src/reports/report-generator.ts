@@ -63,6 +63,7 @@ export function createReportGenerator(deps: ReportGeneratorDeps): ReportGenerato
     let outcome: DeliveryOutcome;
     try {
       const content = await deps.files.read(filePath);
+      if (content === null) throw new Error(`the file of generation ${history.id} is no longer in REPORTS_DIR`);
       const filename = `${fileBaseOf(report.name)}.${format}`;
       outcome = await deps.email.send({
         to: report.recipients,

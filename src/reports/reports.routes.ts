@@ -160,8 +160,8 @@ export function reportRoutes(deps: ReportRoutesDeps) {
         const history = await deps.db.withTenant(tenantId, (tx) => findHistory(tx, tenantId, request.params.id, request.params.historyId));
         if (history === null) throw new NotFoundError('report generation', request.params.historyId);
         if (history.status !== 'succeeded' || history.file_path === null || history.format === null) throw new AppError('NOT_FOUND', `generation ${history.id} has no file (status ${history.status})`);
-        if (!(await deps.files.exists(history.file_path))) throw new AppError('NOT_FOUND', `the file of generation ${history.id} is no longer in REPORTS_DIR`);
         const content = await deps.files.read(history.file_path);
+        if (content === null) throw new AppError('NOT_FOUND', `the file of generation ${history.id} is no longer in REPORTS_DIR`);
         const name = `${fileBaseOf(report.name)}-${history.generated_at.toISOString().slice(0, 10)}.${history.format}`;
         return reply.type(contentTypeOf(history.format)).header('content-disposition', `attachment; filename="${name}"`).send(content);
       },

@@ -178,6 +178,11 @@ describe('reports', () => {
 
     // Other tenants cannot download it.
     expect((await download(newTenant(), history)).statusCode).toBe(404);
+    // A file gone from REPORTS_DIR answers NOT_FOUND, saying so.
+    rmSync(join(reportsDir, tenant, report.id, `${history.id}.csv`));
+    const gone = await download(tenant, history);
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json<ErrorBody>().error.message).toContain('no longer in REPORTS_DIR');
   });
 
   it('generates JSON whose rows equal the stored alerts', async () => {
