@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { App } from '../platform/http/types.js';
 import { SEVERITIES } from './alert-store.js';
 import { getAlert } from './alerting.js';
-import { alertEvents, escalationOf, listAlerts } from './alerts.repository.js';
+import { alertEvents, escalationOf, listAlerts, type AlertFilter } from './alerts.repository.js';
 import { AlertSchema, PaginationSchema, toAlertJson } from './alerts.schema.js';
 import { CHANNELS } from './channels.js';
 import { listOutbox, requeueDead, type OutboxRow } from './notify/outbox.repository.js';
@@ -15,6 +15,8 @@ const ACT = { roles: ['admin', 'operator'], services: false } as const;
 const ADMIN = { roles: ['admin'], services: false } as const;
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const Page = { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }) };
+/** Filters the active-alerts list and the history share. */
+const AlertListQuery = { severity: Type.Optional(literals(SEVERITIES)), service: Type.Optional(Type.String({ maxLength: 100 })), rule_id: Type.Optional(Type.String({ format: 'uuid' })), ...Page };
 // Fastify validates a missing body as null: the comment is optional and so is the body.
 const ActionBody = Type.Union([Type.Null(), Type.Object({ comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false })]);
 
@@ -46,6 +48,11 @@ const toNotificationJson = (row: OutboxRow) => ({
 
 export function alertsRoutes(container: Container) {
   const { db, alerting } = container;
+  // Active alerts and the history are one listing: the history also shows resolved alerts.
+  const alertPage = async (tenantId: string, filter: AlertFilter) => {
+    const result = await db.withTenant(tenantId, (tx) => listAlerts(tx, tenantId, filter));
+    return { data: result.rows.map(toAlertJson), pagination: { limit: filter.limit, offset: filter.offset, total: result.total } };
+  };
   return async (app: App) => {
     app.get(
       '/api/v1/monitoring/alerts',
@@ -55,24 +62,17 @@ export function alertsRoutes(container: Container) {
           tags: ['alerts'],
           summary: 'Active (unresolved) alerts, newest first',
           querystring: Type.Object({
-            severity: Type.Optional(literals(SEVERITIES)),
+            ...AlertListQuery,
             status: Type.Optional(literals(['pending', 'firing'] as const)),
-            service: Type.Optional(Type.String({ maxLength: 100 })),
             type: Type.Optional(Type.String({ maxLength: 100 })),
             acknowledged: Type.Optional(Type.Boolean()),
-            rule_id: Type.Optional(Type.String({ format: 'uuid' })),
-            ...Page,
           }),
           response: { 200: Type.Object({ data: Type.Array(AlertSchema), pagination: PaginationSchema }) },
         },
       },
       async (request) => {
-        const { tenantId } = principalOf(request);
         const q = request.query;
-        const result = await db.withTenant(tenantId, (tx) =>
-          listAlerts(tx, tenantId, { severity: q.severity, status: q.status, service: q.service, type: q.type, acknowledged: q.acknowledged, ruleId: q.rule_id, openOnly: true, limit: q.limit, offset: q.offset }),
-        );
-        return { data: result.rows.map(toAlertJson), pagination: { limit: q.limit, offset: q.offset, total: result.total } };
+        return alertPage(principalOf(request).tenantId, { severity: q.severity, status: q.status, service: q.service, type: q.type, acknowledged: q.acknowledged, ruleId: q.rule_id, openOnly: true, limit: q.limit, offset: q.offset });
       },
     );
 
@@ -84,24 +84,17 @@ export function alertsRoutes(container: Container) {
           tags: ['alerts'],
           summary: 'Every alert (open and resolved), newest first, paginated',
           querystring: Type.Object({
+            ...AlertListQuery,
+            status: Type.Optional(literals(['pending', 'firing', 'resolved'] as const)),
             from: Type.Optional(Type.String({ format: 'date-time' })),
             to: Type.Optional(Type.String({ format: 'date-time' })),
-            severity: Type.Optional(literals(SEVERITIES)),
-            status: Type.Optional(literals(['pending', 'firing', 'resolved'] as const)),
-            service: Type.Optional(Type.String({ maxLength: 100 })),
-            rule_id: Type.Optional(Type.String({ format: 'uuid' })),
-            ...Page,
           }),
           response: { 200: Type.Object({ data: Type.Array(AlertSchema), pagination: PaginationSchema }) },
         },
       },
       async (request) => {
-        const { tenantId } = principalOf(request);
         const q = request.query;
-        const result = await db.withTenant(tenantId, (tx) =>
-          listAlerts(tx, tenantId, { severity: q.severity, status: q.status, service: q.service, ruleId: q.rule_id, from: q.from, to: q.to, openOnly: false, limit: q.limit, offset: q.offset }),
-        );
-        return { data: result.rows.map(toAlertJson), pagination: { limit: q.limit, offset: q.offset, total: result.total } };
+        return alertPage(principalOf(request).tenantId, { severity: q.severity, status: q.status, service: q.service, ruleId: q.rule_id, from: q.from, to: q.to, openOnly: false, limit: q.limit, offset: q.offset });
       },
     );
 
