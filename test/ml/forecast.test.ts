@@ -145,6 +145,18 @@ describe('failure risk', () => {
     expect(none.statusCode).toBe(404);
     expect(none.json<{ error: { code: string } }>().error.code).toBe('NOT_FOUND');
   });
+
+  it('counts earlier flapping by its share and falls back to http_response_time_ms without a pushed p95', async () => {
+    const tenant = newTenant();
+    const start = startFor(5);
+    const sample = (name: string, value: number, i: number) => ({ name, service: 'api', value, timestamp: new Date(start + i * STEP).toISOString() });
+    await t.container.ingest.ingest(tenant, [0, 1, 2, 3, 4].flatMap((i) => [sample('service_up', i === 1 ? 0 : 1, i), sample('http_response_time_ms', 1000, i), sample('system_memory_usage_percent', 85, i)]), 'internal');
+    const risk = (await riskOf(tenant, 'api')).json<Risk>();
+    expect(risk.factors.find((f) => f.factor === 'service_down')?.score).toBeCloseTo(0.4, 9);
+    expect(risk.factors.find((f) => f.factor === 'latency')?.score).toBeCloseTo(0.5, 9);
+    expect(risk.factors.find((f) => f.factor === 'memory')?.score).toBeCloseTo(0.5, 9);
+    expect(risk.factors.find((f) => f.factor === 'error_rate')?.score).toBeNull();
+  });
 });
 
 describe('performance dashboard forecast', () => {

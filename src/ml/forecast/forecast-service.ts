@@ -1,7 +1,7 @@
 import { AppError, ValidationError } from '../../errors.js';
 import { querySeries } from '../../metrics/series.query.js';
 import type { Clock } from '../../platform/clock.js';
-import type { Db, Tx } from '../../platform/db/index.js';
+import type { Db } from '../../platform/db/index.js';
 import { failureRisk, type RiskSignals } from './failure-risk.js';
 import { evenlySpaced, forecast, type ForecastBacktest, type ForecastMethod } from './forecasting.js';
 import { latencyForecast } from './latency-forecast.js';
@@ -40,11 +40,7 @@ export const MAX_HISTORY_POINTS = 5_000;
 export const MAX_HORIZON_POINTS = 1_000;
 const MINUTE = 60_000;
 
-async function scalar(tx: Tx, sql: string, params: unknown[]): Promise<number | null> {
-  const result = await tx.query<{ v: number | string | null }>(sql, params);
-  const value = result.rows[0]?.v;
-  return value === null || value === undefined ? null : Number(value);
-}
+const RISK_METRICS = ['service_up', 'http_request_count', 'http_server_error_count', 'http_response_time_p95_ms', 'http_response_time_ms', 'system_cpu_usage_percent', 'system_memory_usage_percent'];
 
 /** Forecasts of stored series and the failure risk of a service, read from the `metrics` table (or its rollups for long ranges). */
 export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeMs: number; latencyTargetMs: number; riskWindowMs: number }) {
@@ -90,32 +86,37 @@ export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeM
     };
   };
 
+  /** Every signal of the window in one scan of the service's rows. */
   const signalsOf = async (tenantId: string, service: string): Promise<RiskSignals> => {
-    const since = new Date(deps.clock.nowMs() - deps.riskWindowMs).toISOString();
-    const until = new Date(deps.clock.nowMs() + 1).toISOString();
-    const base = `FROM metrics WHERE tenant_id = $1 AND service_name = $2 AND "timestamp" >= $3 AND "timestamp" < $4`;
-    return deps.db.withTenant(tenantId, async (tx) => {
-      const params = [tenantId, service, since, until];
-      const up = await tx.query<{ down: string; total: string; latest: number | null }>(
-        `SELECT count(*) FILTER (WHERE value = 0) AS down, count(*) AS total,
-                (SELECT value ${base} AND metric_name = 'service_up' ORDER BY "timestamp" DESC LIMIT 1) AS latest
-         ${base} AND metric_name = 'service_up'`,
-        params,
-      );
-      const upRow = up.rows[0];
-      const requests = await scalar(tx, `SELECT sum(value) AS v ${base} AND metric_name = 'http_request_count'`, params);
-      const errors = await scalar(tx, `SELECT sum(value) AS v ${base} AND metric_name = 'http_server_error_count'`, params);
-      const p95 = (await scalar(tx, `SELECT avg(value) AS v ${base} AND metric_name = 'http_response_time_p95_ms'`, params)) ?? (await scalar(tx, `SELECT avg(value) AS v ${base} AND metric_name = 'http_response_time_ms'`, params));
-      const cpu = await scalar(tx, `SELECT avg(value) AS v ${base} AND metric_name = 'system_cpu_usage_percent'`, params);
-      const memory = await scalar(tx, `SELECT avg(value) AS v ${base} AND metric_name = 'system_memory_usage_percent'`, params);
-      return {
-        serviceUp: upRow === undefined || Number(upRow.total) === 0 || upRow.latest === null ? null : { downShare: Number(upRow.down) / Number(upRow.total), latest: Number(upRow.latest) },
-        errorRate: requests === null || requests <= 0 ? null : (errors ?? 0) / requests,
-        latencyP95Ms: p95,
-        cpuPercent: cpu,
-        memoryPercent: memory,
-      };
-    });
+    const since = new Date(deps.clock.nowMs() - deps.riskWindowMs);
+    const until = new Date(deps.clock.nowMs() + 1);
+    const result = await deps.db.withTenant(tenantId, (tx) =>
+      tx.query<{ down: string; total: string; latest: number | null; requests: number | null; errors: number | null; p95: number | null; response_time: number | null; cpu: number | null; memory: number | null }>(
+        `SELECT count(*) FILTER (WHERE metric_name = 'service_up' AND value = 0) AS down,
+                count(*) FILTER (WHERE metric_name = 'service_up') AS total,
+                (array_agg(value ORDER BY "timestamp" DESC) FILTER (WHERE metric_name = 'service_up'))[1] AS latest,
+                sum(value) FILTER (WHERE metric_name = 'http_request_count') AS requests,
+                sum(value) FILTER (WHERE metric_name = 'http_server_error_count') AS errors,
+                avg(value) FILTER (WHERE metric_name = 'http_response_time_p95_ms') AS p95,
+                avg(value) FILTER (WHERE metric_name = 'http_response_time_ms') AS response_time,
+                avg(value) FILTER (WHERE metric_name = 'system_cpu_usage_percent') AS cpu,
+                avg(value) FILTER (WHERE metric_name = 'system_memory_usage_percent') AS memory
+         FROM metrics WHERE tenant_id = $1 AND service_name = $2 AND "timestamp" >= $3 AND "timestamp" < $4 AND metric_name = ANY($5::text[])`,
+        [tenantId, service, since, until, RISK_METRICS],
+      ),
+    );
+    const row = result.rows[0];
+    const num = (value: number | string | null | undefined) => (value === null || value === undefined ? null : Number(value));
+    const total = Number(row?.total ?? 0);
+    const latest = num(row?.latest);
+    const requests = num(row?.requests);
+    return {
+      serviceUp: total === 0 || latest === null ? null : { downShare: Number(row?.down ?? 0) / total, latest },
+      errorRate: requests === null || requests <= 0 ? null : (num(row?.errors) ?? 0) / requests,
+      latencyP95Ms: num(row?.p95) ?? num(row?.response_time),
+      cpuPercent: num(row?.cpu),
+      memoryPercent: num(row?.memory),
+    };
   };
 
   return {
