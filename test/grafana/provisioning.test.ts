@@ -36,7 +36,9 @@ describe('grafana/provisioning', () => {
     expect(datasource).toContain('url: ${MONITORING_SERVICE_URL}/grafana');
     expect(datasource).toContain('httpHeaderValue1: Bearer ${MONITORING_GRAFANA_TOKEN}');
     expect(dashboards.map((entry) => entry.file).sort()).toEqual(['alerts.json', 'business.json', 'http-performance.json', 'system.json']);
-    for (const { dashboard } of dashboards) {
+    for (const { file, dashboard } of dashboards) {
+      // The checks below loop over targets and annotations: a dashboard without any would pass them silently.
+      expect({ file, targets: dashboard.panels.some((panel) => (panel.targets ?? []).length > 0) }).toEqual({ file, targets: true });
       for (const panel of dashboard.panels) {
         for (const target of panel.targets ?? []) expect(target.datasource?.uid).toBe('monitoring-service');
       }
