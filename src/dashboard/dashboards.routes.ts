@@ -6,7 +6,6 @@ import type { App } from '../platform/http/types.js';
 import type { Tx } from '../platform/db/index.js';
 import { deleteDashboard, findDashboard, insertDashboard, replaceDashboard, visibleDashboards, type DashboardRow } from './dashboards.repository.js';
 
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const BASE = '/api/v1/monitoring/dashboards';
 /** Viewers read; the other roles build dashboards. Owners and admins change them. */
 const WRITE = { roles: ['admin', 'operator', 'monitoring'], services: false } as const;
@@ -46,7 +45,7 @@ const DashboardSchema = Type.Object({
   updated_at: Type.String({ format: 'date-time' }),
 });
 
-const IdParams = Type.Object({ id: Type.String({ pattern: UUID_PATTERN }) });
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 const json = (row: DashboardRow) => ({ ...row, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() });
 const isAdmin = (principal: Principal) => principal.kind === 'user' && principal.roles.includes('admin');
