@@ -111,26 +111,28 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
   const soldOutEvents = async (tenantId: string): Promise<SoldOutEvent[]> => {
     const since = new Date(deps.clock.nowMs() - settings.lookbackMs);
     const candidates = await deps.db.withTenant(tenantId, (tx) => eventsWithSales(tx, tenantId, since, settings.maxEvents));
-    const soldOut: SoldOutEvent[] = [];
+    // Capacities first (event service), then the sold-out events' sales in one transaction.
+    const full: Array<(typeof candidates)[number] & { capacity: number }> = [];
     for (const candidate of candidates) {
-      let capacity: number;
       try {
-        capacity = (await deps.clients.events.getEvent(tenantId, candidate.event_id)).capacity;
+        const { capacity } = await deps.clients.events.getEvent(tenantId, candidate.event_id);
+        if (capacity > 0 && candidate.sold >= capacity) full.push({ ...candidate, capacity });
       } catch (error) {
         deps.logger.debug({ err: error, eventId: candidate.event_id }, 'event left out of sellout training: no capacity from the event service');
-        continue;
       }
-      if (capacity <= 0 || candidate.sold < capacity) continue;
-      const event = await deps.db.withTenant(tenantId, async (tx) => {
-        const sellout = await selloutTime(tx, tenantId, candidate.event_id, capacity);
-        if (sellout === null) return undefined;
+    }
+    const soldOut = await deps.db.withTenant(tenantId, async (tx) => {
+      const events: SoldOutEvent[] = [];
+      for (const candidate of full) {
+        const sellout = await selloutTime(tx, tenantId, candidate.event_id, candidate.capacity);
+        if (sellout === null) continue;
         // Slots start `steps` buckets before the first sale so the earliest sequences are complete (zeros).
         const fromMs = Math.floor(candidate.first_sale_at.getTime() / slotMs) * slotMs - settings.steps * settings.bucketMs;
         const histogram = await slotHistogram(tx, tenantId, candidate.event_id, new Date(fromMs), new Date(sellout.getTime() + 1), slotMs);
-        return { eventId: candidate.event_id, capacity, firstSaleMs: candidate.first_sale_at.getTime(), selloutMs: sellout.getTime(), soldBy: soldByOf({ fromMs, slotMs, ...histogram }) };
-      });
-      if (event !== undefined) soldOut.push(event);
-    }
+        events.push({ eventId: candidate.event_id, capacity: candidate.capacity, firstSaleMs: candidate.first_sale_at.getTime(), selloutMs: sellout.getTime(), soldBy: soldByOf({ fromMs, slotMs, ...histogram }) });
+      }
+      return events;
+    });
     return soldOut.sort((a, b) => a.selloutMs - b.selloutMs);
   };
 
