@@ -19,7 +19,6 @@ import type { EmailSender } from './notify/email.js';
 import { enqueueNotification, type Channels } from './notify/enqueue.js';
 import { createPagerDutyChannel } from './notify/pagerduty.channel.js';
 import { createSlackChannel } from './notify/slack.channel.js';
-import { pruneSettled } from './notify/outbox.repository.js';
 import { createWebhookChannel } from './notify/webhook.channel.js';
 import { loadPolicy } from './policy.js';
 
@@ -110,8 +109,6 @@ export function createAlerting(deps: AlertingDeps) {
       async run() {
         await dispatcher.dispatchAll();
         await delivery.deliverDue();
-        const horizon = new Date(clock.nowMs() - config.ALERT_RETENTION_DAYS * 86_400_000);
-        await db.asSystem((tx) => pruneSettled(tx, horizon, 1_000));
       },
     },
     { name: 'alert-escalation', intervalMs: config.ALERT_ESCALATION_INTERVAL_MS, run: async () => void (await escalation.escalateAll()) },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../platform/db/index.js';
+import { pruneSettled } from '../alerts/notify/outbox.repository.js';
 import { cleanupElasticsearchIndices } from './elasticsearch-cleanup.js';
 import { utcDay } from './metrics.repository.js';
 
@@ -8,6 +9,8 @@ export interface CleanupOutcome {
   droppedPartitions: number;
   deletedRollups: number;
   deletedAlerts: number;
+  /** Settled notification records and Slack threads past the alert retention. */
+  deletedNotifications: number;
   deletedFraudEvents: number;
   createdPartitions: number;
   elasticsearch: { deleted: string[] } | 'not configured';
@@ -20,7 +23,8 @@ type CleanupConfig = Pick<
 
 /**
  * One run of `cleanup`: raw samples by dropping daily partitions, rollups, resolved alerts,
- * investigated fraud events, partitions created ahead, then old Elasticsearch log indices.
+ * settled notification records, investigated fraud events, partitions created ahead, then old
+ * Elasticsearch log indices.
  */
 export async function runCleanup(deps: { db: Db; logger: Logger; config: CleanupConfig }, now: Date): Promise<CleanupOutcome> {
   const { config } = deps;
@@ -32,6 +36,7 @@ export async function runCleanup(deps: { db: Db; logger: Logger; config: Cleanup
     ]);
     const fraud = await tx.query<{ deleted: number }>('SELECT cleanup_old_fraud_events($1, $2) AS deleted', [config.FRAUD_RETENTION_DAYS, now.toISOString()]);
     const alerts = await tx.query(`DELETE FROM alerts WHERE resolved = true AND coalesce(resolved_at, updated_at) < $1::timestamptz - make_interval(days => $2)`, [now.toISOString(), config.ALERT_RETENTION_DAYS]);
+    const notifications = await pruneSettled(tx, new Date(now.getTime() - config.ALERT_RETENTION_DAYS * 86_400_000));
     const ahead = new Date(now.getTime() + config.METRICS_PARTITIONS_AHEAD_DAYS * 86_400_000);
     const created = await tx.query<{ created: number }>('SELECT ensure_metrics_partitions($1::date, $2::date) AS created', [utcDay(now), utcDay(ahead)]);
     return {
@@ -39,6 +44,7 @@ export async function runCleanup(deps: { db: Db; logger: Logger; config: Cleanup
       deletedRollups: Number(metrics.rows[0]?.deleted_rollups ?? 0),
       deletedFraudEvents: Number(fraud.rows[0]?.deleted ?? 0),
       deletedAlerts: alerts.rowCount,
+      deletedNotifications: notifications,
       createdPartitions: Number(created.rows[0]?.created ?? 0),
     };
   });

@@ -42,7 +42,7 @@ describe('channels that are not configured', () => {
   });
 
   // The job spans every tenant of the database: run it only on this file's own embedded database.
-  it.skipIf(TEST_DATABASE_URL !== undefined)('the notification-delivery job groups, delivers and prunes records past the alert retention', async () => {
+  it.skipIf(TEST_DATABASE_URL !== undefined)('the notification-delivery job groups and delivers; the cleanup job prunes records past the alert retention', async () => {
     const tenant = newTenant();
     const raised = await t.container.alerts.raise(tenant, { fingerprint: 'y', name: 'disk_slow', type: 'threshold', severity: 'warning', message: 'slow', source: 'test' });
     clock.advance(t.container.config.NOTIFICATION_INTERVAL_MS * 10);
@@ -54,6 +54,8 @@ describe('channels that are not configured', () => {
     expect(await countRows(t, tenant, 'notification_outbox')).toBe(8);
     clock.advance((t.container.config.ALERT_RETENTION_DAYS + 1) * 86_400_000);
     expect((await t.container.scheduler.runNow('notification-delivery')).status).toBe('ran');
+    expect(await countRows(t, tenant, 'notification_outbox')).toBe(8);
+    expect((await t.container.scheduler.runNow('cleanup')).status).toBe('ran');
     expect(await countRows(t, tenant, 'notification_outbox')).toBe(0);
   });
 

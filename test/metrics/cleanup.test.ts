@@ -79,7 +79,7 @@ describe('cleanup', () => {
     expect(await partitionExists(new Date(now.getTime() + 7 * DAY))).toBe(true);
   });
 
-  it('deletes rollups older than a year, resolved alerts older than 90 days and investigated fraud events older than a year', async () => {
+  it('deletes rollups older than a year, resolved alerts and settled notifications older than 90 days and investigated fraud events older than a year', async () => {
     const tenant = newTenant();
     const now = new Date();
     const ago = (days: number) => new Date(now.getTime() - days * DAY).toISOString();
@@ -101,12 +101,19 @@ describe('cleanup', () => {
          ($1, 'u1', 'bot', 'high', true, $2), ($1, 'u2', 'bot', 'high', false, $2), ($1, 'u3', 'bot', 'high', true, $3)`,
         [tenant, ago(400), ago(100)],
       );
+      await tx.query(
+        `INSERT INTO notification_outbox (tenant_id, channel, kind, severity, payload, status, next_attempt_at, created_at, updated_at) VALUES
+         ($1, 'email', 'group', 'warning', '{}', 'delivered', $2, $2, $2), ($1, 'email', 'group', 'warning', '{"kept":"new"}', 'delivered', $3, $3, $3),
+         ($1, 'email', 'group', 'warning', '{"kept":"pending"}', 'pending', $2, $2, $2)`,
+        [tenant, ago(100), ago(10)],
+      );
     });
     await runCleanup({ db: t.container.db, logger: t.container.logger, config: t.container.config }, now);
     const names = async (sql: string) => (await t.container.db.withTenant(tenant, (tx) => tx.query<{ v: string }>(sql, [tenant]))).rows.map((row) => row.v).sort();
     expect(await names('SELECT series_key AS v FROM metric_rollups WHERE tenant_id = $1')).toEqual(['new']);
     expect(await names('SELECT name AS v FROM alerts WHERE tenant_id = $1')).toEqual(['new-resolved', 'old-open']);
     expect(await names('SELECT user_id AS v FROM fraud_events WHERE tenant_id = $1')).toEqual(['u2', 'u3']);
+    expect(await names("SELECT payload->>'kept' AS v FROM notification_outbox WHERE tenant_id = $1")).toEqual(['new', 'pending']);
   });
 
   it('the SQL retention functions run for the application role of a tenant unit of work', async () => {

@@ -129,13 +129,9 @@ export async function outboxDepth(tx: Tx): Promise<Array<{ channel: string; stat
   return result.rows;
 }
 
-/** Retention: settled records (and Slack threads) older than the alert retention, a bounded batch per call. */
-export async function pruneSettled(tx: Tx, olderThan: Date, limit: number): Promise<number> {
-  const outbox = await tx.query(
-    `DELETE FROM notification_outbox WHERE id IN (
-       SELECT id FROM notification_outbox WHERE status IN ('delivered', 'dead', 'not_configured') AND created_at < $1 LIMIT $2)`,
-    [olderThan, limit],
-  );
+/** Retention (the cleanup job): settled records (and Slack threads) older than the alert retention. */
+export async function pruneSettled(tx: Tx, olderThan: Date): Promise<number> {
+  const outbox = await tx.query(`DELETE FROM notification_outbox WHERE status IN ('delivered', 'dead', 'not_configured') AND created_at < $1`, [olderThan]);
   const threads = await tx.query(
     `DELETE FROM notification_threads t WHERE t.created_at < $1
        AND NOT EXISTS (SELECT 1 FROM alert_groups g WHERE g.tenant_id = t.tenant_id AND g.group_key = t.thread_key)`,
