@@ -1,5 +1,5 @@
 import { RobustAnomalyDetector } from '../anomaly/robust-detector.js';
-import { medianOf } from '../anomaly/rolling.js';
+import { medianOf } from '../../platform/stats.js';
 import type { PaymentSample } from './analysis.repository.js';
 
 /** Fewest payment attempts a bucket needs for its failure rate to be scored (a rate of 1 of 2 says little). */

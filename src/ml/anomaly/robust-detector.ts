@@ -1,4 +1,5 @@
-import { SortedWindow, medianOf } from './rolling.js';
+import { medianOf } from '../../platform/stats.js';
+import { SortedWindow } from './rolling.js';
 
 export interface RobustDetectorOptions {
   /** Rows of recent history for the local median/MAD. */

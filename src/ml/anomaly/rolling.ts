@@ -67,5 +67,3 @@ export class SortedWindow {
     return lo;
   }
 }
-
-export { medianOf } from '../../platform/stats.js';
