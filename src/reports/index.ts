@@ -8,8 +8,6 @@ import { createReportGenerator, type ReportGenerator } from './report-generator.
 
 export { reportRoutes } from './reports.routes.js';
 export { REPORT_GENERATION_JOB } from './report-generation.job.js';
-export type { ReportGenerator } from './report-generator.js';
-export type { ReportFiles } from './report-files.js';
 
 export interface Reports {
   files: ReportFiles;

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 
 /** What a report reads. Each source has its own grouping choices; `hour`/`day` make a time series. */
 export const REPORT_SOURCES = ['metrics', 'alerts', 'incidents', 'sla', 'sales'] as const;
-export type ReportSource = (typeof REPORT_SOURCES)[number];
+type ReportSource = (typeof REPORT_SOURCES)[number];
 
 export const GROUPINGS: Record<ReportSource, readonly string[]> = {
   metrics: ['hour', 'day', 'minute', 'service'],

@@ -18,7 +18,7 @@ const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 const iso = (value: Date | null) => (value === null ? null : value.toISOString());
 
-export function shapeReport(row: ReportRow) {
+function shapeReport(row: ReportRow) {
   return {
     id: row.id,
     name: row.name,
@@ -35,7 +35,7 @@ export function shapeReport(row: ReportRow) {
   };
 }
 
-export function shapeHistory(row: HistoryRow) {
+function shapeHistory(row: HistoryRow) {
   return {
     id: row.id,
     report_id: row.report_id,

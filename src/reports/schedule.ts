@@ -4,7 +4,7 @@ import { ValidationError } from '../errors.js';
 /** `daily` and `weekly` are names for fixed UTC cron expressions. */
 const NAMED: Record<string, string> = { daily: '0 0 * * *', weekly: '0 0 * * 1' };
 
-export function cronOf(schedule: string): string {
+function cronOf(schedule: string): string {
   return NAMED[schedule] ?? schedule;
 }
 
