@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
-import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { bearer, createTestApp, newTenant, signedHeaders, type TestApp } from '../support/app.js';
 
 interface Incident {
   id: string;
@@ -118,11 +118,14 @@ describe('incident lifecycle', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/incidents/nope', headers })).json<ErrorBody>().error.code).toBe('VALIDATION_FAILED');
   });
 
-  it('lets viewers read but not write, and services not at all', async () => {
+  it('lets viewers read but not write, and signed services not write', async () => {
     const tenant = newTenant();
     const denied = await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/incidents', headers: { ...(await bearer(tenant, ['viewer'])), ...json }, payload: { title: 'x', severity: 'error' } });
     expect(denied.statusCode).toBe(403);
     expect(denied.json<ErrorBody>().error.code).toBe('FORBIDDEN');
+    const service = await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/incidents', ...signedHeaders({ method: 'POST', path: '/api/v1/monitoring/incidents', body: { title: 'x', severity: 'error' }, tenantId: tenant, now: () => clock.nowMs() }) });
+    expect(service.statusCode).toBe(403);
+    expect(service.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'FORBIDDEN', message: 'Services may not call this endpoint' });
     const anonymous = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/incidents' });
     expect(anonymous.statusCode).toBe(401);
     expect(await countIncidents(tenant)).toBe(0);
