@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBusMetrics, createKafkaBus, createRedisStreamsBus, instrumentBus, withRetryQueue, type DeliveredMessage } from '../../../src/platform/bus/index.js';
 import { TEST_REDIS_URL } from '../../support/env.js';
+import { unusedPort } from '../../support/health.js';
 import { waitFor } from '../../support/ws.js';
 
 const logger = pino({ level: 'silent' });
@@ -12,15 +13,6 @@ const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-/** A port on which nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const valueOf = async (registry: Registry, name: string, labels: Record<string, string> = {}) => {
   const metric = await registry.getSingleMetric(name)?.get();
@@ -31,7 +23,7 @@ describe('publishing while the broker is unreachable', () => {
   it('Kafka: keeps publishes in a bounded queue, retries them, and counts what a full queue drops', async () => {
     const registry = new Registry();
     const metrics = createBusMetrics(registry, undefined);
-    const kafka = createKafkaBus({ brokers: [`127.0.0.1:${await closedPort()}`], maxAttempts: 3, retryDelayMs: 10, logger, connectionTimeoutMs: 200, retry: { retries: 1, initialRetryTime: 20, maxRetryTime: 50 } });
+    const kafka = createKafkaBus({ brokers: [`127.0.0.1:${await unusedPort()}`], maxAttempts: 3, retryDelayMs: 10, logger, connectionTimeoutMs: 200, retry: { retries: 1, initialRetryTime: 20, maxRetryTime: 50 } });
     const bus = withRetryQueue(instrumentBus(kafka, metrics, 3), { maxQueued: 3, initialDelayMs: 50, flushTimeoutMs: 300, logger, metrics });
 
     await bus.publish('alerts-stream', [{ key: 'a', value: { n: 1 } }, { key: 'a', value: { n: 2 } }], { acks: 'all' });
@@ -57,7 +49,7 @@ describe('publishing while the broker is unreachable', () => {
   describe.skipIf(TEST_REDIS_URL === undefined)(`Redis Streams broker outage${TEST_REDIS_URL === undefined ? ' (skipped: set TEST_REDIS_URL to run)' : ''}`, () => {
     it('delivers what was queued, in order, once the broker is back', async () => {
       const target = new URL(TEST_REDIS_URL ?? '');
-      const port = await closedPort();
+      const port = await unusedPort();
       const namespace = `test:outage:${randomUUID()}:`;
       const registry = new Registry();
       const metrics = createBusMetrics(registry, undefined);
