@@ -70,12 +70,15 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
   const lookedUp = new Map<string, number>();
   const writer = createFraudEventWriter({ db: deps.db, bus: deps.bus, logger: deps.logger, raise: deps.raise });
 
-  /** The tenant's latest network: memory first; the database at most once a minute (other instances train too). */
+  /**
+   * The tenant's latest network from the model store's memory; a tenant it does not have is looked up
+   * in the database at most once a minute (another instance may have trained one).
+   */
   const modelFor = async (tenantId: string): Promise<LoadedModel | undefined> => {
     const now = deps.clock.nowMs();
-    const last = lookedUp.get(tenantId);
-    const stored = last === undefined || now - last > MODEL_REFRESH_MS ? await deps.models.latest(tenantId, 'fraud', '') : deps.models.cached(tenantId, 'fraud', '');
-    if (last === undefined || now - last > MODEL_REFRESH_MS) lookedUp.set(tenantId, now);
+    const due = now - (lookedUp.get(tenantId) ?? Number.NEGATIVE_INFINITY) > MODEL_REFRESH_MS;
+    const stored = due ? await deps.models.latest(tenantId, 'fraud', '') : deps.models.cached(tenantId, 'fraud', '');
+    if (due) lookedUp.set(tenantId, now);
     if (stored === undefined) return undefined;
     const current = loaded.get(tenantId);
     if (current?.version === stored.version) return current;
@@ -155,7 +158,6 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
         metrics: { examples: examples.length, training: training.length, confirmed, false_positives: falsePositives, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, backtest },
         trainedAt: deps.clock.now(),
       });
-      lookedUp.delete(tenantId);
       return { version: stored.version, examples: examples.length, confirmed, false_positives: falsePositives, initial_loss: result.initialLoss, final_loss: result.finalLoss, attempts: result.attempts, backtest };
     },
 
