@@ -65,8 +65,7 @@ export async function listEvents(tx: Tx, tenantId: string, filter: { investigate
   return result.rows;
 }
 
-/** Investigated events that carry the network's features (events from other services may not). */
-/** Investigated events, newest investigation first, with the rule score the check gave (null if not recorded). */
+/** Investigated events carrying the network's features (events from other services may not), newest investigation first, with the rule score the check gave (null if not recorded). */
 export async function labelledExamples(tx: Tx, tenantId: string, limit: number): Promise<Array<{ features: number[]; label: number; ruleScore: number | null }>> {
   const result = await tx.query<{ features: unknown; outcome: string; rule_score: number | null }>(
     `SELECT data->'features' AS features, investigation_outcome AS outcome, (data->>'rule_score')::float8 AS rule_score FROM fraud_events
