@@ -261,10 +261,12 @@ describe('blockchain collector', () => {
       [newTransfer({ unexpected: true }), 'unexpected'],
       [newTransfer({ submitted_at: new Date(clock.nowMs() + 3_600_000).toISOString() }), 'submitted_at'],
     ];
-    for (const [body] of cases) {
+    for (const [body, field] of cases) {
       const response = await track(tenant, body);
       expect(response.statusCode).toBe(400);
       expect(response.json<{ error: { code: string } }>().error.code).toBe('VALIDATION_FAILED');
+      // The answer names the field that was refused.
+      expect(response.body, field).toContain(field);
     }
     const viewer = await testApp.app.inject({ method: 'POST', url: '/api/v1/monitoring/nft/transfers', headers: { ...(await bearer(tenant, ['viewer'])), 'content-type': 'application/json' }, payload: JSON.stringify(newTransfer()) });
     expect(viewer.statusCode).toBe(403);
