@@ -2,45 +2,28 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
-import { HttpReceiver, okResponder, pagerDutyResponder, slackResponder } from '../support/receivers.js';
-import { startSmtpServer } from '../support/smtp.js';
+import { okResponder, slackResponder, type HttpReceiver } from '../support/receivers.js';
 import { adminHeaders, alertsOf, countRows, createRule, evaluate, push, step } from './fixtures.js';
+import { startReceivers, WEBHOOK_SECRET } from './receivers-env.js';
 
 const clock = new ManualClock(Date.UTC(2026, 0, 14, 9));
-const slack = new HttpReceiver(slackResponder());
-const pagerDuty = new HttpReceiver(pagerDutyResponder);
-const webhook = new HttpReceiver(okResponder);
-const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let receivers: Awaited<ReturnType<typeof startReceivers>>;
+let slack: HttpReceiver;
+let pagerDuty: HttpReceiver;
+let webhook: HttpReceiver;
+let smtp: Awaited<ReturnType<typeof startReceivers>>['smtp'];
 let t: TestApp;
 
 beforeAll(async () => {
-  smtp = await startSmtpServer();
-  await Promise.all([slack.up(), pagerDuty.up(), webhook.up()]);
-  t = await createTestApp({
-    clock,
-    env: {
-      SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), ALERT_EMAIL_TO: 'oncall@example.com', ALERT_EMAIL_FROM: 'alerts@example.com',
-      SLACK_TOKEN: 'xoxb-test-token', SLACK_CHANNEL: 'C0ALERTS', SLACK_API_URL: `${slack.url}/api/`,
-      PAGERDUTY_ROUTING_KEY: 'R0UT1NGKEY0000000000000000000000', PAGERDUTY_EVENTS_URL: `${pagerDuty.url}/v2/enqueue`,
-      WEBHOOK_URL: `${webhook.url}/hooks/alerts`, WEBHOOK_SECRET,
-      NOTIFICATION_BACKOFF_BASE_MS: '1000', NOTIFICATION_BACKOFF_MAX_MS: '60000', NOTIFICATION_MAX_ATTEMPTS: '8',
-    },
-  });
+  receivers = await startReceivers();
+  ({ slack, pagerDuty, webhook, smtp } = receivers);
+  t = await createTestApp({ clock, env: { ...receivers.env, ALERT_EMAIL_FROM: 'alerts@example.com', NOTIFICATION_MAX_ATTEMPTS: '8' } });
 });
 afterAll(async () => {
   await t.close();
-  await Promise.all([slack.down(), pagerDuty.down(), webhook.down(), smtp.close()]);
+  await receivers.close();
 });
-beforeEach(() => {
-  for (const receiver of [slack, pagerDuty, webhook]) {
-    receiver.reset();
-  }
-  slack.respondWith(slackResponder());
-  pagerDuty.respondWith(pagerDutyResponder);
-  webhook.respondWith(okResponder);
-  smtp.messages.length = 0;
-});
+beforeEach(() => receivers.reset());
 
 const SECOND = 1000;
 const disk = (node: string, value: number) => ({ name: 'disk_used_percent', service: 'storage', value, labels: { node } });
@@ -238,7 +221,7 @@ describe('notifications', () => {
     await notify(tenant);
     expect(pagerDuty.accepted.map((request) => [request.body['event_action'], request.body['dedup_key']])).toEqual([['trigger', 'pool-exhausted'], ['acknowledge', 'pool-exhausted']]);
     expect(slack.accepted).toHaveLength(2);
-    expect(slack.accepted[1]?.body['thread_ts']).toBe(slack.accepted.length === 2 ? '1700000000.000001' : undefined);
+    expect(slack.accepted[1]?.body['thread_ts']).toBe('1700000000.000001');
     expect(String(slack.accepted[1]?.body['text'])).toContain('ACKNOWLEDGED by user-operator');
   });
 
@@ -282,7 +265,7 @@ describe('notifications', () => {
     expect(smtp.messages).toHaveLength(2);
     expect(pagerDuty.accepted.map((request) => request.body['dedup_key'])).toHaveLength(3);
     expect(new Set(pagerDuty.accepted.map((request) => request.body['dedup_key'])).size).toBe(3);
-    expect(slack.accepted[1]?.body['thread_ts']).toBe(slack.accepted[0] === undefined ? undefined : '1700000000.000001');
+    expect(slack.accepted[1]?.body['thread_ts']).toBe('1700000000.000001');
   }, 120_000);
 
   it('dead-letters after NOTIFICATION_MAX_ATTEMPTS (and at once on a permanent 4xx), lists and re-queues dead letters', async () => {
