@@ -65,6 +65,23 @@ describe('robust anomaly detector', () => {
     expect(Math.max(...scores.slice(4020, 4100))).toBeLessThan(0.7);
   });
 
+  it('a clone continues exactly as the original would, and feeding it leaves the original untouched', () => {
+    const values = seasonal(1500);
+    const detector = new RobustAnomalyDetector();
+    values.slice(0, 1000).forEach((value, i) => detector.update(START + i * STEP, value));
+    const copy = detector.clone();
+    const shifted = values.map((value, i) => (i >= 1000 ? value + 40 : value));
+    const copyScores = shifted.slice(1000).map((value, i) => copy.update(START + (1000 + i) * STEP, value));
+    const originalScores = values.slice(1000).map((value, i) => detector.update(START + (1000 + i) * STEP, value));
+    const fresh = new RobustAnomalyDetector();
+    const replayed = values.map((value, i) => fresh.update(START + i * STEP, value)).slice(1000);
+    const freshShifted = new RobustAnomalyDetector();
+    const replayedShifted = shifted.map((value, i) => freshShifted.update(START + i * STEP, value)).slice(1000);
+    expect(originalScores).toEqual(replayed);
+    expect(copyScores).toEqual(replayedShifted);
+    expect(Math.max(...copyScores.slice(0, 12))).toBeGreaterThan(0.6);
+  });
+
   it('gives every score in [0,1] and nothing during warm-up', () => {
     const detector = new RobustAnomalyDetector();
     const scores = seasonal(500).map((value, i) => detector.update(START + i * STEP, value));

@@ -40,14 +40,10 @@ function spikeSize(values: readonly number[]): number {
   return SPIKE_SIGMAS * (stepSigma > 0 ? stepSigma : Math.max(1, Math.abs(center)));
 }
 
-/** Robust scores of the points from `from` on, after learning everything before (the detector is causal). */
-function robustScores(timestamps: readonly number[], values: readonly number[], from: number, until = values.length): number[] {
-  const detector = new RobustAnomalyDetector();
+/** Robust scores of `values` from `from` to `until`, continuing a detector that has learned everything before `from`. */
+function robustScores(detector: RobustAnomalyDetector, timestamps: readonly number[], values: readonly number[], from: number, until: number): number[] {
   const scores: number[] = [];
-  for (let index = 0; index < until; index++) {
-    const score = detector.update(timestamps[index] ?? 0, values[index] ?? 0);
-    if (index >= from) scores.push(score);
-  }
+  for (let index = from; index < until; index++) scores.push(detector.update(timestamps[index] ?? 0, values[index] ?? 0));
   return scores;
 }
 
@@ -63,7 +59,20 @@ export function backtestAutoencoder(
   const heldOut = values.length - heldOutFrom;
   const windowAt = (data: readonly number[], index: number) => data.slice(Math.max(0, index + 1 - WINDOW), index + 1);
 
-  const cleanRobust = robustScores(timestamps, values, heldOutFrom);
+  const size = spikeSize(values.slice(0, heldOutFrom));
+  const positions = Math.min(MAX_SPIKES, Math.max(1, Math.floor(heldOut / POINTS_PER_SPIKE)));
+  const injectAt = Array.from({ length: positions }, (_, position) => heldOutFrom + Math.floor(((position + 0.5) * heldOut) / positions));
+
+  // One clean pass; the detector's state just before each injection point is kept, so every
+  // injected run continues from it instead of replaying the whole history again.
+  const detector = new RobustAnomalyDetector();
+  robustScores(detector, timestamps, values, 0, heldOutFrom);
+  const before = new Map<number, RobustAnomalyDetector>();
+  const cleanRobust: number[] = [];
+  for (let index = heldOutFrom; index < values.length; index++) {
+    if (injectAt.includes(index)) before.set(index, detector.clone());
+    cleanRobust.push(detector.update(timestamps[index] ?? 0, values[index] ?? 0));
+  }
   let robustFalse = 0;
   let combinedFalse = 0;
   cleanRobust.forEach((score, offset) => {
@@ -72,19 +81,18 @@ export function backtestAutoencoder(
     if (combined >= alertScore) combinedFalse += 1;
   });
 
-  const size = spikeSize(values.slice(0, heldOutFrom));
-  const positions = Math.min(MAX_SPIKES, Math.max(1, Math.floor(heldOut / POINTS_PER_SPIKE)));
   let robustHits = 0;
   let combinedHits = 0;
-  for (let position = 0; position < positions; position++) {
-    const at = heldOutFrom + Math.floor(((position + 0.5) * heldOut) / positions);
+  for (const at of injectAt) {
     // At each position, a spike (one point) and a level shift (every later point), each in its own
     // run: the detector's quiet period after an alarm would hide the next one. A shift counts as
     // detected when an alarm comes within one window of its start.
     for (const kind of ['spike', 'level-shift'] as const) {
       const injected = values.map((value, index) => (index === at || (kind === 'level-shift' && index > at) ? value + size : value));
       const last = kind === 'spike' ? at + 1 : Math.min(values.length, at + WINDOW);
-      const robust = robustScores(timestamps, injected, at, last);
+      const start = before.get(at);
+      if (start === undefined) continue;
+      const robust = robustScores(start.clone(), timestamps, injected, at, last);
       if (robust.some((score) => score >= alertScore)) robustHits += 1;
       if (robust.some((score, offset) => Math.max(score, autoencoderScore(windowAt(injected, at + offset))) >= alertScore)) combinedHits += 1;
     }

@@ -62,6 +62,11 @@ class SeasonalSlots {
     return values !== undefined && values.length >= Math.min(this.depth, 2) ? medianOf(values) : undefined;
   }
 
+  copyFrom(other: SeasonalSlots): void {
+    this.slots.clear();
+    for (const [key, values] of other.slots) this.slots.set(key, [...values]);
+  }
+
   push(key: number, value: number): void {
     const values = this.slots.get(key) ?? [];
     values.push(value);
@@ -76,6 +81,10 @@ class FeatureReference {
 
   constructor(capacity: number) {
     this.history = new SortedWindow(capacity);
+  }
+
+  copyFrom(other: FeatureReference): void {
+    this.history.copyFrom(other.history);
   }
 
   /** The value over its own past `q` quantile (above 1 = beyond what this feature usually does), then learns it. */
@@ -93,6 +102,10 @@ class ResidualScale {
 
   constructor(capacity: number) {
     this.residuals = new SortedWindow(capacity);
+  }
+
+  copyFrom(other: ResidualScale): void {
+    this.residuals.copyFrom(other.residuals);
   }
 
   /** NaN until enough residuals are known: an undefined feature must not teach its reference zeros. */
@@ -138,6 +151,25 @@ export class RobustAnomalyDetector {
     this.dailyScale = new ResidualScale(o.window);
     this.weeklyScale = new ResidualScale(o.window);
     this.references = Array.from({ length: 4 }, () => new FeatureReference(o.referenceHistory));
+  }
+
+  /** An independent detector in the same state: what-if runs continue from it without replaying the past. */
+  clone(): RobustAnomalyDetector {
+    const copy = new RobustAnomalyDetector(this.options);
+    copy.recent.copyFrom(this.recent);
+    copy.short.push(...this.short);
+    copy.daily.copyFrom(this.daily);
+    copy.weekly.copyFrom(this.weekly);
+    copy.dailyScale.copyFrom(this.dailyScale);
+    copy.weeklyScale.copyFrom(this.weeklyScale);
+    this.references.forEach((reference, index) => copy.references[index]?.copyFrom(reference));
+    copy.steps.push(...this.steps);
+    copy.stepMs = this.stepMs;
+    copy.lastTimestamp = this.lastTimestamp;
+    copy.rows = this.rows;
+    copy.sinceAlarm = this.sinceAlarm;
+    copy.alarmRatio = this.alarmRatio;
+    return copy;
   }
 
   /** Score in [0,1] for this sample given everything seen before it; then learns the sample. */

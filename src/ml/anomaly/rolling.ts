@@ -9,6 +9,12 @@ export class SortedWindow {
     return this.order.length;
   }
 
+  /** Becomes a copy of `other` (same capacity assumed). */
+  copyFrom(other: SortedWindow): void {
+    this.order.splice(0, this.order.length, ...other.order);
+    this.sorted.splice(0, this.sorted.length, ...other.sorted);
+  }
+
   push(value: number): void {
     if (this.order.length === this.capacity) {
       const oldest = this.order.shift();
