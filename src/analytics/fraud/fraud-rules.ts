@@ -62,6 +62,11 @@ export function timingVariation(intervals: readonly number[] | undefined): numbe
   return Math.sqrt(variance) / mean;
 }
 
+/** Median gap between keystrokes; undefined with fewer than 3 gaps. */
+function keystrokeMedian(intervals: readonly number[] | undefined): number | undefined {
+  return intervals !== undefined && intervals.length >= 3 ? medianOf(intervals) : undefined;
+}
+
 /** IP ranges from configuration (VPN providers, datacenters), matched with node's BlockList. */
 export class IpRanges {
   private readonly list = new BlockList();
@@ -106,7 +111,8 @@ export function evaluateRules(signals: FraudSignals, ranges: { vpn: IpRanges; da
   if (cv !== undefined && cv < AUTOMATED_TIMING_CV) add('automated_timing', 'scalper', `request gaps vary by ${(cv * 100).toFixed(1)}% (< ${AUTOMATED_TIMING_CV * 100}%)`);
   if (s.user_agent !== undefined && BOT_USER_AGENT.test(s.user_agent)) add('bot_user_agent', 'bot', `user agent "${s.user_agent.slice(0, 80)}"`);
   if (s.mouse_movements === 0) add('no_mouse_movements', 'bot', 'no mouse movements');
-  if (s.keystroke_intervals_ms !== undefined && s.keystroke_intervals_ms.length >= 3 && medianOf(s.keystroke_intervals_ms) < 10) add('inhuman_typing', 'bot', `median keystroke interval ${medianOf(s.keystroke_intervals_ms)} ms (< 10)`);
+  const typing = keystrokeMedian(s.keystroke_intervals_ms);
+  if (typing !== undefined && typing < 10) add('inhuman_typing', 'bot', `median keystroke interval ${typing} ms (< 10)`);
   if (s.session_seconds !== undefined && s.session_seconds < 5) add('short_session', 'bot', `session of ${s.session_seconds} s (< 5)`);
   const vpn = ranges.vpn.contains(s.ip);
   const datacenter = ranges.datacenter.contains(s.ip);
@@ -130,8 +136,7 @@ export function riskLevelOf(score: number): RiskLevel {
 export function featuresOf(signals: FraudSignals, outcome: Pick<RuleOutcome, 'vpn' | 'datacenter'>): number[] {
   const cap = (x: number) => Math.min(3, Math.max(0, x));
   const cv = timingVariation(signals.request_intervals_ms);
-  const keys = signals.keystroke_intervals_ms;
-  const typing = keys !== undefined && keys.length >= 3 ? cap(10 / Math.max(medianOf(keys), 1)) : 0;
+  const typing = keystrokeMedian(signals.keystroke_intervals_ms);
   return [
     cap((signals.requests_per_minute ?? 0) / 60),
     cap((signals.payment_methods ?? 0) / 3),
@@ -140,7 +145,7 @@ export function featuresOf(signals: FraudSignals, outcome: Pick<RuleOutcome, 'vp
     cv === undefined ? 0 : cap(1 - cv),
     signals.user_agent !== undefined && BOT_USER_AGENT.test(signals.user_agent) ? 1 : 0,
     signals.mouse_movements === 0 ? 1 : 0,
-    typing,
+    typing === undefined ? 0 : cap(10 / Math.max(typing, 1)),
     signals.session_seconds === undefined ? 0 : cap(5 / Math.max(signals.session_seconds, 0.5)),
     (outcome.vpn ? 0.5 : 0) + (outcome.datacenter ? 0.5 : 0),
   ];
