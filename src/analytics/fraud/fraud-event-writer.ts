@@ -25,13 +25,13 @@ const keyOf = (tenantId: string, event: { userId: string; pattern: string; times
  * each pattern of the batch raises or refreshes its alert once.
  */
 export function createFraudEventWriter(deps: { db: Db; bus: Bus; logger: Logger; raise: (tenantId: string, input: AlertInput) => Promise<unknown> }) {
-  const recent = new Map<string, true>();
+  const recent = new Set<string>();
   const inFlight = new Set<Promise<void>>();
 
   const remember = (key: string) => {
-    recent.set(key, true);
+    recent.add(key);
     if (recent.size > RECENT_MAX) {
-      const oldest = recent.keys().next().value;
+      const oldest = recent.values().next().value;
       if (oldest !== undefined) recent.delete(oldest);
     }
   };
@@ -95,7 +95,11 @@ export function createFraudEventWriter(deps: { db: Db; bus: Bus; logger: Logger;
 
   const write = createBatcher<StoreRequest, FraudEventRow | null>(async (requests) => {
     const byTenant = new Map<string, number[]>();
-    requests.forEach((request, index) => byTenant.set(request.tenantId, [...(byTenant.get(request.tenantId) ?? []), index]));
+    requests.forEach((request, index) => {
+      const indexes = byTenant.get(request.tenantId);
+      if (indexes === undefined) byTenant.set(request.tenantId, [index]);
+      else indexes.push(index);
+    });
     const answers = new Array<FraudEventRow | null>(requests.length).fill(null);
     for (const [tenantId, indexes] of byTenant) {
       const written = await writeTenant(tenantId, indexes.flatMap((index) => requests[index] ?? []));
