@@ -1,30 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createContainer, type Container } from '../src/container.js';
+import type { Container } from '../src/container.js';
+import { BENCH_DATABASE_URL, startApp } from './metrics-support.js';
 import { percentile, writeSection } from './results.js';
 
 /**
  * One alert evaluation cycle of 1,000 rules over 1,000 series (50 metrics x 20 series, each
  * rule watching one metric, so 20,000 rule-series pairs, 5 samples per series in a 5-minute
- * window), against the baseline: the raw SQL that reads the same windows (the evaluator's own
- * window query, without the state machine and the alert writes). Goal: < 1 s on PostgreSQL.
+ * window), against the baseline: the raw SQL that reads every rule's window per series in one
+ * statement (no state machine, no alert writes). Goal: < 1 s on PostgreSQL.
  */
 const METRICS = 50;
 const SERIES_PER_METRIC = 20;
 const RULES = 1_000;
 const SAMPLES_PER_SERIES = 5;
 const CYCLES = 7;
-const DATABASE_URL = process.env['BENCH_DATABASE_URL'] ?? process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/monitoring_bench';
-const SECRET = 'bench-jwt-secret-that-is-long-enough-0123456789';
 const AGGREGATIONS = ['avg', 'max', 'last', 'min', 'rate', 'count', 'sum'] as const;
-
-async function start(env: Record<string, string>): Promise<Container> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: SECRET, INTERNAL_HMAC_SECRET: `${SECRET}-hmac`, ...env });
-  const container = await createContainer({ config });
-  await (await buildApp(container)).ready();
-  return container;
-}
 
 async function seed(container: Container, tenantId: string): Promise<void> {
   const now = Date.now();
@@ -79,7 +69,7 @@ const p95 = (values: number[]) => percentile([...values].sort((a, b) => a - b), 
 const ms = (value: number) => value.toFixed(1);
 
 async function measure(label: string, env: Record<string, string>): Promise<string> {
-  const container = await start(env);
+  const { container } = await startApp(env);
   try {
     const tenantId = randomUUID();
     const seedStarted = performance.now();
@@ -113,7 +103,7 @@ async function measure(label: string, env: Record<string, string>): Promise<stri
 const only = process.env['BENCH_DB'];
 const rows: string[] = [];
 if (only === undefined || only.toLowerCase() === 'pglite') rows.push(await measure('PGlite', { DATA_DIR: 'memory://' }));
-if (only === undefined || only.toLowerCase() === 'postgresql') rows.push(await measure('PostgreSQL 15', { DATABASE_URL, DATA_DIR: '/tmp/monitoring-bench-alerts' }));
+if (only === undefined || only.toLowerCase() === 'postgresql') rows.push(await measure('PostgreSQL 15', { DATABASE_URL: BENCH_DATABASE_URL, DATA_DIR: '/tmp/monitoring-bench-alerts' }));
 
 writeSection(
   'Alert evaluation (bench/alerts.bench.ts)',
