@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import type { SampleInput } from '../../metrics/index.js';
-import { queryShape } from '../../metrics/index.js';
+import { queryShape, type SampleInput } from '../../metrics/index.js';
 import type { PoolStats, QueryObserver } from '../../platform/db/index.js';
 
 export interface DatabaseCollector {

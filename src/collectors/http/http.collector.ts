@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { nearestRank } from '../../platform/stats.js';
-import type { HttpObservation } from '../../metrics/index.js';
-import type { SampleInput } from '../../metrics/index.js';
+import type { HttpObservation, SampleInput } from '../../metrics/index.js';
 import type { Tx } from '../../platform/db/index.js';
 
 interface Buffered extends HttpObservation {
@@ -35,7 +34,6 @@ export function createHttpCollector(options: { max: number; now: () => Date }): 
     },
   };
 }
-
 
 /**
  * Per route and method over the interval: `http_response_time_ms` (mean, what the default

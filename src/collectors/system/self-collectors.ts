@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
-import type { Ingest } from '../../metrics/index.js';
-import type { SampleInput } from '../../metrics/index.js';
+import type { Ingest, SampleInput } from '../../metrics/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
 import type { Scheduler } from '../../platform/scheduler.js';
