@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 /** A real HTTP server on 127.0.0.1 whose answer can be changed while it runs. */
 export interface FakeServer {
   url: string;
-  port: number;
   requests: IncomingMessage[];
   stop(): Promise<void>;
   /** Listens again on the same port after stop(). */
@@ -13,7 +12,7 @@ export interface FakeServer {
 
 export type Behaviour = { status: number; delayMs?: number; body?: unknown; headers?: Record<string, string> } | { never: true };
 
-export async function startFakeServer(behave: (request: IncomingMessage) => Behaviour, port = 0): Promise<FakeServer> {
+export async function startFakeServer(behave: (request: IncomingMessage) => Behaviour): Promise<FakeServer> {
   const requests: IncomingMessage[] = [];
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     requests.push(request);
@@ -32,20 +31,19 @@ export async function startFakeServer(behave: (request: IncomingMessage) => Beha
       server.once('error', reject);
       server.listen(at, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
     });
-  const actualPort = await listen(port);
+  const port = await listen(0);
   const stop = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     });
   return {
-    url: `http://127.0.0.1:${actualPort}`,
-    port: actualPort,
+    url: `http://127.0.0.1:${port}`,
     requests,
     stop,
     async restart() {
       server = createServer(handler);
-      await listen(actualPort);
+      await listen(port);
     },
   };
 }
