@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { nearestRank } from '../src/platform/stats.js';
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 
@@ -23,8 +24,7 @@ export function writeSection(title: string, body: string): void {
   writeFileSync(RESULTS, current.slice(0, start) + section + (next === -1 ? '' : current.slice(next + 1)));
 }
 
+/** Nearest-rank percentile (`p` in 0..100) of an ascending array. */
 export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
+  return nearestRank(sorted, p / 100);
 }
