@@ -247,12 +247,12 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
           return soldByOf({ fromMs, slotMs: modelSlotMs, ...counts });
         },
 
-        async predict(recent: SoldBy, input: { capacity: number; sold: number; now: Date; startsAt: Date }): Promise<{ prediction: SelloutPrediction; servedBy: 'lstm' | 'baseline'; version: number } | null> {
+        async predict(recent: SoldBy, input: { capacity: number; sold: number; now: Date; startsAt: Date }): Promise<{ prediction: SelloutPrediction; servedBy: 'lstm' | 'baseline' } | null> {
           const nowMs = input.now.getTime();
           const at = (hours: number) => new Date(nowMs + hours * HOUR).toISOString();
           const base = { method: 'lstm' as const, model_version: model.version };
           if (input.sold >= input.capacity) {
-            return { prediction: { ...base, hours: 0, sellout_at: at(0), earliest_at: at(0), latest_at: at(0), before_start: true }, servedBy: params.servedBy, version: model.version };
+            return { prediction: { ...base, hours: 0, sellout_at: at(0), earliest_at: at(0), latest_at: at(0), before_start: true }, servedBy: params.servedBy };
           }
           const sequence = standardize(rawSequence(recent, input.capacity, nowMs, modelShape), params.features);
           if (sequence[0]?.length !== FEATURES) return null;
@@ -262,7 +262,6 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
           return {
             prediction: { ...base, hours, sellout_at: at(hours), earliest_at: at(fromTarget(target + params.residual.low)), latest_at: at(fromTarget(target + params.residual.high)), before_start: nowMs + hours * HOUR <= input.startsAt.getTime() },
             servedBy: params.servedBy,
-            version: model.version,
           };
         },
       };
