@@ -3,7 +3,6 @@ import { actorOf, principalOf, READ } from '../auth/index.js';
 import { readThrough, READ_TTL_MS } from '../cache-admin/read-cache.js';
 import type { Container } from '../container.js';
 import type { App } from '../platform/http/types.js';
-import { activeCounts } from './incidents.repository.js';
 import {
   CreateIncidentSchema,
   IdParams,
@@ -131,16 +130,8 @@ export function incidentRoutes(container: Container, incidents: IncidentService)
       async (request) => {
         const { tenantId } = principalOf(request);
         return readThrough(container.cache, ['incidents', tenantId], READ_TTL_MS.incidents, async () => {
-          const [counts, active] = await Promise.all([
-            container.db.withTenant(tenantId, (tx) => activeCounts(tx, tenantId)),
-            incidents.list(tenantId, { active: true, limit: 100, offset: 0 }),
-          ]);
-          const sum = (key: 'severity' | 'status') =>
-            counts.reduce<Record<string, number>>((acc, row) => {
-              acc[row[key]] = (acc[row[key]] ?? 0) + row.count;
-              return acc;
-            }, {});
-          return { active_total: counts.reduce((total, row) => total + row.count, 0), by_severity: sum('severity'), by_status: sum('status'), incidents: active.map(incidentJson) };
+          const dashboard = await incidents.dashboard(tenantId);
+          return { ...dashboard, incidents: dashboard.incidents.map(incidentJson) };
         });
       },
     );

@@ -6,6 +6,7 @@ import type { Cache } from '../platform/cache/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db, Tx } from '../platform/db/index.js';
 import {
+  activeCounts,
   addTimeline,
   autoOpenCandidates,
   findIncident,
@@ -99,6 +100,19 @@ export function createIncidentService(deps: { db: Db; cache: Cache; clock: Clock
       }),
 
     list: (tenantId: string, filter: IncidentFilter): Promise<IncidentRow[]> => db.withTenant(tenantId, (tx) => listIncidents(tx, tenantId, filter)),
+
+    /** Active incidents (newest 100) with counts of all active ones by severity and status, read in one transaction. */
+    dashboard: (tenantId: string) =>
+      db.withTenant(tenantId, async (tx) => {
+        const counts = await activeCounts(tx, tenantId);
+        const active = await listIncidents(tx, tenantId, { active: true, limit: 100, offset: 0 });
+        const sum = (key: 'severity' | 'status') =>
+          counts.reduce<Record<string, number>>((acc, row) => {
+            acc[row[key]] = (acc[row[key]] ?? 0) + row.count;
+            return acc;
+          }, {});
+        return { active_total: counts.reduce((total, row) => total + row.count, 0), by_severity: sum('severity'), by_status: sum('status'), incidents: active };
+      }),
 
     /** Field changes and status moves, each written to the timeline; `resolved` goes through resolve, a resolved incident moved back is reopened. */
     async update(tenantId: string, id: string, actor: string, input: UpdateIncident): Promise<IncidentWithTimeline> {
