@@ -109,16 +109,8 @@ export function createAlertStore(deps: { db: Db; bus: Bus; clock: Clock; logger:
     const existing = await tx.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND fingerprint = $2 AND resolved = false FOR UPDATE`, [tenantId, input.fingerprint]);
     const current = existing.rows[0];
     if (current === undefined) {
-      const inserted = await tx.query<AlertRow>(
-        `INSERT INTO alerts (tenant_id, rule_id, fingerprint, name, type, severity, message, source, service_name, labels, annotations, status, value, starts_at, fired_at, last_evaluated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$14) RETURNING ${ALERT_COLUMNS}`,
-        [tenantId, input.ruleId ?? null, input.fingerprint, input.name, input.type, input.severity, input.message, input.source, input.serviceName ?? null,
-          JSON.stringify(input.labels ?? {}), JSON.stringify(input.annotations ?? {}), status, input.value ?? null, now, status === 'firing' ? now : null],
-      );
-      const row = inserted.rows[0];
-      if (row === undefined) return null;
-      await recordAlertEvents(tx, tenantId, [{ alertId: row.id, kind: status, actor: input.source, details: { value: input.value ?? null, message: input.message }, at: now }]);
-      return { tenantId, kind: status, alert: row };
+      const [opened] = await openManyIn(tx, tenantId, [input]);
+      return opened ?? null;
     }
     const promoted = current.status === 'pending' && status === 'firing';
     const updated = await tx.query<AlertRow>(
