@@ -239,6 +239,15 @@ describe('investigation, training and metrics', () => {
     const restarted = await check(tenant, bulk(98));
     expect(restarted.model_version).toBe(1);
     expect(restarted.model_score).toBeCloseTo(after.model_score ?? -1, 1);
+
+    // The training job (through the scheduler) retrains a tenant with investigations newer than its model.
+    const late = await check(tenant, bot(97));
+    expect(late.stored).toBe(true);
+    const labelled = await t.app.inject({ method: 'POST', url: `/api/v1/analytics/fraud/events/${late.event_id ?? ''}/investigation`, headers: admin, payload: { outcome: 'confirmed' } });
+    expect(labelled.statusCode).toBe(200);
+    expect((await t.container.scheduler.runNow('fraud-model-training')).status).toBe('ran');
+    const retrained = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/fraud/metrics?hours=24', headers: await bearer(tenant, ['viewer']) });
+    expect(retrained.json()).toMatchObject({ investigated: 25, model: { version: 2, metrics: { examples: 25 } } });
   }, 180_000);
 
   it('the synthetic labelled set is separable by the rules (sanity of the benchmark data)', async () => {
