@@ -39,16 +39,29 @@ export class SortedWindow {
     return this.quantile(0.5);
   }
 
-  /** Median absolute deviation around `center`, computed on the sorted values. */
+  /**
+   * Median absolute deviation around `center`. The deviations in ascending order are a merge of two
+   * sorted runs (values below `center` walked down, the others walked up): walking that merge to
+   * the middle needs no copy and no sort.
+   */
   mad(center: number): number {
     const n = this.sorted.length;
     if (n === 0) return Number.NaN;
-    const deviations = new Float64Array(n);
-    for (let i = 0; i < n; i++) deviations[i] = Math.abs((this.sorted[i] ?? center) - center);
-    deviations.sort();
-    const mid = (n - 1) / 2;
-    const lo = deviations[Math.floor(mid)] ?? 0;
-    const hi = deviations[Math.ceil(mid)] ?? lo;
+    const loRank = Math.floor((n - 1) / 2);
+    const hiRank = Math.ceil((n - 1) / 2);
+    let below = this.lowerBound(center) - 1;
+    let above = below + 1;
+    let lo = 0;
+    let hi = 0;
+    for (let rank = 0; rank <= hiRank; rank++) {
+      const down = below >= 0 ? center - (this.sorted[below] ?? center) : Number.POSITIVE_INFINITY;
+      const up = above < n ? (this.sorted[above] ?? center) - center : Number.POSITIVE_INFINITY;
+      const deviation = down <= up ? down : up;
+      if (down <= up) below -= 1;
+      else above += 1;
+      if (rank === loRank) lo = deviation;
+      hi = deviation;
+    }
     return (lo + hi) / 2;
   }
 
