@@ -76,6 +76,8 @@ describe('stream processor', () => {
   it('discards windows older than five minutes', async () => {
     const tenant = newTenant();
     await t.container.ingest.ingest(tenant, samples('old_metric', 1), 'http');
+    // Counted first, so the test shows the window going away rather than never existing.
+    await waitFor(() => t.container.streaming.processor.snapshot().some((window) => window.metrics[tenant] !== undefined), 5_000, 'window counted');
     clock.advance(6 * 60_000);
     await t.container.scheduler.runNow(STREAM_PROCESSOR_JOB);
     const windows = t.container.streaming.processor.snapshot();
