@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPORT_GENERATION_JOB } from '../../src/reports/index.js';
 import { findReport } from '../../src/reports/reports.repository.js';
@@ -362,5 +364,62 @@ describe('reports', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('report e-mail retries', () => {
+  const clock = new ManualClock(Date.UTC(2026, 3, 1, 10, 0, 0));
+  const reportsDir = mkdtempSync(join(tmpdir(), 'reports-retry-test-'));
+  const received: string[] = [];
+  let refusing = true;
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        // A temporary refusal (4xx) until the test lets mail through.
+        if (refusing) return callback(Object.assign(new Error('mailbox busy, try later'), { responseCode: 451 }));
+        received.push(Buffer.concat(chunks).toString('utf8'));
+        return callback();
+      });
+    },
+  });
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const { port } = smtp.server.address() as AddressInfo;
+    testApp = await createTestApp({ clock, env: { REPORTS_DIR: reportsDir, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(port), REPORT_GENERATION_INTERVAL_MS: '60000' } });
+    await testApp.container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE job_name = $1', [REPORT_GENERATION_JOB]));
+  });
+  afterAll(async () => {
+    await testApp?.close();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    rmSync(reportsDir, { recursive: true, force: true });
+  });
+
+  it('keeps a temporarily refused e-mail as retrying and sends it on a later job cycle', async () => {
+    const tenant = newTenant();
+    const name = `Retried ${tenant.slice(0, 8)}`;
+    const headers = { ...(await bearer(tenant, ['admin'])), 'content-type': 'application/json' };
+    const created = await testApp.app.inject({ method: 'POST', url: '/api/v1/monitoring/reports', headers, payload: JSON.stringify({ name, query: { source: 'alerts', range: { last: '24h' } }, format: 'csv', recipients: ['ops@example.com'] }) });
+    expect(created.statusCode, created.body).toBe(201);
+    const report = created.json<Report>();
+    const generated = await testApp.app.inject({ method: 'POST', url: `/api/v1/monitoring/reports/${report.id}/generate`, headers, payload: '{}' });
+    expect(generated.statusCode, generated.body).toBe(201);
+    const history = generated.json<History & { email_error: string | null }>();
+    expect(history).toMatchObject({ status: 'succeeded', email_status: 'retrying' });
+    expect(history.email_error).toContain('451');
+    expect(received).toEqual([]);
+
+    refusing = false;
+    clock.advance(60_000);
+    expect((await testApp.container.scheduler.runNow(REPORT_GENERATION_JOB)).status).toBe('ran');
+    const listed = await testApp.app.inject({ method: 'GET', url: `/api/v1/monitoring/reports/${report.id}/history`, headers: await bearer(tenant, ['viewer']) });
+    expect(listed.json<{ data: Array<History & { email_error: string | null }> }>().data).toEqual([expect.objectContaining({ id: history.id, email_status: 'sent', email_error: null })]);
+    expect(received.filter((raw) => raw.includes(name))).toHaveLength(1);
   });
 });
