@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../platform/db/index.js';
 import type { ReportGenerator } from './report-generator.js';
-import { dueReports, emailRetries, findReport } from './reports.repository.js';
+import { dueReports, emailRetries, reportsByIds } from './reports.repository.js';
 
 export const REPORT_GENERATION_JOB = 'report-generation';
 const BATCH = 20;
@@ -19,11 +19,17 @@ export function createReportGenerationJob(deps: { db: Db; logger: Logger; genera
       if (signal.aborted) return;
       await deps.generator.generate(report, { trigger: 'schedule', scheduledFor: report.next_run_at }).catch((error: unknown) => deps.logger.error({ err: error, reportId: report.id }, 'scheduled report failed'));
     }
-    const retries = await deps.db.asSystem((tx) => emailRetries(tx, BATCH));
+    // The retries and their reports in two queries, not one query per retry.
+    const { retries, reports } = await deps.db.asSystem(async (tx) => {
+      const rows = await emailRetries(tx, BATCH);
+      const found = rows.length === 0 ? [] : await reportsByIds(tx, [...new Set(rows.map((row) => row.report_id))]);
+      const byId = new Map(found.map((report) => [report.id, report]));
+      return { retries: rows, reports: byId };
+    });
     for (const history of retries) {
       if (signal.aborted) return;
-      const report = await deps.db.withTenant(history.tenant_id, (tx) => findReport(tx, history.tenant_id, history.report_id));
-      if (report !== null) await deps.generator.retryEmail(history, report).catch((error: unknown) => deps.logger.error({ err: error, reportId: report.id }, 'report e-mail retry failed'));
+      const report = reports.get(history.report_id);
+      if (report !== undefined) await deps.generator.retryEmail(history, report).catch((error: unknown) => deps.logger.error({ err: error, reportId: report.id }, 'report e-mail retry failed'));
     }
   };
 }

@@ -94,6 +94,12 @@ export async function deleteReport(tx: Tx, tenantId: string, id: string): Promis
   return result.rowCount === 1;
 }
 
+/** Reports by id, across tenants (system work). */
+export async function reportsByIds(tx: Tx, ids: readonly string[]): Promise<ReportRow[]> {
+  const result = await tx.query<ReportRow>(`SELECT ${REPORT_COLUMNS} FROM reports WHERE id = ANY($1::uuid[])`, [ids]);
+  return result.rows;
+}
+
 /** Scheduled reports whose time has come, across tenants (system work). */
 export async function dueReports(tx: Tx, now: Date, limit: number): Promise<ReportRow[]> {
   const result = await tx.query<ReportRow>(
