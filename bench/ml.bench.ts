@@ -4,6 +4,7 @@
  * trains (in the worker thread vs on the main thread, the naive baseline).
  */
 import { cpus, loadavg } from 'node:os';
+import { blendedScore } from '../src/analytics/fraud/fraud-backtest.js';
 import { featuresOf, evaluateRules, IpRanges } from '../src/analytics/fraud/fraud-rules.js';
 import { denseForward, denseLayersOf } from '../src/ml/index.js';
 import { runTraining } from '../src/ml/tf/models.js';
@@ -25,7 +26,7 @@ const trainFeatures = train.map((e) => featuresOf(e.signals, evaluateRules(e.sig
 process.stderr.write('training fraud network\n');
 const trained = await t.container.ml.trainer.train({ kind: 'fraud', features: trainFeatures, labels: train.map((e) => (e.fraud ? 1 : 0)), epochs: 60, batchSize: 32 });
 const layers = denseLayersOf(trained.artifacts);
-const weight = t.container.config.FRAUD_MODEL_WEIGHT_PERCENT / 100;
+const weightPercent = t.container.config.FRAUD_MODEL_WEIGHT_PERCENT;
 const threshold = t.container.config.FRAUD_STORE_SCORE;
 const confusion = (flagged: (e: (typeof test)[number]) => boolean) => {
   let tp = 0, fp = 0, fn = 0;
@@ -41,7 +42,7 @@ const rulesOnly = confusion((e) => evaluateRules(e.signals, ranges).score >= thr
 const blended = confusion((e) => {
   const rules = evaluateRules(e.signals, ranges);
   const p = denseForward(layers, featuresOf(e.signals, rules))[0] ?? 0;
-  return Math.round((1 - weight) * rules.score + weight * 100 * p) >= threshold;
+  return blendedScore(rules.score, p, weightPercent) >= threshold;
 });
 lines.push(
   `### Fraud detection quality (synthetic labelled set: ${train.length} training / ${test.length} test requests, ${test.filter((e) => e.fraud).length} fraudulent in test; flagged = risk >= ${threshold})`,
@@ -49,7 +50,7 @@ lines.push(
   '| detector | precision | recall |',
   '|---|---|---|',
   `| rules alone (baseline, audit weights) | ${rulesOnly.precision.toFixed(3)} | ${rulesOnly.recall.toFixed(3)} |`,
-  `| rules + network (${Math.round(weight * 100)}% network, trained ${trained.attempts} run(s), loss ${trained.initialLoss.toFixed(3)} -> ${trained.finalLoss.toFixed(3)}) | ${blended.precision.toFixed(3)} | ${blended.recall.toFixed(3)} |`,
+  `| rules + network (${weightPercent}% network, trained ${trained.attempts} run(s), loss ${trained.initialLoss.toFixed(3)} -> ${trained.finalLoss.toFixed(3)}) | ${blended.precision.toFixed(3)} | ${blended.recall.toFixed(3)} |`,
   '',
 );
 
