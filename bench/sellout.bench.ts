@@ -6,6 +6,7 @@
  * against the known sellout time are compared. Also: report latency while the model retrains.
  */
 import { loadavg } from 'node:os';
+import { meanAbsolute } from '../src/analytics/sales/sellout-features.js';
 import { ManualClock } from '../src/platform/clock.js';
 import { bearer, createTestApp, newTenant } from '../test/support/app.js';
 import { startFakeService } from '../test/support/fake-services.js';
@@ -65,7 +66,6 @@ for (const event of testing) {
     rows.push({ actual: (actualAt - cut) / HOUR, baseline: report.predictions.baseline.hours, lstm: lstm.hours, inRange: Date.parse(lstm.earliest_at) <= actualAt && actualAt <= Date.parse(lstm.latest_at) });
   }
 }
-const mae = (values: number[]) => values.reduce((a, b) => a + Math.abs(b), 0) / values.length;
 const medianAbs = (values: number[]) => percentile(values.map(Math.abs).sort((a, b) => a - b), 50);
 const compared = rows.filter((row): row is Row & { baseline: number } => row.baseline !== null);
 const lstmErrors = compared.map((row) => row.lstm - row.actual);
@@ -110,8 +110,8 @@ const lines = [
   '',
   '| predictor | MAE hours | median abs error hours | actual sellout inside the 90% range |',
   '|---|---|---|---|',
-  `| baseline: remaining / last hour's rate | ${h(mae(baselineErrors))} | ${h(medianAbs(baselineErrors))} | - |`,
-  `| LSTM(128) -> LSTM(64) -> Dense(32) -> Dense(1) | ${h(mae(lstmErrors))} | ${h(medianAbs(lstmErrors))} | ${((100 * rows.filter((r) => r.inRange).length) / rows.length).toFixed(0)}% |`,
+  `| baseline: remaining / last hour's rate | ${h(meanAbsolute(baselineErrors))} | ${h(medianAbs(baselineErrors))} | - |`,
+  `| LSTM(128) -> LSTM(64) -> Dense(32) -> Dense(1) | ${h(meanAbsolute(lstmErrors))} | ${h(medianAbs(lstmErrors))} | ${((100 * rows.filter((r) => r.inRange).length) / rows.length).toFixed(0)}% |`,
   '',
   `Errors over the ${compared.length} of ${rows.length} cut points where the baseline has a prediction (it has none after an hour without sales). Mean actual time to sellout at the cut points: ${h(compared.reduce((a, r) => a + r.actual, 0) / compared.length)} h.`,
   '',
