@@ -7,7 +7,7 @@ import type { App } from '../../platform/http/types.js';
 
 const PointSchema = Type.Object({ timestamp: Type.String({ format: 'date-time' }), value: Type.Number(), lower: Type.Number(), upper: Type.Number() });
 
-export const ForecastSchema = Type.Object({
+const ForecastSchema = Type.Object({
   metric_name: Type.String(),
   service_name: Type.Union([Type.String(), Type.Null()]),
   method: Type.Union([Type.Literal('moving-average'), Type.Literal('linear-trend'), Type.Literal('holt-winters')]),

@@ -54,7 +54,7 @@ async function toArtifacts(tf: Tf, model: TF.LayersModel): Promise<ModelArtifact
   return saved;
 }
 
-export async function fromArtifacts(tf: Tf, artifacts: ModelArtifacts): Promise<TF.LayersModel> {
+async function fromArtifacts(tf: Tf, artifacts: ModelArtifacts): Promise<TF.LayersModel> {
   const weights = artifacts.weights;
   const buffer = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.topology as TF.io.ModelArtifacts['modelTopology'], weightSpecs: artifacts.weightSpecs as TF.io.WeightsManifestEntry[], weightData: buffer }));

@@ -6,8 +6,6 @@ import type { TrainingResult, TrainingTask, WorkerResponse } from './tasks.js';
 export interface Trainer {
   train(task: Exclude<TrainingTask, { kind: 'sellout-predict' }>): Promise<TrainingResult>;
   predict(task: Extract<TrainingTask, { kind: 'sellout-predict' }>): Promise<number[]>;
-  /** Tasks sent and not yet answered. */
-  pending(): number;
   close(): Promise<void>;
 }
 
@@ -79,7 +77,6 @@ export function createTrainer(): Trainer {
       const result = (await send(task)) as { predictions: number[] };
       return result.predictions;
     },
-    pending: () => waiting.size,
     async close() {
       closed = true;
       const current = worker;
