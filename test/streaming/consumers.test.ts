@@ -41,6 +41,23 @@ describe('metrics-stream consumer', () => {
     expect(rows.rows).toEqual([{ metric_name: 'refunds', value: 1 }, { metric_name: 'tickets_sold', value: 3 }, { metric_name: 'tickets_sold', value: 4 }]);
   });
 
+  it('publishes committed samples as batch messages of at most 500, keyed by tenant', async () => {
+    const tenant = newTenant();
+    const published: DeliveredMessage[] = [];
+    const subscription = await t.container.bus.subscribe(TOPICS.metrics, `test-published-${tenant}`, async (message) => {
+      if (message.key === tenant) published.push(message);
+    });
+    try {
+      await t.container.ingest.ingest(tenant, Array.from({ length: 501 }, (_, index) => ({ name: 'chunked', service: 'monitoring-service', value: index })), 'http');
+      await waitFor(() => published.length === 2, 5_000, 'two batch messages');
+      const values = published.map((message) => message.value as { tenant_id: string; metrics: Array<{ value: number }> });
+      expect(values.map((value) => [value.tenant_id, value.metrics.length])).toEqual([[tenant, 500], [tenant, 1]]);
+      expect(values.flatMap((value) => value.metrics.map((sample) => sample.value))).toEqual(Array.from({ length: 501 }, (_, index) => index));
+    } finally {
+      await subscription.close();
+    }
+  });
+
   it('ignores what this service published itself (no loop)', async () => {
     const tenant = newTenant();
     const before = await streamMetric(TOPICS.metrics, 'own');
