@@ -94,7 +94,6 @@ function candidatesOf(rule: RuleRow, windows: readonly SeriesWindow[], isOpen: (
 
 export interface EvaluationResult {
   rules: number;
-  series: number;
   changes: AlertChange[];
 }
 
@@ -176,7 +175,7 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
       const change = await deps.alerts.resolveIn(tx, tenantId, { id: alert.id }, 'evaluator', { reason });
       if (change !== null) changes.push(change);
     }
-    return { rules: rules.length, series: candidates.length, changes };
+    return { rules: rules.length, changes };
   };
 
   const evaluateTenant = async (tenantId: string): Promise<EvaluationResult> => {
@@ -188,14 +187,13 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
   return {
     evaluateTenant,
     /** One cycle over every tenant with rules or open rule alerts. */
-    async evaluateAll(): Promise<{ tenants: number; rules: number; series: number; changes: number }> {
+    async evaluateAll(): Promise<{ tenants: number; rules: number; changes: number }> {
       const tenants = await deps.db.asSystem((tx) => tenantsToEvaluate(tx));
-      const totals = { tenants: tenants.length, rules: 0, series: 0, changes: 0 };
+      const totals = { tenants: tenants.length, rules: 0, changes: 0 };
       for (const tenantId of tenants) {
         try {
           const result = await evaluateTenant(tenantId);
           totals.rules += result.rules;
-          totals.series += result.series;
           totals.changes += result.changes.length;
         } catch (error) {
           deps.logger.error({ err: error, tenantId }, 'alert evaluation failed for tenant');
