@@ -43,7 +43,11 @@ export async function runMlAnalysis(deps: MlAnalysisDeps, signal?: AbortSignal):
   const tenants = await deps.db.asSystem((tx) => tenantsWithData(tx, since));
   const events = await deps.db.asSystem((tx) => activeEvents(tx, since));
   const work = new Map<string, string[]>(tenants.map((tenant) => [tenant, []]));
-  for (const event of events) work.set(event.tenant_id, [...(work.get(event.tenant_id) ?? []), event.event_id]);
+  for (const event of events) {
+    const eventIds = work.get(event.tenant_id);
+    if (eventIds === undefined) work.set(event.tenant_id, [event.event_id]);
+    else eventIds.push(event.event_id);
+  }
 
   let stored = 0;
   let anomalies = 0;

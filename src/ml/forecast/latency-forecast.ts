@@ -11,7 +11,11 @@ export async function latencyP95Buckets(tx: Tx, tenantId: string, from: Date, to
     [tenantId, from, to, stepMs],
   );
   const byService = new Map<string, Array<[number, number]>>();
-  for (const row of rows) byService.set(row.service_name, [...(byService.get(row.service_name) ?? []), [Number(row.p95), Number(row.bucket)]]);
+  for (const row of rows) {
+    const points = byService.get(row.service_name);
+    if (points === undefined) byService.set(row.service_name, [[Number(row.p95), Number(row.bucket)]]);
+    else points.push([Number(row.p95), Number(row.bucket)]);
+  }
   return byService;
 }
 
