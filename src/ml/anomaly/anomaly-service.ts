@@ -199,7 +199,7 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
     const history = await deps.db.withTenant(tenantId, (tx) => seriesHistory(tx, tenantId, seriesKey, since, new Date(now.getTime() + 1), settings.trainingMaxWindows + WINDOW));
     const values = history.map((point) => point.value);
     if (values.length < Math.max(settings.trainingMinSamples, WINDOW + 1)) {
-      throw new InsufficientHistoryError(seriesKey, values.length, settings.trainingMinSamples);
+      throw new AppError('INSUFFICIENT_HISTORY', `series ${seriesKey} has ${values.length} samples in the training period; ${settings.trainingMinSamples} are needed`, { details: { series_key: seriesKey, samples: values.length, required: settings.trainingMinSamples } });
     }
     const heldOutFrom = values.length - Math.max(2 * WINDOW, Math.round(values.length * HELD_OUT_SHARE));
     const trainingValues = values.slice(0, heldOutFrom);
@@ -256,10 +256,4 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
     },
     list: (tenantId, filter) => deps.db.withTenant(tenantId, (tx) => listAnomalies(tx, tenantId, filter)),
   };
-}
-
-export class InsufficientHistoryError extends AppError {
-  constructor(seriesKey: string, samples: number, required: number) {
-    super('INSUFFICIENT_HISTORY', `series ${seriesKey} has ${samples} samples in the training period; ${required} are needed`, { details: { series_key: seriesKey, samples, required } });
-  }
 }
