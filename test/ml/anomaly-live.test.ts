@@ -73,17 +73,22 @@ describe('live anomaly scoring', () => {
     const start = Date.now() - 600 * STEP;
     const values = Array.from({ length: 400 }, (_, i) => wave(i));
     // Stored without scoring (as by another instance), then one spike arrives here.
-    await t.container.db.withTenant(tenant, (tx) =>
-      tx.query(
-        `INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp") SELECT $1, 'cpu_pct', 'payment', $2, v, '{}', to_timestamp(ts / 1000.0) FROM unnest($3::float8[], $4::float8[]) AS u(v, ts)`,
-        [tenant, seriesKeyOf('cpu_pct', 'payment', {}), values, values.map((_, i) => start + i * STEP)],
-      ),
-    );
-    await t.container.ingest.ingest(tenant, samples('cpu_pct', [175], start + 400 * STEP), 'internal');
+    for (const name of ['cpu_pct', 'mem_pct']) {
+      await t.container.db.withTenant(tenant, (tx) =>
+        tx.query(
+          `INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp") SELECT $1, $2, 'payment', $3, v, '{}', to_timestamp(ts / 1000.0) FROM unnest($4::float8[], $5::float8[]) AS u(v, ts)`,
+          [tenant, name, seriesKeyOf(name, 'payment', {}), values, values.map((_, i) => start + i * STEP)],
+        ),
+      );
+    }
+    // One batch of both series (each learns its own past) and a normal value after each spike.
+    await t.container.ingest.ingest(tenant, [...samples('cpu_pct', [175, wave(401)], start + 400 * STEP), ...samples('mem_pct', [wave(400), 20], start + 400 * STEP)], 'internal');
     await t.container.ml.anomalies.idle();
     const found = await anomaliesOf(tenant, 'cpu_pct');
     expect(found).toHaveLength(1);
     expect(found[0]?.score).toBeGreaterThan(0.7);
+    const memory = await anomaliesOf(tenant, 'mem_pct');
+    expect(memory.map((a) => a.timestamp)).toEqual([new Date(start + 401 * STEP).toISOString()]);
   });
 
   it('refuses a bad anomaly query with a validation error', async () => {
