@@ -21,6 +21,7 @@ import { cacheAdminRoutes } from './cache-admin/index.js';
 import { analyticsRoutes } from './analytics/analytics.routes.js';
 import { statusRoutes } from './status/status.routes.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The HTTP application over a built container. Tests embed it; main.ts listens with it. */
@@ -35,7 +36,12 @@ export async function buildApp(container: Container): Promise<App> {
       const supplied = request.headers['x-request-id'];
       return typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
+      // ajv-formats' uuid also accepts a `urn:uuid:` prefix, which PostgreSQL's uuid type refuses: an
+      // id like that passed validation and failed in SQL with a 500. Plain UUIDs only, for every route.
+      onCreate: (ajv) => ajv.addFormat('uuid', UUID),
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', undefined);

@@ -2,7 +2,6 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { INCIDENT_SEVERITIES, INCIDENT_STATUSES, type IncidentRow, type TimelineRow } from './incidents.repository.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
 export const StatusSchema = Type.Union(INCIDENT_STATUSES.map((status) => Type.Literal(status)));
 export const SeveritySchema = Type.Union(INCIDENT_SEVERITIES.map((severity) => Type.Literal(severity)));
@@ -42,7 +41,7 @@ export const CreateIncidentSchema = Type.Object(
     severity: SeveritySchema,
     status: Type.Optional(OpenStatusSchema),
     service_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    alert_id: Type.Optional(Type.String({ pattern: UUID_PATTERN })),
+    alert_id: Type.Optional(Type.String({ format: 'uuid' })),
     started_at: Type.Optional(Type.String({ format: 'date-time' })),
   },
   { additionalProperties: false },
@@ -59,7 +58,7 @@ export const UpdateIncidentSchema = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export const IdParams = Type.Object({ id: Type.String({ pattern: UUID_PATTERN }) });
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 const iso = (value: Date) => value.toISOString();
 

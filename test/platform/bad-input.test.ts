@@ -35,6 +35,12 @@ describe('bad input gets a 4xx with a code and writes nothing', () => {
     expect(await countFor(tenant)).toBe(0);
   });
 
+  it.each(['/api/v1/monitoring/alerts', '/api/v1/monitoring/dashboards', '/api/v1/monitoring/incidents'])('an id of %s that is not a plain UUID (urn:uuid: prefix) is a 400, not a database error', async (base) => {
+    const response = await t.app.inject({ method: 'GET', url: `${base}/urn:uuid:6f1c7c8e-2a3b-4c5d-8e9f-0a1b2c3d4e5f`, headers: await bearer(newTenant()) });
+    expect(response.statusCode).toBe(400);
+    expect(errorOf(response.body).error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('refuses an unsupported content type with 415', async () => {
     const tenant = newTenant();
     const response = await post(tenant, 'name=x', 'application/x-www-form-urlencoded');
