@@ -86,7 +86,7 @@ export const ConfigSchema = Type.Object({
 
   METRICS_RETENTION_DAYS: int('days of raw samples kept', 90, 1),
   ROLLUP_RETENTION_DAYS: int('days of rollups kept', 365, 1),
-  ALERT_RETENTION_DAYS: int('days of resolved alerts kept', 90, 1),
+  ALERT_RETENTION_DAYS: int('days resolved alerts and settled notification records (delivered, dead, not configured) are kept', 90, 1),
   FRAUD_RETENTION_DAYS: int('days investigated fraud events are kept', 365, 1),
   INGEST_MAX_BATCH: int('largest batch accepted by POST /metrics', 10_000, 1),
 
