@@ -15,6 +15,8 @@ export { createTrainer, type Trainer } from './tf/trainer.js';
 export { denseForward, denseLayersOf, type DenseLayer } from './tf/artifacts.js';
 
 export const ANOMALY_TRAINING_JOB = 'anomaly-model-training';
+/** How long an instance trusts what it knows of a model before asking the database (another instance may train). */
+const MODEL_REFRESH_MS = 60_000;
 
 export interface Ml {
   trainer: Trainer;
@@ -42,7 +44,7 @@ export async function createMl(deps: {
   const { config } = deps;
   const trainer = createTrainer();
   const inference = createTrainer();
-  const models = createModelStore(deps.db);
+  const models = createModelStore(deps.db, { clock: deps.clock, refreshMs: MODEL_REFRESH_MS });
   const loaded = await models.loadAll();
   deps.logger.debug({ models: loaded }, 'ml models loaded');
   const anomalies = createAnomalyService({

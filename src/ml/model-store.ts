@@ -1,3 +1,4 @@
+import type { Clock } from '../platform/clock.js';
 import type { Db, Tx } from '../platform/db/index.js';
 import type { ModelArtifacts, WeightSpec } from './tf/artifacts.js';
 
@@ -48,7 +49,7 @@ const cacheKey = (tenantId: string, kind: ModelKind, key: string) => `${tenantId
 
 export interface ModelStore {
   save(tenantId: string, model: { kind: ModelKind; key: string; artifacts: ModelArtifacts; params: Record<string, unknown>; metrics: Record<string, unknown>; trainedAt: Date }): Promise<StoredModel>;
-  /** Latest version from memory (loaded at start, refreshed on save), else from the database. */
+  /** Latest version: from memory when checked within the refresh period, else the database's newest. */
   latest(tenantId: string, kind: ModelKind, key: string): Promise<StoredModel | undefined>;
   /** Latest version if it is already in memory (no I/O: for hot paths). */
   cached(tenantId: string, kind: ModelKind, key: string): StoredModel | undefined;
@@ -57,10 +58,15 @@ export interface ModelStore {
   loadAll(): Promise<number>;
 }
 
-/** Versioned model storage: every training adds a version; readers use the latest. */
-export function createModelStore(db: Db): ModelStore {
-  const memory = new Map<string, StoredModel>();
-  const remember = (model: StoredModel) => memory.set(cacheKey(model.tenantId, model.kind, model.key), model);
+/**
+ * Versioned model storage: every training adds a version; readers use the latest. What this instance
+ * knows (a model, or that there is none) is trusted for `refreshMs`; after that `latest` asks the
+ * database for the newest version number, so a model another instance trained is picked up and a
+ * tenant without a model costs one small query per period, not one per call.
+ */
+export function createModelStore(db: Db, options: { clock: Clock; refreshMs: number }): ModelStore {
+  const memory = new Map<string, { model: StoredModel | undefined; checkedAt: number }>();
+  const remember = (key: string, model: StoredModel | undefined) => memory.set(key, { model, checkedAt: options.clock.nowMs() });
 
   const insert = async (tx: Tx, tenantId: string, model: Parameters<ModelStore['save']>[1]) => {
     const result = await tx.query<ModelRow>(
@@ -81,22 +87,26 @@ export function createModelStore(db: Db): ModelStore {
         await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [cacheKey(tenantId, model.kind, model.key)]);
         return insert(tx, tenantId, model);
       });
-      remember(stored);
+      remember(cacheKey(tenantId, stored.kind, stored.key), stored);
       return stored;
     },
     async latest(tenantId, kind, key) {
-      const hit = memory.get(cacheKey(tenantId, kind, key));
-      if (hit !== undefined) return hit;
-      const result = await db.withTenant(tenantId, (tx) =>
-        tx.query<ModelRow>(`SELECT ${COLUMNS} FROM ml_models WHERE tenant_id = $1 AND kind = $2 AND model_key = $3 ORDER BY version DESC LIMIT 1`, [tenantId, kind, key]),
-      );
-      const row = result.rows[0];
-      if (row === undefined) return undefined;
-      const model = toModel(row);
-      remember(model);
+      const cacheId = cacheKey(tenantId, kind, key);
+      const known = memory.get(cacheId);
+      if (known !== undefined && options.clock.nowMs() - known.checkedAt < options.refreshMs) return known.model;
+      const model = await db.withTenant(tenantId, async (tx) => {
+        const newest = await tx.query<{ version: number }>('SELECT version FROM ml_models WHERE tenant_id = $1 AND kind = $2 AND model_key = $3 ORDER BY version DESC LIMIT 1', [tenantId, kind, key]);
+        const version = newest.rows[0]?.version;
+        // Weights are read only when the version changed.
+        if (version === undefined || version === known?.model?.version) return version === undefined ? undefined : known?.model;
+        const result = await tx.query<ModelRow>(`SELECT ${COLUMNS} FROM ml_models WHERE tenant_id = $1 AND kind = $2 AND model_key = $3 AND version = $4`, [tenantId, kind, key, version]);
+        const row = result.rows[0];
+        return row === undefined ? undefined : toModel(row);
+      });
+      remember(cacheId, model);
       return model;
     },
-    cached: (tenantId, kind, key) => memory.get(cacheKey(tenantId, kind, key)),
+    cached: (tenantId, kind, key) => memory.get(cacheKey(tenantId, kind, key))?.model,
     async list(tenantId, kind) {
       const result = await db.withTenant(tenantId, (tx) =>
         tx.query<Omit<ModelRow, 'topology' | 'weight_specs' | 'weights'>>(
@@ -111,7 +121,10 @@ export function createModelStore(db: Db): ModelStore {
       const result = await db.asSystem((tx) =>
         tx.query<ModelRow>(`SELECT DISTINCT ON (tenant_id, kind, model_key) ${COLUMNS} FROM ml_models ORDER BY tenant_id, kind, model_key, version DESC`),
       );
-      for (const row of result.rows) remember(toModel(row));
+      for (const row of result.rows) {
+        const model = toModel(row);
+        remember(cacheKey(model.tenantId, model.kind, model.key), model);
+      }
       return result.rows.length;
     },
   };

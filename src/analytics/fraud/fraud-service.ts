@@ -56,8 +56,6 @@ interface LoadedModel {
 const HOLDOUT_SHARE = 0.2;
 const HOLDOUT_MIN = 2;
 
-const MODEL_REFRESH_MS = 60_000;
-
 /**
  * Fraud checks: the audit's rules plus, once trained, the tenant's network (10 -> 128 -> 64 -> 32 -> 1)
  * run on the main thread from its stored weights. High-risk checks are stored (deduplicated per
@@ -67,18 +65,11 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
   const { settings } = deps;
   const ranges = { vpn: new IpRanges(settings.vpnCidrs), datacenter: new IpRanges(settings.datacenterCidrs) };
   const loaded = new Map<string, LoadedModel>();
-  const lookedUp = new Map<string, number>();
   const writer = createFraudEventWriter({ db: deps.db, bus: deps.bus, logger: deps.logger, raise: deps.raise });
 
-  /**
-   * The tenant's latest network from the model store's memory; a tenant it does not have is looked up
-   * in the database at most once a minute (another instance may have trained one).
-   */
+  /** The tenant's latest network (the model store checks the database once a period, not per check). */
   const modelFor = async (tenantId: string): Promise<LoadedModel | undefined> => {
-    const now = deps.clock.nowMs();
-    const due = now - (lookedUp.get(tenantId) ?? Number.NEGATIVE_INFINITY) > MODEL_REFRESH_MS;
-    const stored = due ? await deps.models.latest(tenantId, 'fraud', '') : deps.models.cached(tenantId, 'fraud', '');
-    if (due) lookedUp.set(tenantId, now);
+    const stored = await deps.models.latest(tenantId, 'fraud', '');
     if (stored === undefined) return undefined;
     const current = loaded.get(tenantId);
     if (current?.version === stored.version) return current;
