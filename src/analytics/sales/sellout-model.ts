@@ -170,7 +170,7 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
         epochs: settings.epochs,
         batchSize: 32,
       });
-      const predicted = await deps.trainer.predict({ kind: 'sellout-predict', modelId: `validation-${tenantId}-${deps.clock.nowMs()}`, artifacts: result.artifacts, sequences: validation.map((cut) => standardize(cut.sequence, features)) });
+      const predicted = await deps.trainer.predict({ kind: 'sellout-predict', artifacts: result.artifacts, sequences: validation.map((cut) => standardize(cut.sequence, features)) });
       const predictedTargets = predicted.map((value) => value * targetStd + targetMean);
       const lstmErrors = validation.map((cut, index) => fromTarget(predictedTargets[index] ?? Number.NaN) - cut.hours);
       const compared = validation.flatMap((cut, index) => (cut.baselineHours === null ? [] : [{ lstm: lstmErrors[index] ?? Number.NaN, baseline: cut.baselineHours - cut.hours }]));

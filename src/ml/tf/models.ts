@@ -99,11 +99,12 @@ async function fitChecked(tf: Tf, build: () => TF.Sequential, x: TF.Tensor, y: T
 
 export async function runTraining(tf: Tf, task: TrainingTask): Promise<TrainingResult | { predictions: number[] }> {
   if (task.kind === 'sellout-predict') {
-    const model = await loadedModel(tf, task.modelId, task.artifacts);
+    const model = task.modelId === undefined ? await fromArtifacts(tf, task.artifacts) : await loadedModel(tf, task.modelId, task.artifacts);
     const input = tf.tensor3d(task.sequences);
     const output = model.predict(input) as TF.Tensor;
     const predictions = Array.from(await output.data());
     tf.dispose([input, output]);
+    if (task.modelId === undefined) model.dispose();
     return { predictions };
   }
   const { x, y, build } =

@@ -5,8 +5,8 @@ export type TrainingTask =
   | { kind: 'autoencoder'; windows: number[][]; epochs: number; batchSize: number }
   | { kind: 'fraud'; features: number[][]; labels: number[]; epochs: number; batchSize: number }
   | { kind: 'sellout'; sequences: number[][][]; targets: number[]; epochs: number; batchSize: number }
-    /** `modelId` names a stored version: the worker keeps recently used models loaded. */
-  | { kind: 'sellout-predict'; modelId: string; artifacts: ModelArtifacts; sequences: number[][][] };
+  /** `modelId` names a stored version, which the worker keeps loaded; without one (a model used once) it is disposed after use. */
+  | { kind: 'sellout-predict'; modelId?: string; artifacts: ModelArtifacts; sequences: number[][][] };
 
 export interface TrainingResult {
   artifacts: ModelArtifacts;
