@@ -179,7 +179,7 @@ export const ConfigSchema = Type.Object({
     .Encode((value) => String(value)),
   ANOMALY_WARMUP_ROWS: int('past samples a series reads from the database when first scored', 2_000, 0, 100_000),
   ANOMALY_MAX_SERIES: int('series whose detector state is kept in memory (least recently seen forgotten)', 10_000, 1),
-  ANOMALY_QUEUE_MAX: int('samples waiting for anomaly scoring beyond which batches are skipped and counted', 50_000, 1),
+  ANOMALY_QUEUE_MAX: int('samples waiting for anomaly scoring beyond which batches are skipped (counted in GET /status, anomaly_scoring.dropped)', 50_000, 1),
   ANOMALY_TRAINING_INTERVAL_MS: int('retraining of the autoencoders of the busiest series', 21_600_000, 100),
   ANOMALY_TRAINING_DAYS: int('days of history an autoencoder is trained on', 7, 1, 90),
   ANOMALY_TRAINING_MIN_SAMPLES: int('samples a series needs in the training period to get an autoencoder', 200, 11),

@@ -22,6 +22,8 @@ export function statusRoutes(container: Container) {
               node: Type.String(),
               adapters: Type.Object({ db: Type.String(), cache: Type.String(), bus: Type.String() }),
               jobs: Type.Array(Type.String()),
+              /** Live anomaly scoring of this instance: batches over ANOMALY_QUEUE_MAX are skipped and counted here. */
+              anomaly_scoring: Type.Object({ series: Type.Integer(), queued: Type.Integer(), dropped: Type.Integer(), scored: Type.Integer() }),
               /** Summary of GET /health (issue 5): overall status and the last cycle's service counts. */
               health: Type.Object({ status: CheckStatusSchema, services: Type.Union([ServicesSummarySchema, Type.Null()]) }),
             }),
@@ -37,6 +39,7 @@ export function statusRoutes(container: Container) {
         node: process.version,
         adapters: { db: container.db.kind, cache: container.cache.kind, bus: busKind(container.config) },
         jobs: container.scheduler.jobs(),
+        anomaly_scoring: container.ml.anomalies.stats(),
       }),
     );
 

@@ -98,6 +98,24 @@ describe('live anomaly scoring', () => {
   });
 });
 
+describe('scoring queue', () => {
+  it('a batch beyond ANOMALY_QUEUE_MAX is stored but not scored, and GET /status counts it', async () => {
+    const small = await createTestApp({ env: { ANOMALY_QUEUE_MAX: '5' } });
+    try {
+      const tenant = newTenant();
+      const accepted = await small.app.inject({ method: 'POST', url: '/api/v1/monitoring/metrics', headers: await bearer(tenant, ['monitoring']), payload: { metrics: samples('queue_probe', Array.from({ length: 10 }, (_, i) => wave(i)), Date.now() - 20 * STEP) } });
+      expect(accepted.statusCode).toBe(202);
+      await small.container.ml.anomalies.idle();
+      const status = await small.app.inject({ method: 'GET', url: '/status' });
+      expect(status.json<{ anomaly_scoring: { dropped: number; scored: number } }>().anomaly_scoring).toMatchObject({ dropped: 10, scored: 0 });
+      const stored = await small.app.inject({ method: 'GET', url: '/api/v1/monitoring/metrics?name=queue_probe', headers: await bearer(tenant, ['viewer']) });
+      expect(stored.json<{ data: unknown[] }>().data).toHaveLength(10);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('autoencoder models', () => {
   it('trains in the worker, stores a version, scores new samples with it and survives a restart', async () => {
     const tenant = newTenant();
