@@ -24,6 +24,20 @@ describe.each(adapters)('Cache contract on %s', (_kind, make) => {
     expect(await cache.get('short')).toBeNull();
   });
 
+  it('concurrent misses of one key share one load; a failed load is not cached and the next call loads again', async () => {
+    let loads = 0;
+    const slow = async () => {
+      loads += 1;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return { n: loads };
+    };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => cached(cache, 'single-flight', 60_000, slow)));
+    expect(loads).toBe(1);
+    expect(answers).toEqual(Array.from({ length: 5 }, () => ({ n: 1 })));
+    await expect(cached(cache, 'fails', 60_000, async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(await cached(cache, 'fails', 60_000, async () => 'up')).toBe('up');
+  });
+
   it('sets a key only when absent', async () => {
     expect(await cache.setIfAbsent('nonce', '1', 60_000)).toBe(true);
     expect(await cache.setIfAbsent('nonce', '2', 60_000)).toBe(false);

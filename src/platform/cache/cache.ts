@@ -22,11 +22,25 @@ export interface Cache {
   close(): Promise<void>;
 }
 
-/** Read-through helper with an explicit TTL; values are JSON. */
+const loading = new WeakMap<Cache, Map<string, Promise<unknown>>>();
+
+/**
+ * Read-through helper with an explicit TTL; values are JSON. Concurrent misses of one key in this
+ * process share one load, so an expired entry behind a slow query is recomputed once, not once per
+ * waiting request.
+ */
 export async function cached<T>(cache: Cache, key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
   const hit = await cache.get(key);
   if (hit !== null) return JSON.parse(hit) as T;
-  const value = await load();
-  await cache.set(key, JSON.stringify(value), ttlMs);
-  return value;
+  const loads = loading.get(cache) ?? new Map<string, Promise<unknown>>();
+  loading.set(cache, loads);
+  const pending = loads.get(key);
+  if (pending !== undefined) return pending as Promise<T>;
+  const fresh = (async () => {
+    const value = await load();
+    await cache.set(key, JSON.stringify(value), ttlMs);
+    return value;
+  })().finally(() => loads.delete(key));
+  loads.set(key, fresh);
+  return fresh;
 }
