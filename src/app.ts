@@ -11,6 +11,7 @@ import { nftTransferRoutes } from './collectors/blockchain/index.js';
 import { reportRoutes } from './reports/index.js';
 import { alertingRoutes } from './alerts/index.js';
 import { installErrorHandling, installJsonParser } from './platform/http/errors.js';
+import { AppError } from './errors.js';
 import { installOpenApi } from './platform/http/openapi.js';
 import type { App } from './platform/http/types.js';
 import { healthRoutes } from './health/index.js';
@@ -32,6 +33,8 @@ export async function buildApp(container: Container): Promise<App> {
     trustProxy: container.config.TRUST_PROXY,
     bodyLimit: container.config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
+    // Requests that arrive while closing are refused by the hook below, in the error envelope.
+    return503OnClosing: false,
     genReqId: (request) => {
       const supplied = request.headers['x-request-id'];
       return typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
@@ -50,6 +53,13 @@ export async function buildApp(container: Container): Promise<App> {
     void reply.header('x-request-id', request.id);
   });
   app.addHook('onClose', async () => container.close());
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new AppError('SHUTTING_DOWN', 'The service is shutting down; retry on another instance');
+  });
 
   installJsonParser(app);
   installErrorHandling(app);

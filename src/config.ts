@@ -40,7 +40,10 @@ export const ConfigSchema = Type.Object({
   DATA_DIR: Type.String({ default: './data', description: 'embedded database and generated dev secrets' }),
   DATABASE_URL: optionalUrl('PostgreSQL connection string; unset = embedded PGlite'),
   DATABASE_POOL_MAX: int('PostgreSQL pool size', 10, 1, 1000),
+  DATABASE_CONNECT_TIMEOUT_MS: int('longest wait for a PostgreSQL connection before answering 503', 5_000, 100),
+  DATABASE_STATEMENT_TIMEOUT_MS: int('longest PostgreSQL statement (statement_timeout); the client gives up 5 s later', 60_000, 100),
   REDIS_URL: optionalUrl('Redis connection string; unset = in-memory cache'),
+  REDIS_COMMAND_TIMEOUT_MS: int('longest wait for one Redis command (cache, nonces, bus publish) before it counts as failed', 1_000, 50),
   CACHE_NAMESPACE: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', default: 'monitoring:', description: 'prefix of every cache key in Redis (separates deployments sharing one Redis)' }),
   KAFKA_BROKERS: list('Kafka brokers host:port, comma separated'),
   BUS: Type.Optional(Type.Union([Type.Literal('memory'), Type.Literal('redis'), Type.Literal('kafka')], { description: 'event bus adapter; default kafka when KAFKA_BROKERS is set, else memory' })),
@@ -89,6 +92,7 @@ export const ConfigSchema = Type.Object({
   ALERT_RETENTION_DAYS: int('days resolved alerts and settled notification records (delivered, dead, not configured) are kept', 90, 1),
   FRAUD_RETENTION_DAYS: int('days investigated fraud events are kept', 365, 1),
   INGEST_MAX_BATCH: int('largest batch accepted by POST /metrics', 10_000, 1),
+  IDEMPOTENCY_WINDOW_HOURS: int('hours an Idempotency-Key of a metrics push (HTTP or metrics-stream) is remembered at least; the cleanup job forgets older keys', 24, 1),
 
   ALERT_EVALUATION_INTERVAL_MS: int('alert rule evaluation', 60_000, 100),
   HEALTH_CHECK_INTERVAL_MS: int('service health checks', 30_000, 100),

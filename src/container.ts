@@ -125,7 +125,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     teardown.add('database', () => db.close());
     await db.migrate();
 
-    const cache = createCache(config);
+    const cache = createCache(config, logger.child({ component: 'cache' }));
     teardown.add('cache', () => cache.close());
 
     // BUS (memory | redis | kafka), counted on the registry, with a bounded retry queue for brokers.
@@ -161,7 +161,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     warnings.push(...alerting.notConfigured);
     // realtime and streaming (issue 6): WebSocket hub fed by ingest and alerts (across instances
     // through pub/sub), consumers of metrics-stream, fraud-events and alerts-stream, stream processor
-    const pubsub = createPubSub(config);
+    const pubsub = createPubSub(config, logger.child({ component: 'pubsub' }));
     teardown.add('pubsub', () => pubsub.close());
     const realtime = await createRealtime({ config, clock, logger, registry, scheduler, ingest, alerts, pubsub, verifyUserToken: (token) => verifyUserToken(token, jwtKey, config.JWT_ISSUER) });
     teardown.add('websockets', () => realtime.close());

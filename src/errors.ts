@@ -15,6 +15,10 @@ export const ErrorCodes = {
   INTERNAL: 500,
   NOT_CONFIGURED: 503,
   DEPENDENCY_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
+  // metrics: an Idempotency-Key already used for a different batch (422, as the IETF
+  // Idempotency-Key draft says for a key reused with a different payload)
+  IDEMPOTENCY_KEY_REUSED: 422,
   // alerts
   UNKNOWN_CHANNEL: 400,
   INVALID_MATCHER: 400,

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { UnauthenticatedError, ForbiddenError } from '../errors.js';
+import { DependencyUnavailableError, ForbiddenError, UnauthenticatedError } from '../errors.js';
 import type { Cache } from '../platform/cache/index.js';
 import { isUuid } from '../platform/db/db.js';
 import type { ServicePrincipal } from './principal.js';
@@ -99,7 +99,10 @@ export function createHmacVerifier(options: HmacVerifierOptions) {
     if (nonce.length < 8 || nonce.length > 128) throw new UnauthenticatedError('Invalid nonce', { reason: 'nonce' });
     const expected = hmacHex(options.secret, signingString({ timestamp, nonce, method: request.method, path: request.url, body: request.rawBody }));
     if (!safeEqual(expected, signature.toLowerCase())) throw new UnauthenticatedError('Signature mismatch', { reason: 'bad_signature' });
-    const fresh = await options.nonces.setIfAbsent(`nonce:${service}:${nonce}`, '1', options.windowMs * 2);
+    // Without the nonce store a replay cannot be told apart: refuse fast with 503, never accept.
+    const fresh = await options.nonces.setIfAbsent(`nonce:${service}:${nonce}`, '1', options.windowMs * 2).catch((error: unknown) => {
+      throw new DependencyUnavailableError('nonce store', error);
+    });
     if (!fresh) throw new UnauthenticatedError('Nonce already used', { reason: 'replay' });
     return { kind: 'service', service, tenantId };
   };

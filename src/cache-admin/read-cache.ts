@@ -22,7 +22,10 @@ export function readThrough<T>(cache: Cache, parts: ReadonlyArray<string | numbe
   return cached(cache, keyOf(parts), ttlMs, load);
 }
 
-/** Drops one cached read (after a write that changes it). */
+/**
+ * Drops one cached read (after a write that changes it). The write has committed: an unreachable
+ * cache must not fail it, and the stale entry lives at most its TTL.
+ */
 export async function forgetRead(cache: Cache, parts: ReadonlyArray<string | number | null | undefined>): Promise<void> {
-  await cache.delete(keyOf(parts));
+  await cache.delete(keyOf(parts)).catch(() => undefined);
 }

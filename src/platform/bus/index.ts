@@ -35,6 +35,7 @@ export function createBus(config: Config, deps: { registry: Registry; logger: Lo
       maxLen: config.BUS_REDIS_MAXLEN,
       maxAttempts: config.BUS_MAX_ATTEMPTS,
       retryDelayMs: config.BUS_RETRY_DELAY_MS,
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
       logger,
     });
   } else if (kind === 'kafka') {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createRedisClient } from '../redis/client.js';
 import { parkedTopic, type Bus, type ConsumerLag, type DeliveredMessage, type MessageHandler, type OutgoingMessage, type Subscription } from './bus.js';
 import { keyHash } from './partition.js';
 
@@ -16,6 +16,8 @@ export interface RedisStreamsBusOptions {
   /** A member that stops renewing loses its partitions (and their unacknowledged messages) after this. */
   leaseMs?: number;
   blockMs?: number;
+  /** Longest wait for one command (publish, ack, lease); a frozen Redis fails publishes after it. */
+  commandTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -36,8 +38,8 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
   const ns = options.namespace ?? 'monitoring:bus:';
   const leaseMs = options.leaseMs ?? 10_000;
   const blockMs = options.blockMs ?? 1_000;
-  const client = new Redis(options.url, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
-  client.on('error', () => undefined);
+  const commandTimeoutMs = options.commandTimeoutMs ?? 1_000;
+  const client = createRedisClient(options.url, { role: 'bus', commandTimeoutMs, logger: options.logger });
   const subscriptions = new Set<{ topic: string; group: string; close(): Promise<void> }>();
   const streamKey = (topic: string, partition: number) => `${ns}${topic}:${partition}`;
   let roundRobin = 0;
@@ -74,18 +76,28 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
   const subscribe = async (topic: string, group: string, handler: MessageHandler): Promise<Subscription> => {
     if (closed) throw new Error('bus is closed');
     const member = randomUUID();
-    const reader = client.duplicate();
+    // XREADGROUP blocks for blockMs on purpose: its own timeout is that plus the command timeout.
+    const reader = client.duplicate({ commandTimeout: blockMs + commandTimeoutMs });
     reader.on('error', () => undefined);
     const membersKey = `${ns}members:${topic}:${group}`;
     const leaseKey = (partition: number) => `${ns}lease:${topic}:${group}:${partition}`;
     const owned = new Set<number>();
     let stopped = false;
 
-    for (let partition = 0; partition < options.partitions; partition += 1) {
-      await client.xgroup('CREATE', streamKey(topic, partition), group, '$', 'MKSTREAM').catch((error: unknown) => {
-        if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
-      });
-    }
+    /**
+     * Creates the group on every partition stream. A new group starts at the newest entry; one
+     * recreated after Redis lost it (restarted empty: NOGROUP) starts at the beginning of what the
+     * new stream holds, so nothing published since the restart is skipped.
+     */
+    const ensureGroups = async (startId: '$' | '0'): Promise<void> => {
+      for (let partition = 0; partition < options.partitions; partition += 1) {
+        await client.xgroup('CREATE', streamKey(topic, partition), group, startId, 'MKSTREAM').catch((error: unknown) => {
+          if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+        });
+      }
+    };
+    let groupsReady: '$' | '0' | 'ready' = '$';
+    const isNoGroup = (error: unknown) => error instanceof Error && error.message.includes('NOGROUP');
 
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
@@ -156,15 +168,29 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
       }
     };
 
-    await rebalance();
+    // Redis may be down at start: the subscription starts anyway and its loop waits for Redis.
+    try {
+      await ensureGroups('$');
+      groupsReady = 'ready';
+      await rebalance();
+    } catch (error) {
+      options.logger.warn({ err: error, topic, group }, 'bus consumer waiting for Redis');
+    }
     const rebalancer = setInterval(() => {
       if (!stopped) rebalance().catch((error: unknown) => options.logger.warn({ err: error, topic, group }, 'bus rebalance failed'));
     }, Math.max(50, Math.floor(leaseMs / 3)));
     rebalancer.unref();
 
+    let lastReadWarningAt = 0;
     const loop = async (): Promise<void> => {
       while (!stopped) {
         try {
+          if (groupsReady !== 'ready') {
+            await ensureGroups(groupsReady);
+            groupsReady = 'ready';
+            options.logger.info({ topic, group }, 'bus consumer group ready');
+            await rebalance();
+          }
           const partition = toReclaim.shift();
           if (partition !== undefined) {
             await reclaim(partition);
@@ -186,7 +212,18 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
           }
         } catch (error) {
           if (stopped) break;
-          options.logger.warn({ err: error, topic, group }, 'bus read failed; retrying');
+          if (isNoGroup(error)) {
+            // Redis restarted empty (or the group was deleted): recreate it and read on.
+            groupsReady = '0';
+            for (const partition of owned) toReclaim.push(partition);
+            options.logger.warn({ topic, group }, 'bus consumer group lost (NOGROUP); recreating it');
+            continue;
+          }
+          // While Redis is down this repeats every half second: one line per 10 s is enough.
+          if (Date.now() - lastReadWarningAt >= 10_000) {
+            lastReadWarningAt = Date.now();
+            options.logger.warn({ err: error, topic, group }, 'bus read failed; retrying');
+          }
           await sleep(Math.min(blockMs, 500));
         }
       }

@@ -10,6 +10,11 @@ interface Pending {
 
 export interface RetryQueueOptions {
   maxQueued: number;
+  /**
+   * Publishes waiting for the broker at once; beyond, new ones join the queue. Callers that do not
+   * wait for the broker (ingest after its commit) cannot pile up unbounded pending publishes.
+   */
+  maxInFlight?: number;
   initialDelayMs: number;
   maxDelayMs?: number;
   /** How long close() keeps trying to deliver what is queued. */
@@ -35,6 +40,8 @@ export function withRetryQueue(bus: Bus, options: RetryQueueOptions): RetryingBu
   let timer: NodeJS.Timeout | undefined;
   let draining: Promise<void> | undefined;
   let closed = false;
+  let inFlight = 0;
+  const maxInFlight = options.maxInFlight ?? 64;
 
   const depth = () => options.metrics.retryQueueDepth.set(queue.length);
 
@@ -94,12 +101,13 @@ export function withRetryQueue(bus: Bus, options: RetryQueueOptions): RetryingBu
     queued: () => queue.length,
     async publish(topic, messages, publishOptions) {
       if (closed) throw new Error('bus is closed');
-      if (queue.length > 0 || draining !== undefined) {
+      if (queue.length > 0 || draining !== undefined || inFlight >= maxInFlight) {
         const dropped = enqueue(topic, messages, publishOptions);
         schedule();
         if (dropped > 0) throw new Error(`bus retry queue full: ${dropped} message(s) dropped`);
         return;
       }
+      inFlight += 1;
       try {
         await bus.publish(topic, messages, publishOptions);
       } catch (error) {
@@ -107,6 +115,8 @@ export function withRetryQueue(bus: Bus, options: RetryQueueOptions): RetryingBu
         const dropped = enqueue(topic, messages, publishOptions);
         schedule();
         if (dropped > 0) throw new Error(`bus retry queue full: ${dropped} message(s) dropped`, { cause: error });
+      } finally {
+        inFlight -= 1;
       }
     },
     subscribe: (topic, group, handler) => bus.subscribe(topic, group, handler),

@@ -24,13 +24,27 @@ export interface Cache {
 
 const loading = new WeakMap<Cache, Map<string, Promise<unknown>>>();
 
+/** Reads skipped or not stored because the cache failed (Redis down or frozen); reads went to the source. */
+let degradedReads = 0;
+export const cacheDegradedReads = (): number => degradedReads;
+
+/** A cache that fails is a miss: the read goes to the source instead of failing the request. */
+async function getOrMiss(cache: Cache, key: string): Promise<string | null> {
+  try {
+    return await cache.get(key);
+  } catch {
+    degradedReads += 1;
+    return null;
+  }
+}
+
 /**
  * Read-through helper with an explicit TTL; values are JSON. Concurrent misses of one key in this
  * process share one load, so an expired entry behind a slow query is recomputed once, not once per
- * waiting request.
+ * waiting request. An unreachable cache degrades to uncached reads (counted), never to an error.
  */
 export async function cached<T>(cache: Cache, key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
-  const hit = await cache.get(key);
+  const hit = await getOrMiss(cache, key);
   if (hit !== null) return JSON.parse(hit) as T;
   const loads = loading.get(cache) ?? new Map<string, Promise<unknown>>();
   loading.set(cache, loads);
@@ -38,7 +52,9 @@ export async function cached<T>(cache: Cache, key: string, ttlMs: number, load: 
   if (pending !== undefined) return pending as Promise<T>;
   const fresh = (async () => {
     const value = await load();
-    await cache.set(key, JSON.stringify(value), ttlMs);
+    await cache.set(key, JSON.stringify(value), ttlMs).catch(() => {
+      degradedReads += 1;
+    });
     return value;
   })().finally(() => loads.delete(key));
   loads.set(key, fresh);

@@ -1,11 +1,18 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createRedisClient } from '../redis/client.js';
 import type { Cache } from './cache.js';
 
+export interface RedisCacheOptions {
+  /** A command not answered in this time fails (Redis stopped or frozen): reads degrade, nonces answer 503. */
+  commandTimeoutMs?: number;
+  logger?: Logger;
+}
+
 /** Redis cache; every key lives under `namespace` so a flush never touches other tenants of the server. */
-export function createRedisCache(url: string, namespace = 'monitoring:'): Cache & { client: Redis } {
-  const client = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+export function createRedisCache(url: string, namespace = 'monitoring:', options: RedisCacheOptions = {}): Cache & { client: Redis } {
   // Connection errors surface through the failing commands and the health check, not as crashes.
-  client.on('error', () => undefined);
+  const client = createRedisClient(url, { role: 'cache', commandTimeoutMs: options.commandTimeoutMs ?? 1_000, logger: options.logger });
   const k = (key: string) => namespace + key;
   let hits = 0;
   let misses = 0;

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { APP_ROLE, observe, scopeStatements, type Db, type QueryObserver, type QueryResult, type Row, type Tx } from './db.js';
+import { asDatabaseError, isConnectionError } from './connection-errors.js';
 import { migrate, type OwnerSession } from './migrate.js';
 
 const INT8 = 20;
@@ -15,21 +16,50 @@ export interface PostgresDb extends Db {
   migrate(): Promise<string[]>;
 }
 
-export function createPostgresDb(connectionString: string, options: { poolMax: number; observer?: QueryObserver }): PostgresDb {
+export interface PostgresOptions {
+  poolMax: number;
+  /** Longest wait for a connection from the pool or the server. */
+  connectTimeoutMs: number;
+  /** Server-side limit of one statement; the client gives up a little later (a frozen server never answers). */
+  statementTimeoutMs: number;
+  observer?: QueryObserver;
+  onConnectionError?: (error: Error) => void;
+}
+
+export function createPostgresDb(connectionString: string, options: PostgresOptions): PostgresDb {
   const pool = new pg.Pool({
     connectionString,
     max: options.poolMax,
     types: { getTypeParser: typeParser as typeof pg.types.getTypeParser },
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    query_timeout: options.statementTimeoutMs + 5_000,
+    keepAlive: true,
   });
+  const reportConnectionError = (error: Error) => options.onConnectionError?.(error);
   // An idle client that errors (server restart) must not crash the process.
-  pool.on('error', () => undefined);
+  pool.on('error', reportConnectionError);
   let closed = false;
+
+  const connect = async (): Promise<pg.PoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw asDatabaseError(error);
+    }
+  };
 
   const run = async <T>(tenantId: string | null, work: (tx: Tx) => Promise<T>): Promise<T> => {
     const scope = scopeStatements(tenantId);
-    const client = await pool.connect();
+    const client = await connect();
     let broken = false;
+    // pg-pool listens for errors only on idle clients: a backend terminated while this one is
+    // checked out emits 'error' here, which would otherwise end the process.
+    const onError = (error: Error) => {
+      broken = true;
+      reportConnectionError(error);
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL ROLE ${APP_ROLE}`);
@@ -45,11 +75,14 @@ export function createPostgresDb(connectionString: string, options: { poolMax: n
       await client.query('COMMIT');
       return value;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
+      if (isConnectionError(error)) broken = true;
+      else
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+      throw asDatabaseError(error);
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   };
@@ -59,19 +92,24 @@ export function createPostgresDb(connectionString: string, options: { poolMax: n
     withTenant: (tenantId, work) => run(tenantId, work),
     asSystem: (work) => run(null, work),
     async ping() {
-      await pool.query('SELECT 1');
+      await pool.query('SELECT 1').catch((error: unknown) => {
+        throw asDatabaseError(error);
+      });
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async migrate() {
       // One migrator at a time across instances: a session-level advisory lock on a dedicated client.
-      const client = await pool.connect();
+      const client = await connect();
       try {
+        // Migrations may rewrite large tables: no statement limit for this session.
+        await client.query('SET statement_timeout = 0');
         await client.query('SELECT pg_advisory_lock(7320174001)');
         await client.query("SET app.is_system_user = 'true'");
         return await migrate(ownerSession(client));
       } finally {
         await client.query('SELECT pg_advisory_unlock(7320174001)').catch(() => undefined);
         await client.query('RESET app.is_system_user').catch(() => undefined);
+        await client.query('RESET statement_timeout').catch(() => undefined);
         client.release();
       }
     },

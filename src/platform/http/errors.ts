@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
 
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
 interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
   requestId: string;
@@ -41,6 +43,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error.details !== undefined) body.error.details = error.details;
     if (error.code === 'RATE_LIMITED' && typeof error.details === 'object' && error.details !== null && 'retryAfterSeconds' in error.details) {
       void reply.header('retry-after', String(error.details.retryAfterSeconds));
+    } else if (error.code === 'DEPENDENCY_UNAVAILABLE' || error.code === 'SHUTTING_DOWN') {
+      // Outages are retried by well-behaved clients; a few seconds spreads their retries.
+      void reply.header('retry-after', String(DEPENDENCY_RETRY_AFTER_SECONDS));
     }
     void reply.status(error.statusCode).send(body);
   });

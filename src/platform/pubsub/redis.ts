@@ -1,16 +1,16 @@
-import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createRedisClient } from '../redis/client.js';
 import type { PubSub, PubSubHandler } from './pubsub.js';
 
 /**
  * Redis pub/sub. A subscribed connection can do nothing else, so publishing and subscribing
  * use two connections; both reconnect on their own and resubscribe after a reconnect.
  */
-export function createRedisPubSub(url: string, namespace = 'monitoring:'): PubSub {
-  const publisher = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  const subscriber = new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+export function createRedisPubSub(url: string, namespace = 'monitoring:', options: { commandTimeoutMs?: number; logger?: Logger } = {}): PubSub {
   // Connection errors surface through failing publishes and the health check, not as crashes.
-  publisher.on('error', () => undefined);
-  subscriber.on('error', () => undefined);
+  const publisher = createRedisClient(url, { role: 'pubsub', commandTimeoutMs: options.commandTimeoutMs ?? 1_000, logger: options.logger });
+  // The subscriber waits for Redis as long as it takes and resubscribes after every reconnect.
+  const subscriber = createRedisClient(url, { role: 'pubsub-subscriber', maxRetriesPerRequest: null });
   const channels = new Map<string, Set<PubSubHandler>>();
   subscriber.on('message', (channel: string, message: string) => {
     for (const handler of channels.get(channel) ?? []) handler(message);
@@ -29,7 +29,8 @@ export function createRedisPubSub(url: string, namespace = 'monitoring:'): PubSu
       if (set === undefined) {
         set = new Set();
         channels.set(name, set);
-        await subscriber.subscribe(name);
+        // Not awaited: with Redis down at start-up the service starts and subscribes once Redis is back.
+        subscriber.subscribe(name).catch((error: unknown) => options.logger?.warn({ err: error, channel: name }, 'redis subscribe failed'));
       }
       set.add(handler);
       const handlers = set;
