@@ -28,6 +28,7 @@ import { createStreaming, type Streaming } from './streaming/index.js';
 import { createCache, type Cache } from './platform/cache/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createDb, type Db, type QueryObserver } from './platform/db/index.js';
+import { createDependencyMetrics } from './platform/dependency.metrics.js';
 import { createScheduler, type Scheduler } from './platform/scheduler.js';
 import { Teardown } from './platform/teardown.js';
 import { createMl, type Ml } from './ml/index.js';
@@ -119,9 +120,21 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
 
     const registry = new Registry();
     const queryObservers: QueryObserver[] = [];
-    const db = await createDb(config, (sql, ms, failed) => {
-      for (const observer of queryObservers) observer(sql, ms, failed);
-    });
+    const dependencyMetrics = createDependencyMetrics(registry);
+    let lastDbErrorLogAt = 0;
+    const db = await createDb(
+      config,
+      (sql, ms, failed) => {
+        for (const observer of queryObservers) observer(sql, ms, failed);
+      },
+      (error) => {
+        dependencyMetrics.connectionErrors.inc({ dependency: 'database' });
+        // An outage repeats this for every connection: one line per 10 s says enough.
+        if (Date.now() - lastDbErrorLogAt < 10_000) return;
+        lastDbErrorLogAt = Date.now();
+        logger.warn({ err: error }, 'database connection failed or dropped; requests answer 503 DEPENDENCY_UNAVAILABLE until it is back');
+      },
+    );
     teardown.add('database', () => db.close());
     await db.migrate();
 

@@ -45,6 +45,7 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
     try {
       return await pool.connect();
     } catch (error) {
+      if (error instanceof Error && isConnectionError(error)) reportConnectionError(error);
       throw asDatabaseError(error);
     }
   };
