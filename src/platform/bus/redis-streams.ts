@@ -97,6 +97,8 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
       }
     };
     let groupsReady: '$' | '0' | 'ready' = '$';
+    // While Redis is down the loop and the rebalancer fail every half second: one line per 10 s.
+    let lastReadWarningAt = 0;
     const isNoGroup = (error: unknown) => error instanceof Error && error.message.includes('NOGROUP');
 
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -177,11 +179,15 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
       options.logger.warn({ err: error, topic, group }, 'bus consumer waiting for Redis');
     }
     const rebalancer = setInterval(() => {
-      if (!stopped) rebalance().catch((error: unknown) => options.logger.warn({ err: error, topic, group }, 'bus rebalance failed'));
+      if (!stopped)
+        rebalance().catch((error: unknown) => {
+          if (Date.now() - lastReadWarningAt < 10_000) return;
+          lastReadWarningAt = Date.now();
+          options.logger.warn({ err: error, topic, group }, 'bus rebalance failed (Redis unreachable?)');
+        });
     }, Math.max(50, Math.floor(leaseMs / 3)));
     rebalancer.unref();
 
-    let lastReadWarningAt = 0;
     const loop = async (): Promise<void> => {
       while (!stopped) {
         try {
@@ -219,7 +225,6 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
             options.logger.warn({ topic, group }, 'bus consumer group lost (NOGROUP); recreating it');
             continue;
           }
-          // While Redis is down this repeats every half second: one line per 10 s is enough.
           if (Date.now() - lastReadWarningAt >= 10_000) {
             lastReadWarningAt = Date.now();
             options.logger.warn({ err: error, topic, group }, 'bus read failed; retrying');
