@@ -4,6 +4,8 @@ import { TOPICS, type Bus } from '../platform/bus/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import { catalogueProblem } from './catalogue-feed.js';
+import { batchHashOf, checkIdempotencyKey, keyReusedError } from './idempotency.js';
+import { claimIdempotencyKey } from './idempotency.repository.js';
 import { ensurePartitions, insertSamples, utcDay } from './metrics.repository.js';
 import { seriesKeyOf, type Sample, type SampleInput } from './sample.js';
 
@@ -22,9 +24,23 @@ export interface CommittedBatch {
 /** Runs after commit: real-time fan-out, Prometheus catalogue, stream processing, anomaly scoring. */
 export type CommitListener = (batch: CommittedBatch) => void | Promise<void>;
 
+export interface IngestRequest {
+  /**
+   * A batch sent again under a key already recorded (IDEMPOTENCY_WINDOW_HOURS) stores nothing and
+   * gets the first answer with `replayed`; a different batch under it is refused (IDEMPOTENCY_KEY_REUSED).
+   */
+  idempotencyKey?: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  /** The key was already recorded: nothing was stored, nothing published. */
+  replayed?: true;
+}
+
 export interface Ingest {
   /** validate -> store (one statement, one transaction) -> publish -> fan out. Resolves after commit. */
-  ingest(tenantId: string, inputs: readonly SampleInput[], source: IngestSource): Promise<{ accepted: number }>;
+  ingest(tenantId: string, inputs: readonly SampleInput[], source: IngestSource, request?: IngestRequest): Promise<IngestResult>;
   onCommitted(listener: CommitListener): () => void;
 }
 
@@ -68,16 +84,30 @@ export function createIngest(options: IngestOptions): Ingest {
   };
 
   return {
-    async ingest(tenantId, inputs, source) {
+    async ingest(tenantId, inputs, source, request = {}) {
+      const key = request.idempotencyKey;
+      if (key !== undefined) checkIdempotencyKey(key);
       const now = options.clock.now();
       const samples = validate(inputs, now);
       const days = [...new Set(samples.map((sample) => utcDay(sample.timestamp)))];
       const missingDays = days.filter((day) => !knownDays.has(day));
-      await options.db.withTenant(tenantId, async (tx) => {
+      const replay = await options.db.withTenant(tenantId, async (tx): Promise<IngestResult | undefined> => {
+        if (key !== undefined) {
+          // The key is claimed first, in the samples' transaction: a concurrent retry waits here.
+          const batchHash = batchHashOf(inputs);
+          const first = await claimIdempotencyKey(tx, tenantId, { key, accepted: samples.length, batchHash, at: now });
+          if (first !== 'claimed') {
+            if (first.batchHash !== batchHash) throw keyReusedError(key);
+            return { accepted: first.accepted, replayed: true };
+          }
+        }
         await ensurePartitions(tx, missingDays);
         // One statement stores the samples and tells the aggregation job which buckets changed.
         await insertSamples(tx, tenantId, samples);
+        return undefined;
       });
+      // The first delivery published and fanned out this batch.
+      if (replay !== undefined) return replay;
       for (const day of missingDays) knownDays.add(day);
 
       const batch: CommittedBatch = { tenantId, source, samples, committedAt: options.clock.now() };

@@ -3,12 +3,23 @@ import type { Container } from '../container.js';
 import { principalOf, READ } from '../auth/index.js';
 import { ValidationError } from '../errors.js';
 import type { App } from '../platform/http/types.js';
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.js';
 import { parseMatcher } from './label-matchers.js';
 import { renderExposition } from './exposition.js';
 import { SampleSchema, METRIC_NAME_PATTERN } from './sample.js';
 import { latestPerSeries, listSamples, type Cursor, type SampleFilter, type SampleRow } from './samples.repository.js';
 
 const PushBody = Type.Union([SampleSchema, Type.Object({ metrics: Type.Array(SampleSchema, { minItems: 1 }) }, { additionalProperties: false })]);
+
+const PushHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description:
+        'Optional, 1 to 255 printable ASCII characters, unique per batch (a UUID). The same batch sent again under the key within IDEMPOTENCY_WINDOW_HOURS is stored once and answered with the first 202 and `idempotent-replayed: true`; a different batch under it gets 422 IDEMPOTENCY_KEY_REUSED. Not part of the HMAC-signed string.',
+    }),
+  ),
+});
 
 const StoredSampleSchema = Type.Object({
   id: Type.Number(),
@@ -82,6 +93,9 @@ export function metricsRoutes(container: Container) {
         schema: {
           tags: ['metrics'],
           summary: `Push one sample or {"metrics":[...]} (at most INGEST_MAX_BATCH, default 10,000); answered after commit, all or nothing`,
+          description:
+            'With an `Idempotency-Key` header a retried batch is stored once: a retry gets the first answer and the response header `idempotent-replayed: true`.',
+          headers: PushHeaders,
           body: PushBody,
           response: { 202: Type.Object({ accepted: Type.Integer() }) },
         },
@@ -89,8 +103,9 @@ export function metricsRoutes(container: Container) {
       async (request, reply) => {
         const principal = principalOf(request);
         const samples = 'metrics' in request.body ? request.body.metrics : [request.body];
-        const result = await container.ingest.ingest(principal.tenantId, samples, 'http');
-        return reply.status(202).send(result);
+        const result = await container.ingest.ingest(principal.tenantId, samples, 'http', { idempotencyKey: request.headers['idempotency-key'] });
+        if (result.replayed === true) void reply.header('idempotent-replayed', 'true');
+        return reply.status(202).send({ accepted: result.accepted });
       },
     );
 
