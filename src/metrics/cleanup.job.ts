@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../platform/db/index.js';
 import { pruneSettled } from '../alerts/notify/outbox.repository.js';
 import { cleanupElasticsearchIndices } from './elasticsearch-cleanup.js';
+import { pruneIdempotencyKeys } from './idempotency.repository.js';
 import { utcDay } from './metrics.repository.js';
 
 export interface CleanupOutcome {
@@ -12,19 +13,21 @@ export interface CleanupOutcome {
   /** Settled notification records and Slack threads past the alert retention. */
   deletedNotifications: number;
   deletedFraudEvents: number;
+  /** Push idempotency keys older than IDEMPOTENCY_WINDOW_HOURS. */
+  deletedIdempotencyKeys: number;
   createdPartitions: number;
   elasticsearch: { deleted: string[] } | 'not configured';
 }
 
 type CleanupConfig = Pick<
   Config,
-  'METRICS_RETENTION_DAYS' | 'ROLLUP_RETENTION_DAYS' | 'ALERT_RETENTION_DAYS' | 'FRAUD_RETENTION_DAYS' | 'METRICS_PARTITIONS_AHEAD_DAYS' | 'ELASTICSEARCH_URL' | 'ELASTICSEARCH_LOG_INDEX_PATTERN' | 'ELASTICSEARCH_LOG_RETENTION_DAYS' | 'ELASTICSEARCH_TIMEOUT_MS'
+  'METRICS_RETENTION_DAYS' | 'ROLLUP_RETENTION_DAYS' | 'IDEMPOTENCY_WINDOW_HOURS' | 'ALERT_RETENTION_DAYS' | 'FRAUD_RETENTION_DAYS' | 'METRICS_PARTITIONS_AHEAD_DAYS' | 'ELASTICSEARCH_URL' | 'ELASTICSEARCH_LOG_INDEX_PATTERN' | 'ELASTICSEARCH_LOG_RETENTION_DAYS' | 'ELASTICSEARCH_TIMEOUT_MS'
 >;
 
 /**
  * One run of `cleanup`: raw samples by dropping daily partitions, rollups, resolved alerts,
- * settled notification records, investigated fraud events, partitions created ahead, then old
- * Elasticsearch log indices.
+ * settled notification records, investigated fraud events, push idempotency keys past their
+ * window, partitions created ahead, then old Elasticsearch log indices.
  */
 export async function runCleanup(deps: { db: Db; logger: Logger; config: CleanupConfig }, now: Date): Promise<CleanupOutcome> {
   const { config } = deps;
@@ -37,6 +40,8 @@ export async function runCleanup(deps: { db: Db; logger: Logger; config: Cleanup
     const fraud = await tx.query<{ deleted: number }>('SELECT cleanup_old_fraud_events($1, $2) AS deleted', [config.FRAUD_RETENTION_DAYS, now.toISOString()]);
     const alerts = await tx.query(`DELETE FROM alerts WHERE resolved = true AND coalesce(resolved_at, updated_at) < $1::timestamptz - make_interval(days => $2)`, [now.toISOString(), config.ALERT_RETENTION_DAYS]);
     const notifications = await pruneSettled(tx, new Date(now.getTime() - config.ALERT_RETENTION_DAYS * 86_400_000));
+    // One DELETE over every tenant, bounded by the index on created_at: a window holds one row per keyed push.
+    const idempotencyKeys = await pruneIdempotencyKeys(tx, new Date(now.getTime() - config.IDEMPOTENCY_WINDOW_HOURS * 3_600_000));
     const ahead = new Date(now.getTime() + config.METRICS_PARTITIONS_AHEAD_DAYS * 86_400_000);
     const created = await tx.query<{ created: number }>('SELECT ensure_metrics_partitions($1::date, $2::date) AS created', [utcDay(now), utcDay(ahead)]);
     return {
@@ -45,6 +50,7 @@ export async function runCleanup(deps: { db: Db; logger: Logger; config: Cleanup
       deletedFraudEvents: Number(fraud.rows[0]?.deleted ?? 0),
       deletedAlerts: alerts.rowCount,
       deletedNotifications: notifications,
+      deletedIdempotencyKeys: idempotencyKeys,
       createdPartitions: Number(created.rows[0]?.created ?? 0),
     };
   });
