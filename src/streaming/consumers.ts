@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AlertStore } from '../alerts/alert-store.js';
-import { ValidationError } from '../errors.js';
+import { AppError, ValidationError } from '../errors.js';
 import type { Ingest } from '../metrics/ingest.js';
 import { CONSUMER_GROUP, originOf, parkedTopic, TOPICS, type Bus, type DeliveredMessage, type Subscription } from '../platform/bus/index.js';
 import type { Clock } from '../platform/clock.js';
@@ -64,8 +64,14 @@ export async function startConsumers(deps: ConsumerDeps): Promise<Subscription[]
     const isBatch = typeof message.value === 'object' && message.value !== null && 'metrics' in message.value;
     const parsed: MetricMessage = isBatch ? check(BatchMetricMessageSchema, message.value) : check(SingleMetricMessageSchema, message.value);
     const samples = 'metrics' in parsed ? parsed.metrics : [{ name: parsed.name, service: parsed.service, value: parsed.value, labels: parsed.labels, timestamp: parsed.timestamp }];
-    await deps.ingest.ingest(parsed.tenant_id, samples, 'bus');
-    return 'ingested';
+    // Header `idempotency-key`: a batch delivered again (or re-sent by its producer) is stored once.
+    const idempotencyKey = message.headers['idempotency-key'];
+    const result = await deps.ingest.ingest(parsed.tenant_id, samples, 'bus', { idempotencyKey }).catch((error: unknown) => {
+      // The key was used for another batch: retrying cannot help.
+      if (error instanceof AppError && error.code === 'IDEMPOTENCY_KEY_REUSED') throw new PoisonMessage(`invalid message: ${error.message}`);
+      throw error;
+    });
+    return result.replayed === true ? 'duplicate' : 'ingested';
   });
 
   const fraud = await consume(TOPICS.fraud, async (message) => {
