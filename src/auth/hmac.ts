@@ -16,9 +16,24 @@ export function sha256Hex(body: string | Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/** `<timestamp>.<nonce>.<METHOD>.<path with query>.<hex sha256 of the raw body>` */
-export function signingString(parts: { timestamp: string; nonce: string; method: string; path: string; body: string | Buffer }): string {
-  return `${parts.timestamp}.${parts.nonce}.${parts.method.toUpperCase()}.${parts.path}.${sha256Hex(parts.body)}`;
+export interface SignedParts {
+  timestamp: string;
+  nonce: string;
+  service: string;
+  /** Empty where the request is for no tenant. */
+  tenantId: string;
+  method: string;
+  path: string;
+  body: string | Buffer;
+}
+
+/**
+ * `<timestamp>.<nonce>.<service>.<tenant>.<METHOD>.<path with query>.<hex sha256 of the raw body>`.
+ * The service and tenant are signed: a captured request replayed under another service name or
+ * into another tenant no longer verifies.
+ */
+export function signingString(parts: SignedParts): string {
+  return `${parts.timestamp}.${parts.nonce}.${parts.service}.${parts.tenantId}.${parts.method.toUpperCase()}.${parts.path}.${sha256Hex(parts.body)}`;
 }
 
 export function hmacHex(secret: string, message: string): string {
@@ -45,7 +60,7 @@ export function createSigner(secret: string, serviceName: string, now: () => num
   return (request: { method: string; path: string; body?: string; tenantId?: string }): SignedHeaders => {
     const timestamp = String(now());
     const nonce = randomUUID();
-    const signature = hmacHex(secret, signingString({ timestamp, nonce, method: request.method, path: request.path, body: request.body ?? '' }));
+    const signature = hmacHex(secret, signingString({ timestamp, nonce, service: serviceName, tenantId: request.tenantId ?? '', method: request.method, path: request.path, body: request.body ?? '' }));
     const headers: SignedHeaders = { 'x-service-name': serviceName, 'x-timestamp': timestamp, 'x-nonce': nonce, 'x-signature': signature };
     if (request.tenantId !== undefined) headers['x-tenant-id'] = request.tenantId;
     return headers;
@@ -97,10 +112,11 @@ export function createHmacVerifier(options: HmacVerifierOptions) {
       throw new UnauthenticatedError('Signature timestamp outside the accepted window', { reason: 'stale' });
     }
     if (nonce.length < 8 || nonce.length > 128) throw new UnauthenticatedError('Invalid nonce', { reason: 'nonce' });
-    const expected = hmacHex(options.secret, signingString({ timestamp, nonce, method: request.method, path: request.url, body: request.rawBody }));
+    const expected = hmacHex(options.secret, signingString({ timestamp, nonce, service, tenantId, method: request.method, path: request.url, body: request.rawBody }));
     if (!safeEqual(expected, signature.toLowerCase())) throw new UnauthenticatedError('Signature mismatch', { reason: 'bad_signature' });
     // Without the nonce store a replay cannot be told apart: refuse fast with 503, never accept.
-    const fresh = await options.nonces.setIfAbsent(`nonce:${service}:${nonce}`, '1', options.windowMs * 2).catch((error: unknown) => {
+    // One nonce namespace for every service: a nonce seen under one name is spent for all.
+    const fresh = await options.nonces.setIfAbsent(`nonce:${nonce}`, '1', options.windowMs * 2).catch((error: unknown) => {
       throw new DependencyUnavailableError('nonce store', error);
     });
     if (!fresh) throw new UnauthenticatedError('Nonce already used', { reason: 'replay' });

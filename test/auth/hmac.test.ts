@@ -1,3 +1,4 @@
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHmacVerifier, createSigner } from '../../src/auth/index.js';
 import { createMemoryCache, createRedisCache, type Cache } from '../../src/platform/cache/index.js';
@@ -55,6 +56,65 @@ describe('service-to-service HMAC through the API', () => {
     const replay = await t.app.inject({ method: 'POST', url: PATH, headers: signed.headers, payload: signed.payload });
     expect(replay.statusCode).toBe(401);
     expect(codeOf(replay.body)).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'replay' } });
+    expect(await stored(tenant)).toBe(1);
+  });
+});
+
+/** Headers signed by hand from the contract string of the README, independent of the service's own signer. */
+function signByContract(request: { service: string; tenantId: string; body: string; nonce?: string; path?: string; form?: 'current' | 'first' }) {
+  const timestamp = String(Date.now());
+  const nonce = request.nonce ?? randomUUID();
+  const path = request.path ?? PATH;
+  const bodyHash = createHash('sha256').update(request.body).digest('hex');
+  const signed =
+    request.form === 'first'
+      ? `${timestamp}.${nonce}.POST.${path}.${bodyHash}`
+      : `${timestamp}.${nonce}.${request.service}.${request.tenantId}.POST.${path}.${bodyHash}`;
+  return {
+    'content-type': 'application/json',
+    'x-service-name': request.service,
+    'x-tenant-id': request.tenantId,
+    'x-timestamp': timestamp,
+    'x-nonce': nonce,
+    'x-signature': createHmac('sha256', TEST_HMAC_SECRET).update(signed).digest('hex'),
+  };
+}
+
+describe('the signed string covers the service and the tenant', () => {
+  const body = JSON.stringify({ name: 'orders', service: 'ticket', value: 1 });
+
+  it('accepts a request signed exactly as the README contract says', async () => {
+    const tenant = newTenant();
+    const response = await t.app.inject({ method: 'POST', url: PATH, headers: signByContract({ service: 'ticket-service', tenantId: tenant, body }), payload: body });
+    expect(response.statusCode).toBe(202);
+    expect(await stored(tenant)).toBe(1);
+  });
+
+  it('refuses a captured request replayed into another tenant under another allowed service name', async () => {
+    const victim = newTenant();
+    const captured = signByContract({ service: 'ticket-service', tenantId: newTenant(), body });
+    const replayed = { ...captured, 'x-service-name': 'payment-service', 'x-tenant-id': victim };
+    const response = await t.app.inject({ method: 'POST', url: PATH, headers: replayed, payload: body });
+    expect(response.statusCode).toBe(401);
+    expect(codeOf(response.body)).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'bad_signature' } });
+    expect(await stored(victim)).toBe(0);
+  });
+
+  it('refuses a request signed in the first form of the contract (no service, no tenant)', async () => {
+    const tenant = newTenant();
+    const response = await t.app.inject({ method: 'POST', url: PATH, headers: signByContract({ service: 'ticket-service', tenantId: tenant, body, form: 'first' }), payload: body });
+    expect(response.statusCode).toBe(401);
+    expect(await stored(tenant)).toBe(0);
+  });
+
+  it('accepts a nonce once across all services', async () => {
+    const tenant = newTenant();
+    const nonce = randomUUID();
+    const first = await t.app.inject({ method: 'POST', url: PATH, headers: signByContract({ service: 'ticket-service', tenantId: tenant, body, nonce }), payload: body });
+    expect(first.statusCode).toBe(202);
+    const second = await t.app.inject({ method: 'POST', url: PATH, headers: signByContract({ service: 'payment-service', tenantId: tenant, body, nonce }), payload: body });
+    expect(second.statusCode).toBe(401);
+    expect(codeOf(second.body)).toMatchObject({ details: { reason: 'replay' } });
     expect(await stored(tenant)).toBe(1);
   });
 });

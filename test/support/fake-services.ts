@@ -108,7 +108,9 @@ const headerOf = (request: ReceivedRequest, name: string): string => {
 export function hasValidSignature(request: ReceivedRequest, secret: string): boolean {
   const timestamp = headerOf(request, 'x-timestamp');
   const nonce = headerOf(request, 'x-nonce');
-  const expected = hmacHex(secret, signingString({ timestamp, nonce, method: request.method, path: request.url, body: request.body }));
+  const service = headerOf(request, 'x-service-name');
+  const tenantId = headerOf(request, 'x-tenant-id');
+  const expected = hmacHex(secret, signingString({ timestamp, nonce, service, tenantId, method: request.method, path: request.url, body: request.body }));
   return expected === headerOf(request, 'x-signature');
 }
 
