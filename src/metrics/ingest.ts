@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors.js';
 import { TOPICS, type Bus } from '../platform/bus/index.js';
@@ -114,12 +115,17 @@ export function createIngest(options: IngestOptions): Ingest {
       // Samples that came from the bus are not published back to it.
       if (source !== 'bus') {
         // One batch message per chunk, keyed by tenant: per-sample messages cost more than the insert.
+        // Each chunk carries an idempotency key: a publish retried after a timeout that did land
+        // is stored once by consumers that honour it (this service's own consumer does).
+        const batchId = randomUUID();
         const messages = [];
         for (let start = 0; start < samples.length; start += BUS_CHUNK) {
           const metrics = samples.slice(start, start + BUS_CHUNK).map((sample) => ({ name: sample.name, service: sample.service, value: sample.value, labels: sample.labels, timestamp: sample.timestamp.toISOString() }));
-          messages.push({ key: tenantId, value: { tenant_id: tenantId, metrics } });
+          messages.push({ key: tenantId, value: { tenant_id: tenantId, metrics }, headers: { 'idempotency-key': `${batchId}:${start / BUS_CHUNK}` } });
         }
-        await options.bus.publish(TOPICS.metrics, messages).catch((error: unknown) => {
+        // Not awaited: the answer waits for the commit only. A slow or frozen broker is the bus's
+        // retry queue's business (bounded, drops counted), never the caller's.
+        options.bus.publish(TOPICS.metrics, messages).catch((error: unknown) => {
           options.logger.warn({ err: error }, 'metrics-stream publish failed after commit');
           options.onPublishFailure?.(error);
         });
