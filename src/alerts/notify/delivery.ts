@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../platform/clock.js';
@@ -5,9 +6,10 @@ import type { Db, Tx } from '../../platform/db/index.js';
 import type { AlertingMetrics } from '../alerting.metrics.js';
 import type { ChannelName } from '../channels.js';
 import { retryDelayMs } from './backoff.js';
+import type { Channel } from './channel.js';
 import type { Channels } from './enqueue.js';
 import type { DeliveryOutcome } from './outcome.js';
-import { claimDue, hasEarlierUndelivered, markDelivered, markFailedAttempt, release, type OutboxRow } from './outbox.repository.js';
+import { claimDue, hasEarlierUndelivered, markDelivered, markFailedAttempt, release, startAttempt, type OutboxRow } from './outbox.repository.js';
 
 export interface DeliveryResult {
   claimed: number;
@@ -15,34 +17,75 @@ export interface DeliveryResult {
   retrying: number;
   dead: number;
   deferred: number;
+  /** Rows another sender took over after this pass's lease on them expired: not sent, or not settled, by this pass. */
+  lostLease: number;
+}
+
+type Settled = 'delivered' | 'retrying' | 'dead' | 'lostLease';
+
+/** Beyond the attempt's timeout, a lease covers writing its outcome and clock differences between instances. */
+const LEASE_MARGIN_MS = 5_000;
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** One attempt, ended at the attempt timeout even where a client's own timeouts are per phase (SMTP). */
+async function sendWithin(channel: Channel, row: OutboxRow, timeoutMs: number): Promise<DeliveryOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<DeliveryOutcome>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'retryable', error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+  });
+  const sent = channel.send(row).catch((error: unknown): DeliveryOutcome => ({ status: 'retryable', error: errorText(error) }));
+  try {
+    return await Promise.race([sent, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
- * Drains the outbox: rows are claimed under a lease (a crashed sender's rows come back after
- * it), channels run in parallel, one channel's rows in creation order. Retryable failures back
- * off exponentially with jitter and honour Retry-After; after NOTIFICATION_MAX_ATTEMPTS, or on
- * a permanent failure, the row is dead-lettered.
+ * Drains the outbox. A pass claims due rows under one owner token (rows of a crashed or stalled
+ * sender come back once their lease expires); each attempt first renews its own row's lease for
+ * NOTIFICATION_TIMEOUT_MS (plus a margin) and goes ahead only if the pass still owns the row, so a
+ * row is sent again only after its attempt failed or its lease expired and another sender took
+ * it. Channels run in parallel, one channel's rows in creation order. Retryable failures back off
+ * exponentially with jitter and honour Retry-After; after NOTIFICATION_MAX_ATTEMPTS, or on a
+ * permanent failure, the row is dead-lettered.
  */
 export function createDelivery(deps: { config: Config; db: Db; clock: Clock; logger: Logger; channels: Channels; metrics: AlertingMetrics }) {
   const { config } = deps;
   const unit = <T>(tenantId: string, work: (tx: Tx) => Promise<T>) => deps.db.withTenant(tenantId, work);
+  const leaseFrom = (now: Date) => new Date(now.getTime() + config.NOTIFICATION_TIMEOUT_MS + LEASE_MARGIN_MS);
 
-  const settle = async (row: OutboxRow, outcome: DeliveryOutcome): Promise<'delivered' | 'retrying' | 'dead'> => {
+  const lost = (row: OutboxRow, outcome: DeliveryOutcome): Settled => {
+    deps.logger.warn({ notification: row.id, channel: row.channel, outcome: outcome.status }, 'notification attempt outlived its lease: another sender owns the row');
+    return 'lostLease';
+  };
+
+  const settle = async (row: OutboxRow, outcome: DeliveryOutcome): Promise<Settled> => {
     const now = deps.clock.now();
     if (outcome.status === 'ok') {
-      await unit(row.tenant_id, (tx) => markDelivered(tx, row, now, outcome.statusCode ?? null, outcome.response ?? null));
       deps.metrics.sent.inc({ channel: row.channel });
-      return 'delivered';
+      const written = await unit(row.tenant_id, (tx) => markDelivered(tx, row, now, outcome.statusCode ?? null, outcome.response ?? null));
+      return written ? 'delivered' : lost(row, outcome);
     }
     const attempts = row.attempts + 1;
     const dead = outcome.status === 'failed' || attempts >= config.NOTIFICATION_MAX_ATTEMPTS;
     const delay = retryDelayMs(attempts, { baseMs: config.NOTIFICATION_BACKOFF_BASE_MS, maxMs: config.NOTIFICATION_BACKOFF_MAX_MS, retryAfterMs: outcome.status === 'retryable' ? outcome.retryAfterMs : undefined });
-    await unit(row.tenant_id, (tx) =>
+    const written = await unit(row.tenant_id, (tx) =>
       markFailedAttempt(tx, row, now, { status: dead ? 'dead' : 'pending', nextAttemptAt: new Date(now.getTime() + delay), error: outcome.error, statusCode: outcome.statusCode ?? null }),
     );
+    if (!written) return lost(row, outcome);
     deps.metrics.failed.inc({ channel: row.channel, outcome: dead ? 'dead' : 'retrying' });
     if (dead) deps.logger.warn({ notification: row.id, channel: row.channel, attempts, error: outcome.error }, 'notification dead-lettered');
     return dead ? 'dead' : 'retrying';
+  };
+
+  /** Renews the row's lease for this attempt alone, then sends; a row another sender took over is left to it. */
+  const attempt = async (row: OutboxRow): Promise<Settled> => {
+    const now = deps.clock.now();
+    const held = await unit(row.tenant_id, (tx) => startAttempt(tx, row, now, leaseFrom(now)));
+    if (held === undefined) return 'lostLease';
+    return settle(held, await sendWithin(deps.channels[held.channel], held, config.NOTIFICATION_TIMEOUT_MS));
   };
 
   const deliverChannel = async (rows: OutboxRow[], result: DeliveryResult): Promise<void> => {
@@ -52,7 +95,6 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
     const checked = new Set<string>();
     const blocked = new Set<string>();
     for (const row of rows) {
-      const channel = deps.channels[row.channel];
       const ordered = (row.channel === 'slack' || row.channel === 'pagerduty') && row.group_key !== null;
       const key = `${row.tenant_id}|${row.group_key ?? ''}`;
       if (ordered && !checked.has(key)) {
@@ -60,18 +102,13 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
         if (await unit(row.tenant_id, (tx) => hasEarlierUndelivered(tx, row))) blocked.add(key);
       }
       if (ordered && blocked.has(key)) {
-        await unit(row.tenant_id, (tx) => release(tx, row, deps.clock.now()));
-        result.deferred += 1;
+        const released = await unit(row.tenant_id, (tx) => release(tx, row, deps.clock.now()));
+        result[released ? 'deferred' : 'lostLease'] += 1;
         continue;
       }
-      let outcome: DeliveryOutcome;
-      try {
-        outcome = await channel.send(row);
-      } catch (error) {
-        outcome = { status: 'retryable', error: error instanceof Error ? error.message : String(error) };
-      }
-      const settled = await settle(row, outcome);
-      if (ordered && settled === 'retrying') blocked.add(key);
+      const settled = await attempt(row);
+      // A row taken over is being sent by another pass: this group's later rows wait for it.
+      if (ordered && (settled === 'retrying' || settled === 'lostLease')) blocked.add(key);
       result[settled] += 1;
     }
   };
@@ -80,14 +117,14 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
     /** One pass over due rows; `tenantId` limits it to one tenant. */
     async deliverDue(options: { tenantId?: string; limit?: number } = {}): Promise<DeliveryResult> {
       const now = deps.clock.now();
-      const leaseUntil = new Date(now.getTime() + config.NOTIFICATION_TIMEOUT_MS * 3);
+      const lease = { owner: randomUUID(), until: leaseFrom(now) };
       const limit = options.limit ?? 500;
       const tenantId = options.tenantId;
       const rows =
         tenantId === undefined
-          ? await deps.db.asSystem((tx) => claimDue(tx, null, now, leaseUntil, limit))
-          : await deps.db.withTenant(tenantId, (tx) => claimDue(tx, tenantId, now, leaseUntil, limit));
-      const result: DeliveryResult = { claimed: rows.length, delivered: 0, retrying: 0, dead: 0, deferred: 0 };
+          ? await deps.db.asSystem((tx) => claimDue(tx, null, now, lease, limit))
+          : await deps.db.withTenant(tenantId, (tx) => claimDue(tx, tenantId, now, lease, limit));
+      const result: DeliveryResult = { claimed: rows.length, delivered: 0, retrying: 0, dead: 0, deferred: 0, lostLease: 0 };
       const byChannel = new Map<ChannelName, OutboxRow[]>();
       for (const row of rows) {
         const list = byChannel.get(row.channel);

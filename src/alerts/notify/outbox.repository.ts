@@ -12,6 +12,8 @@ export interface OutboxRow extends OutboxMessage {
   status: OutboxStatus;
   next_attempt_at: Date;
   lease_until: Date | null;
+  /** The claim pass holding the row while it is 'sending'; only that pass may attempt or settle it. */
+  lease_owner: string | null;
   last_error: string | null;
   last_status_code: number | null;
   response: Record<string, unknown> | null;
@@ -31,7 +33,7 @@ export interface NewOutboxRow {
   error: string | null;
 }
 
-const COLUMNS = `id, seq, tenant_id, channel, kind, group_key, alert_id, severity, payload, status, attempts, next_attempt_at, lease_until, last_error,
+const COLUMNS = `id, seq, tenant_id, channel, kind, group_key, alert_id, severity, payload, status, attempts, next_attempt_at, lease_until, lease_owner, last_error,
   last_status_code, response, created_at, updated_at, delivered_at`;
 
 export async function insertOutbox(tx: Tx, tenantId: string, rows: readonly NewOutboxRow[], now: Date): Promise<string[]> {
@@ -49,19 +51,44 @@ export async function insertOutbox(tx: Tx, tenantId: string, rows: readonly NewO
   return result.rows.map((row) => row.id);
 }
 
-/** Takes due rows (and rows whose sender died mid-attempt) under a lease, oldest first. */
-export async function claimDue(tx: Tx, tenantId: string | null, now: Date, leaseUntil: Date, limit: number): Promise<OutboxRow[]> {
+/** A claim: a token unique to one claim pass, and until when its rows are held. */
+export interface Lease {
+  owner: string;
+  until: Date;
+}
+
+/**
+ * Takes due rows (and rows whose lease expired: their sender died, or never got to them) for
+ * `lease.owner`, oldest first. The claim lease only covers the wait for an attempt: each attempt
+ * renews its own row's lease with `startAttempt`.
+ */
+export async function claimDue(tx: Tx, tenantId: string | null, now: Date, lease: Lease, limit: number): Promise<OutboxRow[]> {
   const result = await tx.query<OutboxRow>(
-    `UPDATE notification_outbox SET status = 'sending', lease_until = $3, updated_at = $2
+    `UPDATE notification_outbox SET status = 'sending', lease_until = $3, lease_owner = $5, updated_at = $2
      WHERE id IN (
        SELECT id FROM notification_outbox
        WHERE ($1::uuid IS NULL OR tenant_id = $1) AND status IN ('pending', 'sending')
          AND ((status = 'pending' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until < $2))
        ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
      RETURNING ${COLUMNS}`,
-    [tenantId, now, leaseUntil, limit],
+    [tenantId, now, lease.until, limit, lease.owner],
   );
   return result.rows.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * Starts one delivery attempt: the row's lease is renewed to `leaseUntil` (the attempt's own
+ * timeout) if the claim that took it still holds it. Undefined: another sender took the row over
+ * after this claim's lease expired, and this one must not send it.
+ */
+export async function startAttempt(tx: Tx, row: OutboxRow, now: Date, leaseUntil: Date): Promise<OutboxRow | undefined> {
+  const result = await tx.query<OutboxRow>(
+    `UPDATE notification_outbox SET lease_until = $4, updated_at = $3
+     WHERE tenant_id = $1 AND id = $2 AND status = 'sending' AND lease_owner = $5
+     RETURNING ${COLUMNS}`,
+    [row.tenant_id, row.id, now, leaseUntil, row.lease_owner],
+  );
+  return result.rows[0];
 }
 
 /** An earlier message of the same Slack thread not yet delivered: this one must wait for it. */
@@ -74,13 +101,17 @@ export async function hasEarlierUndelivered(tx: Tx, row: Pick<OutboxRow, 'tenant
   return result.rowCount > 0;
 }
 
-export async function markDelivered(tx: Tx, row: OutboxRow, now: Date, statusCode: number | null, response: Record<string, unknown> | null): Promise<void> {
-  await tx.query(
-    `UPDATE notification_outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = $3, updated_at = $3, lease_until = NULL,
-       last_status_code = $4, response = $5, last_error = NULL
-     WHERE tenant_id = $1 AND id = $2`,
-    [row.tenant_id, row.id, now, statusCode, response === null ? null : JSON.stringify(response)],
+/** Settling writes only while `row.lease_owner` still holds the row; false: it was taken over. */
+const HELD = `tenant_id = $1 AND id = $2 AND status = 'sending' AND lease_owner = $3`;
+
+export async function markDelivered(tx: Tx, row: OutboxRow, now: Date, statusCode: number | null, response: Record<string, unknown> | null): Promise<boolean> {
+  const result = await tx.query(
+    `UPDATE notification_outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = $4, updated_at = $4, lease_until = NULL, lease_owner = NULL,
+       last_status_code = $5, response = $6, last_error = NULL
+     WHERE ${HELD}`,
+    [row.tenant_id, row.id, row.lease_owner, now, statusCode, response === null ? null : JSON.stringify(response)],
   );
+  return result.rowCount > 0;
 }
 
 export async function markFailedAttempt(
@@ -88,17 +119,20 @@ export async function markFailedAttempt(
   row: OutboxRow,
   now: Date,
   result: { status: 'pending' | 'dead'; nextAttemptAt: Date; error: string; statusCode: number | null },
-): Promise<void> {
-  await tx.query(
-    `UPDATE notification_outbox SET status = $3, attempts = attempts + 1, next_attempt_at = $4, last_error = $5, last_status_code = $6, updated_at = $7, lease_until = NULL
-     WHERE tenant_id = $1 AND id = $2`,
-    [row.tenant_id, row.id, result.status, result.nextAttemptAt, result.error, result.statusCode, now],
+): Promise<boolean> {
+  const updated = await tx.query(
+    `UPDATE notification_outbox SET status = $4, attempts = attempts + 1, next_attempt_at = $5, last_error = $6, last_status_code = $7, updated_at = $8,
+       lease_until = NULL, lease_owner = NULL
+     WHERE ${HELD}`,
+    [row.tenant_id, row.id, row.lease_owner, result.status, result.nextAttemptAt, result.error, result.statusCode, now],
   );
+  return updated.rowCount > 0;
 }
 
-/** Puts a claimed row back without counting an attempt (it waits for an earlier message). */
-export async function release(tx: Tx, row: OutboxRow, now: Date): Promise<void> {
-  await tx.query(`UPDATE notification_outbox SET status = 'pending', lease_until = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2`, [row.tenant_id, row.id, now]);
+/** Puts a claimed row back without counting an attempt (it waits for an earlier message); false: it was taken over. */
+export async function release(tx: Tx, row: OutboxRow, now: Date): Promise<boolean> {
+  const result = await tx.query(`UPDATE notification_outbox SET status = 'pending', lease_until = NULL, lease_owner = NULL, updated_at = $4 WHERE ${HELD}`, [row.tenant_id, row.id, row.lease_owner, now]);
+  return result.rowCount > 0;
 }
 
 export async function listOutbox(
