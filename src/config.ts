@@ -38,7 +38,8 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_TIMEOUT_MS: int('longest graceful shutdown before exit', 10_000, 100),
 
   DATA_DIR: Type.String({ default: './data', description: 'embedded database and generated dev secrets' }),
-  DATABASE_URL: optionalUrl('PostgreSQL connection string; unset = embedded PGlite'),
+  DATABASE_URL: optionalUrl('PostgreSQL connection string of the runtime login role (neither superuser nor owner: monitoring_runtime); unset = embedded PGlite'),
+  MIGRATION_DATABASE_URL: optionalUrl('PostgreSQL connection string of the schema owner, used only to migrate; unset = DATABASE_URL'),
   DATABASE_POOL_MAX: int('PostgreSQL pool size', 10, 1, 1000),
   DATABASE_CONNECT_TIMEOUT_MS: int('longest wait for a PostgreSQL connection before answering 503', 5_000, 100),
   DATABASE_STATEMENT_TIMEOUT_MS: int('longest PostgreSQL statement (statement_timeout); the client gives up 5 s later', 60_000, 100),

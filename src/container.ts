@@ -27,7 +27,8 @@ import { createRealtime, type Realtime } from './realtime/index.js';
 import { createStreaming, type Streaming } from './streaming/index.js';
 import { createCache, type Cache } from './platform/cache/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { createDb, type Db, type QueryObserver } from './platform/db/index.js';
+import { createDb, runtimeRoleProblem, type Db, type QueryObserver } from './platform/db/index.js';
+import { ConfigError } from './errors.js';
 import { createDependencyMetrics } from './platform/dependency.metrics.js';
 import { createScheduler, type Scheduler } from './platform/scheduler.js';
 import { Teardown } from './platform/teardown.js';
@@ -137,6 +138,11 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     );
     teardown.add('database', () => db.close());
     await db.migrate();
+    const runtimeProblem = runtimeRoleProblem(await db.runtimeRole?.());
+    if (runtimeProblem !== undefined) {
+      if (config.NODE_ENV === 'production') throw new ConfigError([runtimeProblem]);
+      warnings.push(runtimeProblem);
+    }
 
     const cache = createCache(config, logger.child({ component: 'cache' }));
     teardown.add('cache', () => cache.close());

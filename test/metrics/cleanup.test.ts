@@ -116,15 +116,15 @@ describe('cleanup', () => {
     expect(await names("SELECT payload->>'kept' AS v FROM notification_outbox WHERE tenant_id = $1")).toEqual(['new', 'pending']);
   });
 
-  it('the SQL retention functions run for the application role of a tenant unit of work', async () => {
-    const tenant = newTenant();
-    const result = await t.container.db.withTenant(tenant, async (tx) => {
+  it('the SQL retention functions run for system work only (the tenant role may not delete across tenants)', async () => {
+    const result = await t.container.db.asSystem(async (tx) => {
       const metrics = await tx.query<{ dropped_partitions: number }>('SELECT * FROM cleanup_old_metrics()');
       const fraud = await tx.query<{ deleted: number }>('SELECT cleanup_old_fraud_events() AS deleted');
       const role = await tx.query<{ role: string }>('SELECT current_user AS role');
       return { metrics: metrics.rowCount, fraud: fraud.rowCount, role: role.rows[0]?.role };
     });
-    expect(result).toEqual({ metrics: 1, fraud: 1, role: 'monitoring_app' });
+    expect(result).toEqual({ metrics: 1, fraud: 1, role: 'monitoring_system' });
+    await expect(t.container.db.withTenant(newTenant(), (tx) => tx.query('SELECT * FROM cleanup_old_metrics()'))).rejects.toThrow(/permission denied/);
   });
 
   it('deletes Elasticsearch log indices older than 30 days and nothing else', async () => {

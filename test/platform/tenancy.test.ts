@@ -1,5 +1,7 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { runtimeUrl, TEST_DATABASE_URL } from '../support/env.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -20,11 +22,55 @@ describe('tenant isolation', () => {
     expect(tables.rowCount).toBeGreaterThanOrEqual(12);
   });
 
-  it('queries run as a role that is neither superuser nor exempt from RLS', async () => {
-    const { rows } = await t.container.db.withTenant(newTenant(), (tx) =>
-      tx.query<{ rolsuper: boolean; rolbypassrls: boolean; role: string }>('SELECT rolsuper, rolbypassrls, rolname AS role FROM pg_roles WHERE rolname = current_user'),
-    );
-    expect(rows).toEqual([{ rolsuper: false, rolbypassrls: false, role: 'monitoring_app' }]);
+  it('queries run as a role that is neither superuser nor exempt from RLS: tenant work and system work each their own', async () => {
+    const sql = 'SELECT rolsuper, rolbypassrls, rolname AS role FROM pg_roles WHERE rolname = current_user';
+    const tenantWork = await t.container.db.withTenant(newTenant(), (tx) => tx.query<{ rolsuper: boolean; rolbypassrls: boolean; role: string }>(sql));
+    expect(tenantWork.rows).toEqual([{ rolsuper: false, rolbypassrls: false, role: 'monitoring_app' }]);
+    const systemWork = await t.container.db.asSystem((tx) => tx.query<{ rolsuper: boolean; rolbypassrls: boolean; role: string }>(sql));
+    expect(systemWork.rows).toEqual([{ rolsuper: false, rolbypassrls: false, role: 'monitoring_system' }]);
+  });
+
+  it('tenant work cannot widen its view by setting the old system flag, nor run the cross-tenant cleanup functions', async () => {
+    const a = newTenant();
+    const b = newTenant();
+    await t.container.db.withTenant(a, (tx) => tx.query(`INSERT INTO dashboards (tenant_id, name, owner) VALUES ($1, 'a-only', 'alice')`, [a]));
+    const seen = await t.container.db.withTenant(b, async (tx) => {
+      await tx.query("SELECT set_config('app.is_system_user', 'true', true)");
+      await tx.query("SELECT set_config('app.is_system_user', 'true', false)");
+      return tx.query('SELECT 1 FROM dashboards WHERE tenant_id = $1', [a]);
+    });
+    expect(seen.rowCount).toBe(0);
+    await expect(t.container.db.withTenant(b, (tx) => tx.query('SELECT * FROM cleanup_old_metrics()'))).rejects.toThrow(/permission denied/);
+    await expect(t.container.db.withTenant(b, (tx) => tx.query('SELECT cleanup_old_fraud_events()'))).rejects.toThrow(/permission denied/);
+    await expect(t.container.db.withTenant(b, (tx) => tx.query('SELECT 1 FROM job_runs'))).rejects.toThrow(/permission denied/);
+  });
+
+  if (TEST_DATABASE_URL === undefined) console.info('tenancy: the runtime login role test needs PostgreSQL (TEST_DATABASE_URL); PGlite has one embedded user');
+  it.skipIf(TEST_DATABASE_URL === undefined)('the runtime login role sees no tenant rows by itself, whatever it sets, and is neither superuser nor owner', async () => {
+    const a = newTenant();
+    await t.container.db.withTenant(a, (tx) => tx.query(`INSERT INTO dashboards (tenant_id, name, owner) VALUES ($1, 'secret', 'alice')`, [a]));
+    const client = new pg.Client({ connectionString: runtimeUrl(TEST_DATABASE_URL ?? '') });
+    await client.connect();
+    try {
+      const login = await client.query<{ role: string; rolsuper: boolean; owned: number }>(
+        `SELECT current_user AS role, rolsuper, (SELECT count(*)::int FROM pg_class WHERE pg_has_role(current_user, relowner, 'USAGE') AND relkind IN ('r', 'p')) AS owned
+         FROM pg_roles WHERE rolname = current_user`,
+      );
+      expect(login.rows).toEqual([{ role: 'monitoring_runtime', rolsuper: false, owned: 0 }]);
+      await client.query("SET app.is_system_user = 'true'");
+      await client.query(`SET app.current_tenant_id = '${a}'`);
+      await expect(client.query('SELECT count(*) FROM dashboards')).rejects.toThrow(/permission denied/);
+      await expect(client.query('SELECT * FROM cleanup_old_metrics()')).rejects.toThrow(/permission denied/);
+      // As the tenant role with every setting it could try, another tenant stays invisible.
+      await client.query('BEGIN');
+      await client.query('SET LOCAL ROLE monitoring_app');
+      await client.query("SELECT set_config('app.is_system_user', 'true', true), set_config('app.current_tenant_id', $1, true)", [newTenant()]);
+      const { rowCount } = await client.query('SELECT 1 FROM dashboards WHERE tenant_id = $1', [a]);
+      expect(rowCount).toBe(0);
+      await client.query('ROLLBACK');
+    } finally {
+      await client.end();
+    }
   });
 
   it('tenant B cannot read, change or delete tenant A rows through SQL; system work sees both', async () => {

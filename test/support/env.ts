@@ -6,6 +6,14 @@ export const TEST_KAFKA_BROKERS = process.env['TEST_KAFKA_BROKERS'];
 export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
 export const TEST_HMAC_SECRET = 'test-hmac-secret-that-is-long-enough-0123456789';
 
+/** The same database, logged in as the runtime role the migrations create (trust auth on the test server). */
+export function runtimeUrl(ownerUrl: string): string {
+  const url = new URL(ownerUrl);
+  url.username = 'monitoring_runtime';
+  url.password = '';
+  return url.toString();
+}
+
 /** Environment for a test instance: embedded adapters unless TEST_* URLs are set. */
 export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
@@ -15,7 +23,9 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     REPORTS_DIR: `/tmp/monitoring-reports-${process.pid}`,
     JWT_SECRET: TEST_JWT_SECRET,
     INTERNAL_HMAC_SECRET: TEST_HMAC_SECRET,
-    DATABASE_URL: TEST_DATABASE_URL,
+    // As in production: the service runs as the runtime login role, migrations as the owner.
+    DATABASE_URL: TEST_DATABASE_URL === undefined ? undefined : runtimeUrl(TEST_DATABASE_URL),
+    MIGRATION_DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     // Test files run in parallel on one Redis: each worker process gets its own cache keys, so one
     // file's DELETE /cache/flush cannot empty another's cache. Apps of one file share them.

@@ -31,19 +31,26 @@ export interface Db {
 /** Called after every statement; lets the metrics domain time queries without touching adapters. */
 export type QueryObserver = (sql: string, durationMs: number, failed: boolean) => void;
 
+/** Tenant work: sees the rows of `app.current_tenant_id` only, whatever else it sets. */
 export const APP_ROLE = 'monitoring_app';
+/** Cross-tenant work (jobs): sees every row. */
+export const SYSTEM_ROLE = 'monitoring_system';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-/** Statements that scope a transaction: the role first, so the settings are read under it. */
-export function scopeStatements(tenantId: string | null): { sql: string; params: string[] } {
+/**
+ * Statements that scope a transaction: the role first (tenant work or system work, never decided
+ * by a setting the role could change itself), then the tenant.
+ */
+export function scopeStatements(tenantId: string | null): { role: string; sql: string; params: string[] } {
   if (tenantId !== null && !isUuid(tenantId)) throw new TypeError(`tenant id is not a uuid: ${tenantId}`);
   return {
-    sql: "SELECT set_config('app.current_tenant_id', $1, true), set_config('app.is_system_user', $2, true)",
-    params: [tenantId ?? '', tenantId === null ? 'true' : 'false'],
+    role: tenantId === null ? SYSTEM_ROLE : APP_ROLE,
+    sql: "SELECT set_config('app.current_tenant_id', $1, true)",
+    params: [tenantId ?? ''],
   };
 }
 

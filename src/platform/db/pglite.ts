@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, types } from '@electric-sql/pglite';
 import { migrate, type OwnerSession } from './migrate.js';
-import { APP_ROLE, observe, scopeStatements, type Db, type QueryObserver, type QueryResult, type Row, type Tx } from './db.js';
+import { observe, scopeStatements, type Db, type QueryObserver, type QueryResult, type Row, type Tx } from './db.js';
 
 /**
  * Embedded PostgreSQL (WASM). It has one session, so every unit of work goes through
@@ -22,8 +22,8 @@ export async function createPgliteDb(dataDir: string, observer?: QueryObserver):
 
   const run = async <T>(tenantId: string | null, work: (tx: Tx) => Promise<T>): Promise<T> =>
     pg.transaction(async (transaction) => {
-      await transaction.query(`SET LOCAL ROLE ${APP_ROLE}`);
       const scope = scopeStatements(tenantId);
+      await transaction.query(`SET LOCAL ROLE ${scope.role}`);
       await transaction.query(scope.sql, scope.params);
       const tx: Tx = {
         async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { APP_ROLE, observe, scopeStatements, type Db, type QueryObserver, type QueryResult, type Row, type Tx } from './db.js';
+import { observe, scopeStatements, type Db, type QueryObserver, type QueryResult, type Row, type Tx } from './db.js';
 import { asDatabaseError, isConnectionError } from './connection-errors.js';
 import { migrate, type OwnerSession } from './migrate.js';
 
@@ -12,8 +12,16 @@ function typeParser(oid: number, format?: string): (value: string) => unknown {
   return (format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text')) as (value: string) => unknown;
 }
 
+export interface RuntimeRole {
+  role: string;
+  superuser: boolean;
+  /** The login role owns (or inherits the owner of) tables: forced RLS would not stop DDL or a policy change. */
+  ownsTables: boolean;
+}
+
 export interface PostgresDb extends Db {
   migrate(): Promise<string[]>;
+  runtimeRole(): Promise<RuntimeRole>;
 }
 
 export interface PostgresOptions {
@@ -22,6 +30,8 @@ export interface PostgresOptions {
   connectTimeoutMs: number;
   /** Server-side limit of one statement; the client gives up a little later (a frozen server never answers). */
   statementTimeoutMs: number;
+  /** The owner's URL for migrations (MIGRATION_DATABASE_URL); the runtime URL when unset. */
+  migrationUrl?: string;
   observer?: QueryObserver;
   onConnectionError?: (error: Error) => void;
 }
@@ -63,7 +73,7 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      await client.query(`SET LOCAL ROLE ${APP_ROLE}`);
+      await client.query(`SET LOCAL ROLE ${scope.role}`);
       await client.query(scope.sql, scope.params);
       const tx: Tx = {
         async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
@@ -99,20 +109,32 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async migrate() {
-      // One migrator at a time across instances: a session-level advisory lock on a dedicated client.
-      const client = await connect();
+      // The owner's own connection (MIGRATION_DATABASE_URL), never the runtime pool's role.
+      // One migrator at a time across instances: a session-level advisory lock.
+      const client = new pg.Client({ connectionString: options.migrationUrl ?? connectionString, connectionTimeoutMillis: options.connectTimeoutMs });
+      client.on('error', reportConnectionError);
       try {
-        // Migrations may rewrite large tables: no statement limit for this session.
-        await client.query('SET statement_timeout = 0');
+        await client.connect();
+      } catch (error) {
+        throw asDatabaseError(error);
+      }
+      try {
         await client.query('SELECT pg_advisory_lock(7320174001)');
         await client.query("SET app.is_system_user = 'true'");
         return await migrate(ownerSession(client));
       } finally {
-        await client.query('SELECT pg_advisory_unlock(7320174001)').catch(() => undefined);
-        await client.query('RESET app.is_system_user').catch(() => undefined);
-        await client.query('RESET statement_timeout').catch(() => undefined);
-        client.release();
+        await client.end().catch(() => undefined);
       }
+    },
+    async runtimeRole() {
+      const result = await pool.query<{ role: string; superuser: boolean; owned: number }>(
+        `SELECT current_user AS role, r.rolsuper AS superuser,
+           (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND pg_has_role(current_user, c.relowner, 'USAGE')) AS owned
+         FROM pg_roles r WHERE r.rolname = current_user`,
+      );
+      const row = result.rows[0];
+      return { role: row?.role ?? 'unknown', superuser: row?.superuser ?? false, ownsTables: (row?.owned ?? 0) > 0 };
     },
     async close() {
       if (closed) return;
@@ -122,7 +144,7 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
   };
 }
 
-function ownerSession(client: pg.PoolClient): OwnerSession {
+function ownerSession(client: pg.ClientBase): OwnerSession {
   return {
     async exec(sql) {
       await client.query(sql);
