@@ -109,6 +109,7 @@ export const ConfigSchema = Type.Object({
   METRICS_PARTITIONS_AHEAD_DAYS: int('daily metric partitions the cleanup job creates ahead of today', 7, 1, 90),
   ROLLUP_MAX_MARKS_PER_RUN: int('changed 5-minute buckets the aggregation job consumes per run (the rest wait for the next run)', 20_000, 1),
   HTTP_COLLECTOR_BUFFER_MAX: int('requests of this service buffered between HTTP collector runs (beyond: dropped and counted)', 50_000, 1),
+  CATALOGUE_MAX_SERIES: int('catalogue series /metrics holds from samples and sales of SYSTEM_TENANT_ID (other tenants stay in their own export); beyond: a new series is dropped and counted in monitoring_catalogue_series_dropped_total', 10_000, 1),
   ELASTICSEARCH_LOG_INDEX_PATTERN: Type.String({ default: 'logs-*', description: 'indices the cleanup job deletes when older than ELASTICSEARCH_LOG_RETENTION_DAYS' }),
   ELASTICSEARCH_LOG_RETENTION_DAYS: int('days of Elasticsearch log indices kept', 30, 1),
   ELASTICSEARCH_TIMEOUT_MS: int('timeout of one Elasticsearch call of the cleanup job', 10_000, 100),

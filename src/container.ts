@@ -17,7 +17,7 @@ import { createIncidentService, incidentAutoOpenJob, type IncidentService } from
 import { createDashboardService, type DashboardService } from './dashboard/index.js';
 import { createCatalogue, type Catalogue } from './metrics/catalogue.js';
 import { createQueryTimer } from './metrics/query-timer.js';
-import { feedCatalogue } from './metrics/catalogue-feed.js';
+import { createCatalogueFeed } from './metrics/catalogue-feed.js';
 import { registerMetricsJobs } from './metrics/metrics.jobs.js';
 import { registerSelfCollectors, type SelfCollectors } from './collectors/system/self-collectors.js';
 import { createBus, type Bus } from './platform/bus/index.js';
@@ -200,7 +200,9 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     // rollups, retention and the collectors of this process (issue 3)
     const catalogue = createCatalogue(registry, { cacheStats: () => cache.stats() });
     queryObservers.push(createQueryTimer(catalogue));
-    ingest.onCommitted(feedCatalogue(catalogue));
+    // Only the platform tenant's samples and sales reach /metrics, capped in series (issue 13).
+    const catalogueFeed = createCatalogueFeed(catalogue, { platformTenantId: config.SYSTEM_TENANT_ID, maxSeries: config.CATALOGUE_MAX_SERIES, registry });
+    ingest.onCommitted(catalogueFeed.onCommitted);
     registerMetricsJobs({ config, db, clock, logger, scheduler });
     const selfCollectors = registerSelfCollectors({ config, db, ingest, clock, scheduler, logger });
     queryObservers.push(selfCollectors.database.observeQuery);
@@ -226,7 +228,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     // scoring of committed samples with alerts, the autoencoder retraining job
     const ml = await createMl({ config, db, clock, logger, ingest, scheduler, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('ml', () => ml.close());
-    const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, clients, catalogue, ingest, raise: (tenantId, input) => alerts.raise(tenantId, input) });
+    const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, clients, catalogueFeed, ingest, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('analytics', () => analytics.close());
     dashboard.setForecastProvider((tenantId, range) => ml.forecasts.latency(tenantId, range));
 

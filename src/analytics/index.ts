@@ -7,7 +7,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import type { Scheduler } from '../platform/scheduler.js';
 import type { Clients } from '../clients/index.js';
-import type { Catalogue } from '../metrics/catalogue.js';
+import type { CatalogueFeed } from '../metrics/index.js';
 import type { Ingest } from '../metrics/ingest.js';
 import { ML_ANALYSIS_JOB, runMlAnalysis } from '../ml/analysis/ml-analysis.job.js';
 import { createFraudService, type FraudService } from './fraud/fraud-service.js';
@@ -26,7 +26,7 @@ export interface Analytics {
 }
 
 /** Analytics domain: fraud checks and investigations, sales tracking and sellout prediction. */
-export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock: Clock; logger: Logger; ml: Ml; scheduler: Scheduler; clients: Clients; catalogue: Catalogue; ingest: Ingest; raise: (tenantId: string, input: AlertInput) => Promise<unknown> }): Analytics {
+export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock: Clock; logger: Logger; ml: Ml; scheduler: Scheduler; clients: Clients; catalogueFeed: Pick<CatalogueFeed, 'record'>; ingest: Ingest; raise: (tenantId: string, input: AlertInput) => Promise<unknown> }): Analytics {
   const { config } = deps;
   const fraud = createFraudService({
     db: deps.db,
@@ -80,7 +80,7 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
       if (trained > 0) deps.logger.info({ tenants: trained }, 'sellout models retrained');
     },
   });
-  const sales = createSalesService({ sellout, db: deps.db, clock: deps.clock, logger: deps.logger, clients: deps.clients, catalogue: deps.catalogue, ingest: deps.ingest, raise: deps.raise, selloutAlertWithinMs: config.SALES_SELLOUT_ALERT_WITHIN_MS });
+  const sales = createSalesService({ sellout, db: deps.db, clock: deps.clock, logger: deps.logger, clients: deps.clients, catalogueFeed: deps.catalogueFeed, ingest: deps.ingest, raise: deps.raise, selloutAlertWithinMs: config.SALES_SELLOUT_ALERT_WITHIN_MS });
   deps.scheduler.add({
     name: SALES_TRACKING_JOB,
     intervalMs: config.SALES_TRACKING_INTERVAL_MS,

@@ -1,3 +1,4 @@
+import { Counter, type Registry } from 'prom-client';
 import type { Catalogue, CatalogueEntry } from './catalogue.js';
 import { CATALOGUE_ENTRIES } from './catalogue.js';
 import type { CommitListener } from './ingest.js';
@@ -12,6 +13,11 @@ import type { CommitListener } from './ingest.js';
  * service itself, so samples pushed under those names are stored but do not change them.
  * A sample feeds the catalogue whatever its source, so a producer either ingests a sample or
  * updates the catalogue directly, never both.
+ *
+ * /metrics is the platform's scrape: only samples of the platform tenant (SYSTEM_TENANT_ID) feed
+ * it. Another tenant's samples are stored and served in that tenant's own export
+ * (GET /api/v1/monitoring/metrics/export), never mixed into the platform's series. The series the
+ * feed creates are capped: past `maxSeries`, a sample of a new series is dropped and counted.
  */
 const SELF_MEASURED = new Set(['http_request_duration_ms', 'db_query_duration_ms']);
 const BY_NAME = new Map<string, CatalogueEntry>(CATALOGUE_ENTRIES.map((entry) => [entry.name, entry]));
@@ -29,7 +35,30 @@ interface Updatable {
   observe?(labels: Record<string, string>, value: number): void;
 }
 
-export function feedCatalogue(catalogue: Catalogue): CommitListener {
+/** One tenant-derived value for the catalogue: a pushed sample or a tracked sale. */
+export interface CatalogueSample {
+  name: string;
+  value: number;
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface CatalogueFeed {
+  /** Feeds the values of one tenant: only the platform tenant's reach /metrics, within the series cap. */
+  record(tenantId: string, samples: readonly CatalogueSample[]): void;
+  /** The ingest commit listener: committed batches feed the catalogue through `record`. */
+  readonly onCommitted: CommitListener;
+}
+
+export interface CatalogueFeedOptions {
+  /** SYSTEM_TENANT_ID: the only tenant whose values feed /metrics. */
+  platformTenantId: string;
+  /** Series the feed may create across the catalogue (CATALOGUE_MAX_SERIES). */
+  maxSeries: number;
+  /** Where the count of dropped samples is registered (the /metrics registry). */
+  registry: Registry;
+}
+
+export function createCatalogueFeed(catalogue: Catalogue, options: CatalogueFeedOptions): CatalogueFeed {
   const byName = new Map<string, { entry: CatalogueEntry; metric: Updatable }>();
   const metrics: Record<string, Updatable> = {
     tickets_sold_total: catalogue.ticketsSoldTotal,
@@ -54,13 +83,29 @@ export function feedCatalogue(catalogue: Catalogue): CommitListener {
     const metric = metrics[entry.name];
     if (metric !== undefined && !SELF_MEASURED.has(entry.name)) byName.set(entry.name, { entry, metric });
   }
+  const dropped = new Counter({
+    name: 'monitoring_catalogue_series_dropped_total',
+    help: 'Samples of the platform tenant not exported on /metrics because they would start a series past CATALOGUE_MAX_SERIES',
+    labelNames: ['metric'],
+    registers: [options.registry],
+  });
+  const series = new Set<string>();
 
-  return (batch) => {
-    for (const sample of batch.samples) {
+  const record = (tenantId: string, samples: readonly CatalogueSample[]): void => {
+    if (tenantId !== options.platformTenantId) return;
+    for (const sample of samples) {
       const target = byName.get(sample.name);
       if (target === undefined) continue;
       const labels: Record<string, string> = {};
       for (const label of target.entry.labels) labels[label] = sample.labels[label] ?? '';
+      const key = `${sample.name}${JSON.stringify(target.entry.labels.map((label) => labels[label]))}`;
+      if (!series.has(key)) {
+        if (series.size >= options.maxSeries) {
+          dropped.inc({ metric: sample.name });
+          continue;
+        }
+        series.add(key);
+      }
       switch (target.entry.kind) {
         case 'counter':
           target.metric.inc?.(labels, sample.value);
@@ -73,4 +118,6 @@ export function feedCatalogue(catalogue: Catalogue): CommitListener {
       }
     }
   };
+
+  return { record, onCommitted: (batch) => record(batch.tenantId, batch.samples) };
 }

@@ -1,5 +1,6 @@
 /** The metrics domain's public surface for other domains. */
 export { CATALOGUE_ENTRIES, type Catalogue, type CatalogueEntry, type CatalogueKind } from './catalogue.js';
+export type { CatalogueFeed, CatalogueSample } from './catalogue-feed.js';
 export type { CommitListener, CommittedBatch, Ingest, IngestSource } from './ingest.js';
 export { assertValidRegex, parseMatcher, type LabelMatcher } from './label-matchers.js';
 export { LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, SampleSchema, seriesKeyOf, type Sample, type SampleInput } from './sample.js';

@@ -7,6 +7,8 @@ const MIN = 60_000;
 let t: TestApp;
 let events: FakeService;
 const clock = new ManualClock(Math.floor(Date.now() / MIN) * MIN);
+/** SYSTEM_TENANT_ID of this app: only its sales feed /metrics. */
+const platform = newTenant();
 
 const eventJson = (id: string, capacity: number) => ({ id, venue_id: 'venue-1', name: `Concert ${id}`, capacity, on_sale_at: new Date(clock.nowMs() - 2 * 3_600_000).toISOString(), starts_at: new Date(clock.nowMs() + 5 * 86_400_000).toISOString(), status: 'on_sale' });
 
@@ -16,7 +18,7 @@ beforeAll(async () => {
     const id = request.pathname.split('/').pop() ?? '';
     return id.startsWith('ev-') ? { json: eventJson(id, 100) } : { status: 404, json: { error: { code: 'NOT_FOUND', message: 'no such event' } } };
   });
-  t = await createTestApp({ clock, env: { EVENT_SERVICE_URL: events.url, SALES_SELLOUT_ALERT_WITHIN_MS: String(4 * 3_600_000) } });
+  t = await createTestApp({ clock, env: { SYSTEM_TENANT_ID: platform, EVENT_SERVICE_URL: events.url, SALES_SELLOUT_ALERT_WITHIN_MS: String(4 * 3_600_000) } });
 });
 afterAll(async () => {
   await t.close();
@@ -57,7 +59,7 @@ describe('sales tracking', () => {
   });
 
   it('a duplicated sale id counts once (table and tickets_sold_total)', async () => {
-    const tenant = newTenant();
+    const tenant = platform;
     const counter = async () => (await t.container.catalogue.ticketsSoldTotal.get()).values.filter((v) => v.labels.event_id === 'ev-dup').reduce((a, v) => a + v.value, 0);
     const sale = { sale_id: 'dup-1', event_id: 'ev-dup', tickets: 3, amount_cents: 9000, currency: 'USD' };
     expect((await track(tenant, sale)).statusCode).toBe(201);
@@ -68,6 +70,16 @@ describe('sales tracking', () => {
     expect(await counter()).toBe(3);
     const report = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/sales/ev-dup', headers: await bearer(tenant, ['viewer']) });
     expect(report.json()).toMatchObject({ sold: 3, orders: 1 });
+  });
+
+  it("another tenant's sales are not counted in the platform's tickets_sold_total", async () => {
+    const counter = async () => (await t.container.catalogue.ticketsSoldTotal.get()).values.filter((v) => v.labels.event_id === 'ev-other').reduce((a, v) => a + v.value, 0);
+    const other = newTenant();
+    expect((await track(other, { sale_id: 'o-1', event_id: 'ev-other', tickets: 4, amount_cents: 100, currency: 'EUR' })).statusCode).toBe(201);
+    expect(await salesRows(other)).toEqual(['o-1']);
+    expect(await counter()).toBe(0);
+    expect((await track(platform, { sale_id: 'o-1', event_id: 'ev-other', tickets: 2, amount_cents: 100, currency: 'EUR' })).statusCode).toBe(201);
+    expect(await counter()).toBe(2);
   });
 
   it('a sale for an event the event service does not know is refused with UNKNOWN_EVENT and not stored', async () => {

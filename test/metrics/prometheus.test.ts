@@ -4,8 +4,10 @@ import { CATALOGUE_ENTRIES } from '../../src/metrics/catalogue.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
 
 let t: TestApp;
+/** SYSTEM_TENANT_ID of this app: the only tenant whose samples feed /metrics. */
+const platform = newTenant();
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ env: { SYSTEM_TENANT_ID: platform } });
 });
 afterAll(async () => t.close());
 
@@ -15,8 +17,8 @@ const scrape = async () => {
   return response.body;
 };
 
-async function push(tenant: string, metrics: unknown[]) {
-  const response = await t.app.inject({
+async function push(tenant: string, metrics: unknown[], app: TestApp = t) {
+  const response = await app.app.inject({
     method: 'POST',
     url: '/api/v1/monitoring/metrics',
     headers: { ...(await bearer(tenant, ['monitoring'])), 'content-type': 'application/json' },
@@ -53,10 +55,9 @@ describe('/metrics', () => {
     for (const entry of CATALOGUE_ENTRIES) expect(body).toContain(`# TYPE ${entry.name} ${entry.kind}`);
   });
 
-  it('pushed samples feed the catalogue: counters add, gauges set, histograms observe', async () => {
-    const tenant = newTenant();
-    const venue = `venue-${tenant.slice(0, 8)}`;
-    await push(tenant, [
+  it("the platform tenant's pushed samples feed the catalogue: counters add, gauges set, histograms observe", async () => {
+    const venue = `venue-${newTenant().slice(0, 8)}`;
+    await push(platform, [
       { name: 'tickets_sold_total', service: 'ticket', value: 3, labels: { venue_id: venue, event_id: 'e1', ticket_type: 'vip', extra: 'ignored' } },
       { name: 'tickets_sold_total', service: 'ticket', value: 2, labels: { venue_id: venue, event_id: 'e1', ticket_type: 'vip' } },
       { name: 'queue_size', service: 'ticket', value: 9, labels: { queue_name: `q-${venue}` } },
@@ -86,10 +87,9 @@ describe('/metrics', () => {
   });
 
   it('passes promtool check metrics, apart from the lints on names the audit fixes', async () => {
-    const tenant = newTenant();
     // One sample of every catalogue metric, so every family has series in the output.
     await push(
-      tenant,
+      platform,
       CATALOGUE_ENTRIES.map((entry) => ({ name: entry.name, service: 'promtool', value: 1, labels: Object.fromEntries(entry.labels.map((label) => [label, `v-${label}`])) })),
     );
     await expect.poll(scrape).toContain('solana_errors_total{error_type="v-error_type"}');
@@ -110,10 +110,63 @@ describe('/metrics', () => {
     expect(promtool(response.body)).toEqual({ status: 0, problems: [] });
   });
 
+  it('tenants pushing the same catalogue series do not mix in /metrics: only the platform tenant is exported, each tenant keeps its own export', async () => {
+    const [a, b] = [newTenant(), newTenant()];
+    const kind = `web-${a.slice(0, 8)}`;
+    const venue = `venue-${a.slice(0, 8)}`;
+    const gauge = (value: number) => ({ name: 'active_users', service: 'ticket', value, labels: { type: kind } });
+    const counter = (value: number) => ({ name: 'tickets_sold_total', service: 'ticket', value, labels: { venue_id: venue, event_id: 'e1', ticket_type: 'vip' } });
+    await push(a, [gauge(10), counter(3)]);
+    await push(b, [gauge(20), counter(4)]);
+    await push(platform, [gauge(7), counter(5)]);
+    await push(a, [gauge(11)]);
+
+    await expect.poll(scrape).toContain(`active_users{type="${kind}"} 7\n`);
+    const body = await scrape();
+    // A tenant's gauge never overwrites the platform's, and counters are not summed across tenants.
+    expect(body).toContain(`tickets_sold_total{venue_id="${venue}",event_id="e1",ticket_type="vip"} 5\n`);
+    expect(body.split('\n').filter((line) => line.includes(kind) || line.includes(venue))).toHaveLength(2);
+
+    const exportOf = async (tenant: string) => {
+      const response = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/metrics/export', headers: await bearer(tenant, ['viewer']) });
+      expect(response.statusCode).toBe(200);
+      return response.body.split('\n').filter((line) => line.startsWith('active_users{') || line.startsWith('tickets_sold_total{')).map((line) => line.replace(/ \d+$/, ''));
+    };
+    expect(await exportOf(a)).toEqual([`active_users{service="ticket",type="${kind}"} 11`, `tickets_sold_total{event_id="e1",service="ticket",ticket_type="vip",venue_id="${venue}"} 3`]);
+    expect(await exportOf(b)).toEqual([`active_users{service="ticket",type="${kind}"} 20`, `tickets_sold_total{event_id="e1",service="ticket",ticket_type="vip",venue_id="${venue}"} 4`]);
+  });
+
   it('refuses scrapers outside the allowlist without revealing metrics', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '10.1.2.3' });
     expect(response.statusCode).toBe(403);
     expect(response.json<{ error: { code: string } }>().error.code).toBe('FORBIDDEN');
     expect(response.body).not.toContain('process_cpu');
+  });
+});
+
+describe('/metrics series cap (CATALOGUE_MAX_SERIES)', () => {
+  const capped = newTenant();
+  let small: TestApp;
+  beforeAll(async () => {
+    small = await createTestApp({ env: { SYSTEM_TENANT_ID: capped, CATALOGUE_MAX_SERIES: '2' } });
+  });
+  afterAll(async () => small.close());
+
+  const scrapeSmall = async () => (await small.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).body;
+
+  it('drops the samples of new series past the cap and counts them; series already held keep updating', async () => {
+    const queue = (name: string, value: number) => ({ name: 'queue_size', service: 'worker', value, labels: { queue_name: name } });
+    await push(capped, [queue('q1', 1), queue('q2', 2), queue('q3', 3)], small);
+    await push(capped, [queue('q4', 4), queue('q1', 10)], small);
+    // Another tenant's samples are not exported at all, so they neither use nor exhaust the cap.
+    await push(newTenant(), [queue('q5', 5)], small);
+
+    await expect.poll(scrapeSmall).toContain('queue_size{queue_name="q1"} 10\n');
+    const body = await scrapeSmall();
+    expect(body).toContain('queue_size{queue_name="q2"} 2\n');
+    expect(body).not.toContain('queue_name="q3"');
+    expect(body).not.toContain('queue_name="q4"');
+    expect(body).not.toContain('queue_name="q5"');
+    expect(body).toContain('monitoring_catalogue_series_dropped_total{metric="queue_size"} 2\n');
   });
 });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AlertInput } from '../../alerts/alert-store.js';
 import type { Clients } from '../../clients/index.js';
 import { AppError, NotConfiguredError, ValidationError } from '../../errors.js';
-import type { Catalogue } from '../../metrics/catalogue.js';
+import type { CatalogueFeed } from '../../metrics/index.js';
 import type { Ingest } from '../../metrics/ingest.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
@@ -50,7 +50,7 @@ const MAX_FUTURE_MS = 10 * MINUTE;
  * Sales pushed by the platform, stored in this service's own table; event capacity and times come
  * from the event service through its signed, cached client.
  */
-export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock: Clock; logger: Logger; clients: Clients; catalogue: Catalogue; ingest: Ingest; raise: (tenantId: string, input: AlertInput) => Promise<unknown>; selloutAlertWithinMs: number }) {
+export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock: Clock; logger: Logger; clients: Clients; catalogueFeed: Pick<CatalogueFeed, 'record'>; ingest: Ingest; raise: (tenantId: string, input: AlertInput) => Promise<unknown>; selloutAlertWithinMs: number }) {
   const eventOf = async (tenantId: string, eventId: string) => {
     if (!deps.clients.events.configured) throw new NotConfiguredError('Event lookups for sales analytics', 'EVENT_SERVICE_URL');
     try {
@@ -115,8 +115,11 @@ export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock:
         insertSale(tx, tenantId, { saleId: input.sale_id, eventId: input.event_id, tickets: input.tickets, amountCents: input.amount_cents, currency: input.currency, channel: input.channel ?? 'web', soldAt }),
       );
       if (recorded) {
-        deps.catalogue.ticketsSoldTotal.inc({ venue_id: event.venue_id, event_id: input.event_id, ticket_type: input.channel ?? 'web' }, input.tickets);
-        deps.catalogue.revenueTotalCents.inc({ venue_id: event.venue_id, type: input.currency }, input.amount_cents);
+        // Only the platform tenant's sales reach /metrics; every tenant's stay in its own reports.
+        deps.catalogueFeed.record(tenantId, [
+          { name: 'tickets_sold_total', value: input.tickets, labels: { venue_id: event.venue_id, event_id: input.event_id, ticket_type: input.channel ?? 'web' } },
+          { name: 'revenue_total_cents', value: input.amount_cents, labels: { venue_id: event.venue_id, type: input.currency } },
+        ]);
       }
       return { recorded, sale_id: input.sale_id };
     },

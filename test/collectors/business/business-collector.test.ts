@@ -136,9 +136,8 @@ describe('business collector', () => {
     expect(status.get('event-service')).toMatchObject({ status: 'ok', values_recorded: 2 });
     expect(status.get('ticket-service')).toMatchObject({ status: 'ok', values_recorded: 11 });
 
-    // The Prometheus catalogue is fed from the committed samples.
-    const metrics = await scrape();
-    expect(metrics).toMatch(new RegExp(`tickets_sold_total\\{venue_id="v1",event_id="e1-${tenant.slice(0, 8)}",ticket_type="standard"\\} 120`));
+    // A tenant's samples stay in its own export: only SYSTEM_TENANT_ID's feed the platform's /metrics.
+    expect(await scrape()).not.toContain(`e1-${tenant.slice(0, 8)}`);
   });
 
   it('leaves a failing source absent with a visible reason and an error counter, and keeps collecting the others', async () => {
@@ -244,6 +243,8 @@ describe('business collector', () => {
     const asked = tickets.requests.slice(before).map((request) => headerValue(request, 'x-tenant-id'));
     expect(asked).toContain(system);
     expect(new Set(asked).size).toBe(asked.length);
+    // The platform tenant's samples feed the Prometheus catalogue.
+    expect(await scrape()).toMatch(new RegExp(`tickets_sold_total\\{venue_id="v1",event_id="e1-${system.slice(0, 8)}",ticket_type="standard"\\} 120`));
   });
 
   it('lets only admins trigger a collector run, and names unknown collectors', async () => {
