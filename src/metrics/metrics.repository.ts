@@ -23,13 +23,12 @@ export async function ensurePartitions(tx: Tx, days: string[]): Promise<void> {
 
 /**
  * One statement for the whole batch (COPY is refused under RLS). The same statement writes one
- * insert-only mark per distinct 5-minute bucket for the aggregation job (no upsert, so
- * concurrent writers never wait on each other).
+ * insert-only mark per distinct (5-minute bucket, series), with the batch's sample count in it,
+ * for the aggregation job (no upsert, so concurrent writers never wait on each other).
  */
 export async function insertSamples(tx: Tx, tenantId: string, samples: readonly Sample[]): Promise<number> {
   if (samples.length === 0) return 0;
-  const buckets = new Set<number>();
-  for (const sample of samples) buckets.add(Math.floor(sample.timestamp.getTime() / ROLLUP_MARK_MS) * ROLLUP_MARK_MS);
+  const marks = countMarks(samples);
   const result = await tx.query<{ stored: number }>(
     `WITH stored AS (
        INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp")
@@ -37,7 +36,8 @@ export async function insertSamples(tx: Tx, tenantId: string, samples: readonly 
        FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::timestamptz[]) AS s(name, service, series, value, labels, at)
        RETURNING 1
      ), marked AS (
-       INSERT INTO metric_rollup_marks (tenant_id, bucket_start) SELECT $1::uuid, unnest($8::timestamptz[])
+       INSERT INTO metric_rollup_marks (tenant_id, bucket_start, series_key, samples)
+       SELECT $1::uuid, bucket, series, n FROM unnest($8::timestamptz[], $9::text[], $10::int[]) AS m(bucket, series, n)
      )
      SELECT count(*)::int AS stored FROM stored`,
     [
@@ -48,9 +48,23 @@ export async function insertSamples(tx: Tx, tenantId: string, samples: readonly 
       samples.map((sample) => sample.value),
       samples.map((sample) => JSON.stringify(sample.labels)),
       samples.map((sample) => sample.timestamp.toISOString()),
-      [...buckets].map((ms) => new Date(ms).toISOString()),
+      marks.map((mark) => new Date(mark.bucketMs).toISOString()),
+      marks.map((mark) => mark.seriesKey),
+      marks.map((mark) => mark.samples),
     ],
   );
   return Number(result.rows[0]?.stored ?? 0);
 }
 
+/** The batch's samples counted per distinct (5-minute bucket, series). */
+function countMarks(samples: readonly Sample[]): Array<{ bucketMs: number; seriesKey: string; samples: number }> {
+  const marks = new Map<string, { bucketMs: number; seriesKey: string; samples: number }>();
+  for (const sample of samples) {
+    const bucketMs = Math.floor(sample.timestamp.getTime() / ROLLUP_MARK_MS) * ROLLUP_MARK_MS;
+    const key = `${bucketMs}|${sample.seriesKey}`;
+    const mark = marks.get(key);
+    if (mark === undefined) marks.set(key, { bucketMs, seriesKey: sample.seriesKey, samples: 1 });
+    else mark.samples += 1;
+  }
+  return [...marks.values()];
+}
