@@ -14,8 +14,8 @@ export function registerMetricsJobs(deps: { config: Config; db: Db; clock: Clock
   deps.scheduler.add({
     name: 'metric-aggregation',
     intervalMs: config.METRIC_AGGREGATION_INTERVAL_MS,
-    run: async ({ now }) => {
-      await runAggregation({ db: deps.db, logger: deps.logger, maxMarks: config.ROLLUP_MAX_MARKS_PER_RUN }, now);
+    run: async ({ now, signal }) => {
+      await runAggregation({ db: deps.db, logger: deps.logger, maxMarks: config.ROLLUP_MAX_MARKS_PER_RUN, signal }, now);
     },
   });
   deps.scheduler.add({

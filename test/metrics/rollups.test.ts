@@ -13,7 +13,7 @@ const HOUR = 3_600_000;
 const FIVE_MINUTES = 300_000;
 
 interface Rollup {
-  series_key: string;
+  service_name: string;
   bucket_start: Date;
   count: number;
   sum: number;
@@ -50,10 +50,10 @@ function expected(samples: Array<{ series: string; at: number; value: number }>,
 
 async function rollups(tenant: string, resolution: string) {
   const result = await t.container.db.withTenant(tenant, (tx) =>
-    tx.query<Rollup>('SELECT series_key, bucket_start, count, sum, min, max, avg, p95 FROM metric_rollups WHERE tenant_id = $1 AND resolution = $2', [tenant, resolution]),
+    tx.query<Rollup>('SELECT service_name, bucket_start, count, sum, min, max, avg, p95 FROM metric_rollups WHERE tenant_id = $1 AND resolution = $2', [tenant, resolution]),
   );
   return result.rows
-    .map((row) => ({ key: `${row.series_key.startsWith('load|a') ? 'a' : 'b'}|${row.bucket_start.getTime()}`, count: Number(row.count), sum: row.sum, min: row.min, max: row.max, avg: row.avg, p95: row.p95 }))
+    .map((row) => ({ key: `${row.service_name}|${row.bucket_start.getTime()}`, count: Number(row.count), sum: row.sum, min: row.min, max: row.max, avg: row.avg, p95: row.p95 }))
     .sort((a, b) => a.key.localeCompare(b.key));
 }
 
@@ -82,6 +82,11 @@ async function ingest(tenant: string, samples: Array<{ series: string; at: numbe
     samples.map((sample) => ({ name: 'load', service: sample.series, value: sample.value, timestamp: new Date(sample.at).toISOString() })),
     'internal',
   );
+}
+
+async function marksOf(tenant: string): Promise<number> {
+  const result = await t.container.db.withTenant(tenant, (tx) => tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_rollup_marks WHERE tenant_id = $1', [tenant]));
+  return result.rows[0]?.n ?? 0;
 }
 
 describe('metric aggregation', () => {
@@ -164,5 +169,68 @@ describe('metric aggregation', () => {
     expect(long.map(([value]) => value)).toEqual(fromRollups.map((row) => row.max));
     const short = await query(HOUR - 1, FIVE_MINUTES);
     expect(Math.max(...short.map(([value]) => value))).toBe(10_000);
+  });
+
+  it('reads at most maxMarks marks a run: the rest wait for the next run', async () => {
+    const tenant = newTenant();
+    const now = Date.now();
+    const at = Math.floor((now - 15 * 60_000) / FIVE_MINUTES) * FIVE_MINUTES;
+    const samples = [0, 1, 2].map((series) => ({ series: `m${series}`, at: at + series, value: series }));
+    const deps = { db: t.container.db, logger: t.container.logger, maxMarks: 1 };
+    await runAggregation({ ...deps, maxMarks: 100_000 }, new Date(now)); // marks left by earlier tests
+    for (const sample of samples) await ingest(tenant, [sample]);
+    const first = await runAggregation(deps, new Date(now));
+    expect(first.marks).toBe(1);
+    expect(await marksOf(tenant)).toBe(2);
+    await runAggregation(deps, new Date(now));
+    await runAggregation(deps, new Date(now));
+    expect(await marksOf(tenant)).toBe(0);
+    closeTo(await rollups(tenant, '5m'), expected(samples, FIVE_MINUTES));
+  });
+
+  it('more series in one bucket than one unit may read: every series is rolled up, unit by unit, equal to the raw aggregates', async () => {
+    const tenant = newTenant();
+    const now = Date.now();
+    const bucket = Math.floor((now - 15 * 60_000) / FIVE_MINUTES) * FIVE_MINUTES;
+    const samples = Array.from({ length: 30 }, (_, series) => Array.from({ length: 4 }, (_, n) => ({ series: `s${series}`, at: bucket + n * 60_000 + series, value: (series * 13 + n * 7) % 17 }))).flat();
+    await ingest(tenant, samples);
+    const outcome = await runAggregation({ db: t.container.db, logger: t.container.logger, maxMarks: 100_000, unitSamples: 250 }, new Date(now));
+    // At this bound each unit holds one series-hour (its 5m and 1h rows), then two series of the day.
+    expect(outcome.units).toBeGreaterThanOrEqual(30 + 15);
+    expect(outcome.failed).toBe(0);
+    closeTo(await rollups(tenant, '5m'), expected(samples, FIVE_MINUTES));
+    closeTo(await rollups(tenant, '1h'), expected(samples, HOUR));
+    closeTo(await rollups(tenant, '1d'), expected(samples, 86_400_000));
+    expect(await marksOf(tenant)).toBe(0);
+  });
+
+  it("a tenant whose samples overflow the sum fails only its own unit (it stopped every tenant's rollups): its marks stay for the next run", async () => {
+    const poisoned = newTenant();
+    const healthy = newTenant();
+    const now = Date.now();
+    const at = now - 20 * 60_000;
+    // Finite values that ingest accepts, but their float8 sum overflows: PostgreSQL refuses the aggregate.
+    await ingest(poisoned, [
+      { series: 'a', at, value: 1e308 },
+      { series: 'a', at: at + 1_000, value: 1e308 },
+    ]);
+    const samples = makeSamples(now);
+    await ingest(healthy, samples);
+    const deps = { db: t.container.db, logger: t.container.logger, maxMarks: 100_000 };
+    const outcome = await runAggregation(deps, new Date(now));
+    expect(outcome.failed).toBeGreaterThanOrEqual(1);
+    expect(outcome.failedTenants).toContain(poisoned);
+    expect(outcome.failedTenants).not.toContain(healthy);
+    closeTo(await rollups(healthy, '5m'), expected(samples, FIVE_MINUTES));
+    closeTo(await rollups(healthy, '1h'), expected(samples, HOUR));
+    closeTo(await rollups(healthy, '1d'), expected(samples, 86_400_000));
+    expect(await rollups(poisoned, '5m')).toEqual([]);
+    expect(await marksOf(poisoned)).toBeGreaterThan(0);
+
+    // Retried on the next run: once the offending samples are gone, its marks are consumed.
+    await t.container.db.withTenant(poisoned, (tx) => tx.query('DELETE FROM metrics WHERE tenant_id = $1', [poisoned]));
+    const retried = await runAggregation(deps, new Date(now + 1_000));
+    expect(retried.failedTenants).not.toContain(poisoned);
+    expect(await marksOf(poisoned)).toBe(0);
   });
 });
