@@ -5,6 +5,7 @@ import type { AlertRow } from './alert-store.js';
 import type { ChannelName } from './channels.js';
 import { canonicalLabels } from './fingerprint.js';
 import { deleteGroupState, firingAlerts, groupStates, latestByFingerprint, saveGroupState, tenantsToDispatch, type FiringAlert, type GroupState } from './groups.repository.js';
+import { warnRefusedOnce } from './matchers.js';
 import { computeMutes, effectiveLabels } from './mute.js';
 import { enqueueNotification, type Channels } from './notify/enqueue.js';
 import { commonOf, highestSeverity, type NotificationPayload, type NotifiedAlert } from './notify/payload.js';
@@ -84,7 +85,7 @@ export function createDispatcher(deps: { db: Db; clock: Clock; logger: Logger; c
   const dispatchIn = async (tx: Tx, tenantId: string, now: Date): Promise<number> => {
     const { policy } = await loadPolicy(tx, tenantId);
     const firing = await firingAlerts(tx, tenantId);
-    const mutes = computeMutes(firing, await activeSilences(tx, tenantId, now), policy.inhibit_rules);
+    const mutes = computeMutes(firing, await activeSilences(tx, tenantId, now), policy.inhibit_rules, (owner) => warnRefusedOnce(deps.logger, { tenantId, ...owner }));
     const states = new Map((await groupStates(tx, tenantId)).map((state) => [state.group_key, state]));
     const byGroup = new Map<string, { channels: ChannelName[]; groupLabels: Record<string, string>; alerts: FiringAlert[] }>();
     for (const alert of firing) {

@@ -4,6 +4,7 @@ import type { Db, Tx } from '../platform/db/index.js';
 import { ALERT_COLUMNS, recordAlertEvents, type AlertChange, type AlertRow } from './alert-store.js';
 import type { ChannelName } from './channels.js';
 import { groupOf, notifiedAlert } from './dispatch.js';
+import { warnRefusedOnce } from './matchers.js';
 import { computeMutes } from './mute.js';
 import { enqueueNotification, type Channels } from './notify/enqueue.js';
 import { loadPolicy, type EscalationChain, type Policy } from './policy.js';
@@ -65,7 +66,7 @@ export function createEscalation(deps: { db: Db; clock: Clock; logger: Logger; c
     const ids = due.rows.map((row) => row.alert_id);
     const alerts = new Map((await tx.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, ids])).rows.map((row) => [row.id, row]));
     const firing = (await tx.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND resolved = false AND status = 'firing'`, [tenantId])).rows;
-    const mutes = computeMutes(firing, await activeSilences(tx, tenantId, now), policy.inhibit_rules);
+    const mutes = computeMutes(firing, await activeSilences(tx, tenantId, now), policy.inhibit_rules, (owner) => warnRefusedOnce(deps.logger, { tenantId, ...owner }));
     let steps = 0;
     for (const row of due.rows) {
       const alert = alerts.get(row.alert_id);

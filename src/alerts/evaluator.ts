@@ -8,7 +8,7 @@ import {
   lastResolutions, markKeepFiring, openRuleAlerts, readRuleWindows, refreshAlerts, tenantsToEvaluate, windowKey, type OpenRuleAlert, type SeriesWindow,
 } from './evaluation.repository.js';
 import { fingerprintOf } from './fingerprint.js';
-import { compileMatchers } from './matchers.js';
+import { compileStoredMatchers, warnRefusedOnce } from './matchers.js';
 
 /** One series of one rule at this evaluation: its alert identity and whether the condition holds. */
 interface Candidate {
@@ -47,8 +47,10 @@ export function holds(condition: Condition, value: number, threshold: number): b
 const format = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(3));
 
 /** Candidates for the state machine: series where the condition holds, or that have an open alert. */
-function candidatesOf(rule: RuleRow, windows: readonly SeriesWindow[], isOpen: (fingerprint: string) => boolean): Candidate[] {
-  const matches = compileMatchers(rule.label_matchers, 'label_matchers');
+function candidatesOf(rule: RuleRow, windows: readonly SeriesWindow[], isOpen: (fingerprint: string) => boolean, logger: Pick<Logger, 'warn'>, tenantId: string): Candidate[] {
+  const { matches, refused } = compileStoredMatchers(rule.label_matchers, warnRefusedOnce(logger, { tenantId, ruleId: rule.id }));
+  // A stored pattern RE2 refuses (saved before RE2) matches no series, and is no "no data" either.
+  if (refused) return [];
   const candidates: Candidate[] = [];
   let withData = 0;
   for (const window of windows) {
@@ -117,7 +119,7 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
     }
     const openByFingerprint = new Map(open.map((alert) => [alert.fingerprint, alert]));
     const isOpen = (fingerprint: string) => openByFingerprint.has(fingerprint);
-    const candidates = rules.flatMap((rule) => candidatesOf(rule, byWindow.get(windowKey(rule.metric_name, rule.service_name, rule.window_seconds)) ?? [], isOpen));
+    const candidates = rules.flatMap((rule) => candidatesOf(rule, byWindow.get(windowKey(rule.metric_name, rule.service_name, rule.window_seconds)) ?? [], isOpen, deps.logger, tenantId));
     const rulesById = new Map(rules.map((rule) => [rule.id, rule]));
 
     const raises: AlertInput[] = [];

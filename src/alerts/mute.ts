@@ -1,5 +1,6 @@
 import type { AlertRow } from './alert-store.js';
-import { compileMatchers } from './matchers.js';
+import type { RefusedMatcher } from '../platform/matchers/index.js';
+import { compileStoredMatchers, type LabelPredicate, type Matcher } from './matchers.js';
 import type { InhibitRule } from './policy.js';
 import type { SilenceRow } from './silences.repository.js';
 
@@ -16,11 +17,23 @@ export interface MuteState {
 /**
  * Silences (all matchers of an active silence) and inhibition (a firing source alert with equal
  * `equal` labels) mute notifications, never the alert itself. An alert matching both sides of
- * a rule is not inhibited by alerts that also match both sides (Alertmanager's rule).
+ * a rule is not inhibited by alerts that also match both sides (Alertmanager's rule). A stored
+ * silence or inhibit rule with a pattern RE2 refuses (saved before RE2) matches nothing and is
+ * reported to `onRefused`.
  */
-export function computeMutes(firing: ReadonlyArray<Pick<AlertRow, 'id' | 'fingerprint' | 'name' | 'severity' | 'service_name' | 'labels'>>, silences: readonly SilenceRow[], inhibitRules: readonly InhibitRule[]): Map<string, MuteState> {
-  const silencePredicates = silences.map((silence) => ({ id: silence.id, matches: compileMatchers(silence.matchers) }));
-  const rules = inhibitRules.map((rule) => ({ source: compileMatchers(rule.source_matchers), target: compileMatchers(rule.target_matchers), equal: rule.equal }));
+export function computeMutes(
+  firing: ReadonlyArray<Pick<AlertRow, 'id' | 'fingerprint' | 'name' | 'severity' | 'service_name' | 'labels'>>,
+  silences: readonly SilenceRow[],
+  inhibitRules: readonly InhibitRule[],
+  onRefused: (owner: Record<string, string>) => (refused: RefusedMatcher) => void = () => () => undefined,
+): Map<string, MuteState> {
+  const compile = (matchers: readonly Matcher[], owner: Record<string, string>): LabelPredicate => compileStoredMatchers(matchers, onRefused(owner)).matches;
+  const silencePredicates = silences.map((silence) => ({ id: silence.id, matches: compile(silence.matchers, { silenceId: silence.id }) }));
+  const rules = inhibitRules.map((rule, index) => ({
+    source: compile(rule.source_matchers, { inhibitRule: `${index}.source_matchers` }),
+    target: compile(rule.target_matchers, { inhibitRule: `${index}.target_matchers` }),
+    equal: rule.equal,
+  }));
   const labelled = firing.map((alert) => ({ alert, labels: effectiveLabels(alert) }));
   const result = new Map<string, MuteState>();
   for (const { alert, labels } of labelled) {
