@@ -21,6 +21,7 @@ import { dashboardRoutes, dashboardsRoutes } from './dashboard/index.js';
 import { cacheAdminRoutes } from './cache-admin/index.js';
 import { analyticsRoutes } from './analytics/analytics.routes.js';
 import { statusRoutes } from './status/status.routes.js';
+import { limitsRoutes, requestLimits } from './limits/index.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -63,6 +64,8 @@ export async function buildApp(container: Container): Promise<App> {
 
   installJsonParser(app);
   installErrorHandling(app);
+  // Before any route: request rates per client IP (onRequest) and per tenant (after each route's authentication).
+  await requestLimits(app, { limits: container.limits, windowMs: container.config.LIMIT_REQUEST_WINDOW_MS, scrapeAllowedIps: container.config.PROMETHEUS_ALLOWED_IPS });
   await installOpenApi(app, container.version);
   // Before any route: times every request of every route (http_request_duration_ms, HTTP collector).
   await app.register(httpInstrumentation({ catalogue: container.catalogue, serviceName: container.config.SERVICE_NAME, observers: [(observation) => container.selfCollectors.http.observe(observation)] }));
@@ -84,6 +87,7 @@ export async function buildApp(container: Container): Promise<App> {
   await app.register(dashboardsRoutes(container));
   await app.register(cacheAdminRoutes(container));
   await app.register(analyticsRoutes(container));
+  await app.register(limitsRoutes({ auth: container.auth, limits: container.limits }));
 
   return app;
 }

@@ -216,6 +216,22 @@ export const ConfigSchema = Type.Object({
   ML_ANALYSIS_BUCKET_MS: int('bucket of the ml-analysis payment failure rates and p95 latencies (the newest bucket is scored)', 300_000, 1_000),
   ML_ANALYSIS_LOOKBACK_MS: int('history the ml-analysis job reads per run (buckets before the newest are its baseline)', 86_400_000, 60_000),
   ML_ANALYSIS_RETENTION_DAYS: int('days ml_analysis_results rows are kept', 30, 1),
+  // tenant limits (issue 13): answered with 429 RATE_LIMITED and Retry-After; usage in GET /api/v1/monitoring/limits and /metrics
+  LIMIT_REQUEST_WINDOW_MS: int('window of the request-rate limits (LIMIT_REQUESTS_PER_TENANT, LIMIT_REQUESTS_PER_IP)', 60_000, 1_000),
+  LIMIT_REQUESTS_PER_TENANT: int('requests of one tenant (users and signed services together) per window; shared across instances through Redis when REDIS_URL is set', 1_200, 1),
+  LIMIT_REQUESTS_PER_IP: int('requests from one client IP (IPv6: its /64) per window, authenticated or not; probes and /metrics from PROMETHEUS_ALLOWED_IPS are exempt', 3_000, 1),
+  LIMIT_SAMPLES_PER_SECOND: int('samples per second one tenant may push (HTTP and metrics-stream): the refill rate of its token bucket', 5_000, 1),
+  LIMIT_SAMPLES_BURST: int('samples one tenant may push at once: the size of its token bucket (at least INGEST_MAX_BATCH)', 50_000, 1),
+  LIMIT_ACTIVE_SERIES: int('active series (seen within LIMIT_SERIES_ACTIVE_WINDOW_MS) per tenant; a batch that would create more is refused whole', 20_000, 1),
+  LIMIT_SERIES_PER_METRIC: int('active series per metric name of one tenant', 5_000, 1),
+  LIMIT_SERIES_ACTIVE_WINDOW_MS: int('a series not written for this long stops counting toward the series limits', 3_600_000, 60_000),
+  LIMIT_SERIES_TRACKED_TENANTS: int('tenants whose active series an instance keeps in memory (least recently pushing forgotten, re-read from the database on their next push)', 200, 1),
+  LIMIT_RULES: int('alert rules per tenant (the five defaults count)', 500, 1),
+  LIMIT_SILENCES: int('pending and active silences per tenant (expired ones do not count)', 1_000, 1),
+  LIMIT_DASHBOARDS: int('custom dashboards per tenant', 500, 1),
+  LIMIT_WS_CONNECTIONS_PER_TENANT: int('authenticated WebSockets of one tenant on one instance (beyond: closed with 4429)', 500, 1),
+  LIMIT_WS_CONNECTIONS_PER_PRINCIPAL: int('authenticated WebSockets of one user (token subject) on one instance (beyond: closed with 4429)', 20, 1),
+  LIMIT_METRICS_TENANTS: int('tenants whose limits and usage /metrics shows (the most recently seen; bounds the label cardinality)', 1_000, 1),
 });
 
 export type Config = Readonly<StaticDecode<typeof ConfigSchema>>;
@@ -241,6 +257,10 @@ export function loadConfig(env: Environment): Config {
     config = Value.Decode(ConfigSchema, withDefaults);
   } catch (error) {
     throw new ConfigError([describeDecodeError(error, raw)]);
+  }
+  if (config.LIMIT_SAMPLES_BURST < config.INGEST_MAX_BATCH) {
+    // A batch larger than the bucket could never be accepted, however long the sender waits.
+    throw new ConfigError([`LIMIT_SAMPLES_BURST: must be at least INGEST_MAX_BATCH (${config.INGEST_MAX_BATCH}) (got ${JSON.stringify(raw['LIMIT_SAMPLES_BURST'] ?? null)})`]);
   }
   if (config.NODE_ENV === 'production') assertProductionSecrets(config);
   return Object.freeze(config);

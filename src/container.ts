@@ -34,6 +34,8 @@ import { createScheduler, type Scheduler } from './platform/scheduler.js';
 import { Teardown } from './platform/teardown.js';
 import { createMl, type Ml } from './ml/index.js';
 import { createAnalytics, type Analytics } from './analytics/index.js';
+import { createTenantLimits, type TenantLimits } from './limits/index.js';
+import { createLimitCounters } from './platform/limits/index.js';
 
 export interface Container {
   readonly config: Config;
@@ -93,6 +95,9 @@ export interface Container {
   /** Fraud checks, investigations and the fraud network. */
   readonly analytics: Analytics;
   /** Notes for operators printed at start: unconfigured channels, disabled protections. */
+  // tenant limits (issue 13)
+  /** Limit values, refusals (429 RATE_LIMITED), usage per tenant for the API and /metrics. */
+  readonly limits: TenantLimits;
   readonly warnings: string[];
   close(): Promise<void>;
 }
@@ -148,6 +153,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     teardown.add('cache', () => cache.close());
 
     // BUS (memory | redis | kafka), counted on the registry, with a bounded retry queue for brokers.
+    // Tenant limits count in Redis (shared by the cluster) when the cache is Redis, else per instance.
+    const limits = createTenantLimits({ config, registry, logger, counters: createLimitCounters(cache, { namespace: config.CACHE_NAMESPACE, clock, logger }) });
     const bus = createBus(config, { registry, logger });
     teardown.add('bus', () => bus.close());
 
@@ -270,6 +277,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
         const failures = await teardown.close(config.SHUTDOWN_TIMEOUT_MS);
         for (const failure of failures) logger.error({ err: failure.error, resource: failure.name }, 'close failed');
       },
+      limits,
     };
   } catch (error) {
     await teardown.close(config.SHUTDOWN_TIMEOUT_MS);

@@ -1,0 +1,89 @@
+import rateLimit, { normalizeIP, type FastifyRateLimitStore } from '@fastify/rate-limit';
+import type { FastifyRequest } from 'fastify';
+import type { LimitCounters } from '../limits/index.js';
+import type { App } from './types.js';
+
+type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
+
+/** @fastify/rate-limit's store over the limit counters (Redis for the cluster, or this instance). */
+function countersStore(counters: LimitCounters) {
+  return class CountersStore implements FastifyRateLimitStore {
+    incr(key: string, callback: IncrCallback, timeWindow: number): void {
+      counters.hit(key, timeWindow).then(
+        (window) => callback(null, { current: window.count, ttl: window.resetMs }),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+
+    read(key: string, callback: IncrCallback, timeWindow: number): void {
+      counters.peek([key], timeWindow).then(
+        ([window]) => callback(null, { current: window?.count ?? 0, ttl: window?.resetMs ?? 0 }),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+
+    /** Keys already say which limit they count, so every limiter shares one store. */
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
+}
+
+export interface RequestLimitOptions {
+  counters: LimitCounters;
+  windowMs: number;
+  perIp: number;
+  perTenant: number;
+  /** Counter keys: one per client IP, one per tenant. */
+  keys: { ip(ip: string): string; tenant(tenantId: string): string };
+  /** Requests never counted (probes, scrapes from allowed addresses). */
+  exempt(request: FastifyRequest): boolean;
+  /** A tenant passed authentication on this instance. */
+  seen(tenantId: string): void;
+  /** The error a refused request is answered with (429, with Retry-After). */
+  refuse(refusal: { tenantId: string | undefined; limit: 'requests' | 'requests_per_ip'; max: number; retryAfterSeconds: number }): Error;
+}
+
+/** The key of a client address: IPv4 as is, IPv6 by its /64 (one host usually holds a whole /64). */
+export const clientAddressKey = (ip: string): string => normalizeIP(ip);
+
+/**
+ * Request rates through @fastify/rate-limit: every request counts against its client IP (before
+ * anything else runs), and an authenticated request also against its tenant (after the route's
+ * authentication, which runs in the route's preHandler). Counter failures let the request through.
+ */
+export async function installRequestLimits(app: App, options: RequestLimitOptions): Promise<void> {
+  await app.register(rateLimit, { global: false, store: countersStore(options.counters), skipOnError: true, timeWindow: options.windowMs });
+  const perIp = app.createRateLimit({ max: options.perIp, timeWindow: options.windowMs, skipOnError: true, keyGenerator: (request) => options.keys.ip(clientAddressKey(request.ip)) });
+  const perTenant = app.createRateLimit({
+    max: options.perTenant,
+    timeWindow: options.windowMs,
+    skipOnError: true,
+    keyGenerator: (request) => options.keys.tenant(request.principal?.tenantId ?? ''),
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (options.exempt(request)) return;
+    const result = await perIp(request);
+    if (!result.isAllowed && result.isExceeded) {
+      throw options.refuse({ tenantId: undefined, limit: 'requests_per_ip', max: result.max, retryAfterSeconds: Math.max(1, result.ttlInSeconds) });
+    }
+  });
+
+  const tenantLimit = async (request: FastifyRequest, reply: { header(name: string, value: string): unknown }) => {
+    const tenantId = request.principal?.tenantId;
+    if (tenantId === undefined || options.exempt(request)) return;
+    options.seen(tenantId);
+    const result = await perTenant(request);
+    if (result.isAllowed) return;
+    reply.header('x-ratelimit-limit', String(result.max));
+    reply.header('x-ratelimit-remaining', String(result.remaining));
+    reply.header('x-ratelimit-reset', String(result.ttlInSeconds));
+    if (result.isExceeded) throw options.refuse({ tenantId, limit: 'requests', max: result.max, retryAfterSeconds: Math.max(1, result.ttlInSeconds) });
+  };
+  // Appended to every route's own preHandlers, so it runs after the route authenticated the caller.
+  app.addHook('onRoute', (route) => {
+    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [...existing, tenantLimit];
+  });
+}
