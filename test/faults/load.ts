@@ -180,7 +180,7 @@ export class Pusher {
   private async work(): Promise<void> {
     while (!this.stopping) {
       await this.deliver(this.newBatch());
-      await sleep(this.options.pauseMs ?? 50);
+      await sleep(this.options.pauseMs ?? 100);
     }
   }
 }
