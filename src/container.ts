@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
-import { createAlerting, createEmailSender, type Alerting, type EmailSender } from './alerts/index.js';
+import { createAlerting, createEmailSender, openSilenceCounts, ruleCounts, type Alerting, type EmailSender } from './alerts/index.js';
 import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
 import { BUSINESS_COLLECTOR, createBusinessCollector } from './collectors/business/index.js';
 import { BLOCKCHAIN_COLLECTOR, createBlockchainCollector } from './collectors/blockchain/index.js';
@@ -14,7 +14,7 @@ import { createIngest, type Ingest } from './metrics/ingest.js';
 import { createHealthService, healthCheckJob, type HealthService } from './health/index.js';
 import { createSlaService, slaComputationJob, type SlaService } from './sla/index.js';
 import { createIncidentService, incidentAutoOpenJob, type IncidentService } from './incidents/index.js';
-import { createDashboardService, type DashboardService } from './dashboard/index.js';
+import { createDashboardService, dashboardCounts, type DashboardService } from './dashboard/index.js';
 import { createCatalogue, type Catalogue } from './metrics/catalogue.js';
 import { createQueryTimer } from './metrics/query-timer.js';
 import { createCatalogueFeed } from './metrics/catalogue-feed.js';
@@ -203,6 +203,10 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     alerts.onChange((change) => incidents.onAlertChange(change));
     scheduler.add(incidentAutoOpenJob(incidents, config.INCIDENT_AUTO_OPEN_INTERVAL_MS, config.INCIDENT_AUTO_OPEN_AFTER_MS));
     const dashboard = createDashboardService({ db, cache, clock, health });
+    // Counts behind the rules, silences and dashboards limits, read for the usage views.
+    limits.provideUsage('rules', 'cluster', (tenantIds) => db.asSystem((tx) => ruleCounts(tx, tenantIds)));
+    limits.provideUsage('silences', 'cluster', (tenantIds) => db.asSystem((tx) => openSilenceCounts(tx, tenantIds, clock.now())));
+    limits.provideUsage('dashboards', 'cluster', (tenantIds) => db.asSystem((tx) => dashboardCounts(tx, tenantIds)));
     // metrics: the Prometheus catalogue, fed by committed samples and this service's own queries;
     // rollups, retention and the collectors of this process (issue 3)
     const catalogue = createCatalogue(registry, { cacheStats: () => cache.stats() });

@@ -94,6 +94,18 @@ export async function ruleNameTaken(tx: Tx, tenantId: string, name: string, exce
   return result.rowCount > 0;
 }
 
+/** Rules of the tenant, defaults included (LIMIT_RULES). */
+export async function countRules(tx: Tx, tenantId: string): Promise<number> {
+  const result = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM alert_rules WHERE tenant_id = $1', [tenantId]);
+  return result.rows[0]?.n ?? 0;
+}
+
+/** Rules of each tenant, for the usage views (system transaction). */
+export async function ruleCounts(tx: Tx, tenantIds: readonly string[]): Promise<Map<string, number>> {
+  const result = await tx.query<{ tenant_id: string; n: number }>('SELECT tenant_id, count(*)::int AS n FROM alert_rules WHERE tenant_id = ANY($1::uuid[]) GROUP BY tenant_id', [tenantIds]);
+  return new Map(result.rows.map((row) => [row.tenant_id, row.n]));
+}
+
 export async function deleteRule(tx: Tx, tenantId: string, id: string): Promise<boolean> {
   const result = await tx.query('DELETE FROM alert_rules WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
   return result.rowCount > 0;

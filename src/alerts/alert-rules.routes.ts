@@ -3,7 +3,8 @@ import { actorOf, principalOf, READ } from '../auth/index.js';
 import type { Container } from '../container.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { App } from '../platform/http/types.js';
-import { deleteRule, getRule, insertRule, listRules, ruleNameTaken, toRuleJson, updateRule, type RuleRow, type RuleValues } from './alert-rules.repository.js';
+import { assertWithinQuota } from '../limits/index.js';
+import { countRules, deleteRule, getRule, insertRule, listRules, ruleNameTaken, toRuleJson, updateRule, type RuleRow, type RuleValues } from './alert-rules.repository.js';
 import { RuleCreateSchema, RuleSchema, RuleUpdateSchema, type RuleCreate } from './alert-rules.schema.js';
 import { parseChannels } from './channels.js';
 import { compileMatchers } from './matchers.js';
@@ -75,7 +76,10 @@ export function alertRulesRoutes(container: Container) {
         const { tenantId } = principalOf(request);
         const values = ruleValues(request.body);
         await alerting.seedDefaults(tenantId);
-        const row = await db.withTenant(tenantId, (tx) => insertRule(tx, tenantId, values, false, clock.now()));
+        const row = await db.withTenant(tenantId, async (tx) => {
+          await assertWithinQuota(tx, container.limits, { limit: 'rules', tenantId, what: 'alert rules', count: () => countRules(tx, tenantId) });
+          return insertRule(tx, tenantId, values, false, clock.now());
+        });
         if (row === undefined) throw new ConflictError(`A rule named ${values.rule_name} already exists`, { rule_name: values.rule_name });
         return reply.status(201).send({ data: toRuleJson(row) });
       },

@@ -8,6 +8,8 @@ import { silencesRoutes } from './silences.routes.js';
 export { createAlerting, type Alerting } from './alerting.js';
 export { createEmailSender, type EmailSender, type EmailMessage } from './notify/email.js';
 export type { DeliveryOutcome } from './notify/outcome.js';
+export { ruleCounts } from './alert-rules.repository.js';
+export { openSilenceCounts } from './silences.repository.js';
 
 /** Every alerting route: rules, alerts, silences, policy and channels, notifications. */
 export function alertingRoutes(container: Container) {

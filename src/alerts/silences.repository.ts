@@ -61,6 +61,21 @@ export async function updateSilence(tx: Tx, tenantId: string, id: string, values
   return row === undefined ? undefined : normalise(row);
 }
 
+/** Silences of the tenant that have not ended: pending and active ones (LIMIT_SILENCES). */
+export async function countOpenSilences(tx: Tx, tenantId: string, now: Date): Promise<number> {
+  const result = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM alert_silences WHERE tenant_id = $1 AND ends_at > $2', [tenantId, now]);
+  return result.rows[0]?.n ?? 0;
+}
+
+/** Pending and active silences of each tenant, for the usage views (system transaction). */
+export async function openSilenceCounts(tx: Tx, tenantIds: readonly string[], now: Date): Promise<Map<string, number>> {
+  const result = await tx.query<{ tenant_id: string; n: number }>(
+    'SELECT tenant_id, count(*)::int AS n FROM alert_silences WHERE tenant_id = ANY($1::uuid[]) AND ends_at > $2 GROUP BY tenant_id',
+    [tenantIds, now],
+  );
+  return new Map(result.rows.map((row) => [row.tenant_id, row.n]));
+}
+
 /** Expiring keeps the record (who silenced what, and when): it ends now. */
 export async function expireSilence(tx: Tx, tenantId: string, id: string, now: Date): Promise<SilenceRow | undefined> {
   const result = await tx.query<SilenceRow>(

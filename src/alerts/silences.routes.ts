@@ -4,7 +4,8 @@ import type { Container } from '../container.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { App } from '../platform/http/types.js';
 import { compileMatchers, MatcherSchema } from './matchers.js';
-import { expireSilence, getSilence, insertSilence, listSilences, silenceState, updateSilence, type SilenceRow } from './silences.repository.js';
+import { assertWithinQuota } from '../limits/index.js';
+import { countOpenSilences, expireSilence, getSilence, insertSilence, listSilences, silenceState, updateSilence, type SilenceRow } from './silences.repository.js';
 
 const ACT = { roles: ['admin', 'operator'], services: false } as const;
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
@@ -88,7 +89,11 @@ export function silencesRoutes(container: Container) {
       async (request, reply) => {
         const principal = principalOf(request);
         const values = parse(request.body);
-        const row = await db.withTenant(principal.tenantId, (tx) => insertSilence(tx, principal.tenantId, { ...values, created_by: actorOf(principal) }, clock.now()));
+        const { tenantId } = principal;
+        const row = await db.withTenant(tenantId, async (tx) => {
+          await assertWithinQuota(tx, container.limits, { limit: 'silences', tenantId, what: 'pending or active silences', count: () => countOpenSilences(tx, tenantId, clock.now()) });
+          return insertSilence(tx, tenantId, { ...values, created_by: actorOf(principal) }, clock.now());
+        });
         return reply.status(201).send({ data: toJson(row) });
       },
     );

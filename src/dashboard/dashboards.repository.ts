@@ -53,6 +53,18 @@ export async function replaceDashboard(tx: Tx, tenantId: string, id: string, inp
   return rows[0];
 }
 
+/** Custom dashboards of the tenant (LIMIT_DASHBOARDS). */
+export async function countDashboards(tx: Tx, tenantId: string): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM dashboards WHERE tenant_id = $1', [tenantId]);
+  return rows[0]?.n ?? 0;
+}
+
+/** Dashboards of each tenant, for the usage views (system transaction). */
+export async function dashboardCounts(tx: Tx, tenantIds: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await tx.query<{ tenant_id: string; n: number }>('SELECT tenant_id, count(*)::int AS n FROM dashboards WHERE tenant_id = ANY($1::uuid[]) GROUP BY tenant_id', [tenantIds]);
+  return new Map(rows.map((row) => [row.tenant_id, row.n]));
+}
+
 export async function deleteDashboard(tx: Tx, tenantId: string, id: string): Promise<boolean> {
   const result = await tx.query('DELETE FROM dashboards WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
   return result.rowCount === 1;

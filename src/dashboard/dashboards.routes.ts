@@ -4,7 +4,8 @@ import type { Container } from '../container.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import type { App } from '../platform/http/types.js';
 import type { Tx } from '../platform/db/index.js';
-import { deleteDashboard, findDashboard, insertDashboard, replaceDashboard, visibleDashboards, type DashboardRow } from './dashboards.repository.js';
+import { assertWithinQuota } from '../limits/index.js';
+import { countDashboards, deleteDashboard, findDashboard, insertDashboard, replaceDashboard, visibleDashboards, type DashboardRow } from './dashboards.repository.js';
 
 const BASE = '/api/v1/monitoring/dashboards';
 /** Viewers read; the other roles build dashboards. Owners and admins change them. */
@@ -68,7 +69,11 @@ export function dashboardsRoutes(container: Container) {
   return async (app: App) => {
     app.post(BASE, { preHandler: container.auth.require(WRITE), schema: { tags: ['dashboards'], summary: 'Create a custom dashboard', body: DashboardBody, response: { 201: DashboardSchema } } }, async (request, reply) => {
       const principal = principalOf(request);
-      const row = await db.withTenant(principal.tenantId, (tx) => insertDashboard(tx, principal.tenantId, actorOf(principal), { ...request.body, description: request.body.description ?? null }, clock.now()));
+      const { tenantId } = principal;
+      const row = await db.withTenant(tenantId, async (tx) => {
+        await assertWithinQuota(tx, container.limits, { limit: 'dashboards', tenantId, what: 'dashboards', count: () => countDashboards(tx, tenantId) });
+        return insertDashboard(tx, tenantId, actorOf(principal), { ...request.body, description: request.body.description ?? null }, clock.now());
+      });
       if (row === undefined) throw new NotFoundError('Dashboard');
       return reply.status(201).send(json(row));
     });

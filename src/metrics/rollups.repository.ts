@@ -1,4 +1,5 @@
 import type { Tx } from '../platform/db/index.js';
+import { finiteMean, finiteSum } from '../platform/db/finite-aggregates.js';
 
 export type RollupResolution = '5m' | '1h' | '1d';
 
@@ -20,7 +21,7 @@ export interface SeriesBucket {
 /** Ingest's marks of one (tenant, 5-minute bucket, series), with what sizes the work of recomputing it. */
 export interface MarkedSeriesBucket extends SeriesBucket {
   tenantId: string;
-  /** Samples the marks report (stored since the marks were written). */
+  /** Samples all the marks of this row report, later ones included (the unit consumes them all). */
   marked: number;
   /** Samples counted by the current 5m and 1h rollups of this series (0 when there is none). */
   known5m: number;
@@ -42,10 +43,11 @@ export async function pendingMarks(tx: Tx, afterId: string, limit: number): Prom
   const result = await tx.query<{ tenant_id: string; bucket_start: Date; series_key: string; marks: number; marked: number; last_id: string; known_5m: number; known_1h: number }>(
     `WITH taken AS (SELECT id, tenant_id, bucket_start, series_key, samples FROM metric_rollup_marks WHERE id > $1::bigint ORDER BY id LIMIT $2),
      grouped AS (
-       SELECT tenant_id, bucket_start, series_key, count(*) AS marks, sum(samples) AS marked, max(id)::text AS last_id
+       SELECT tenant_id, bucket_start, series_key, count(*) AS marks, max(id)::text AS last_id
        FROM taken GROUP BY tenant_id, bucket_start, series_key
      )
-     SELECT g.tenant_id, g.bucket_start, g.series_key, g.marks, g.marked, g.last_id, coalesce(f.count, 0) AS known_5m, coalesce(h.count, 0) AS known_1h
+     SELECT g.tenant_id, g.bucket_start, g.series_key, g.marks, g.last_id, coalesce(f.count, 0) AS known_5m, coalesce(h.count, 0) AS known_1h,
+       (SELECT sum(k.samples) FROM metric_rollup_marks k WHERE k.tenant_id = g.tenant_id AND k.series_key = g.series_key AND k.bucket_start = g.bucket_start) AS marked
      FROM grouped g
      LEFT JOIN metric_rollups f ON f.tenant_id = g.tenant_id AND f.resolution = '5m' AND f.series_key = g.series_key AND f.bucket_start = g.bucket_start
      LEFT JOIN metric_rollups h ON h.tenant_id = g.tenant_id AND h.resolution = '1h' AND h.series_key = g.series_key
@@ -85,14 +87,15 @@ export async function deleteMarks(tx: Tx, tenantId: string, rows: readonly Serie
 /**
  * Recomputes the given (bucket, series) rows of one tenant from raw samples and upserts them:
  * running it twice gives the same rows (idempotent), late samples are picked up. Each pair is one
- * range scan of the (tenant_id, series_key, "timestamp") index.
+ * range scan of the (tenant_id, series_key, "timestamp") index. Sum and avg never raise: a sum
+ * past the double range is stored as +/-Infinity, the avg stays finite (finite-aggregates.ts).
  */
 export async function computeRollups(tx: Tx, tenantId: string, resolution: { name: RollupResolution; ms: number }, rows: readonly SeriesBucket[], now: Date): Promise<number> {
   if (rows.length === 0) return 0;
   const result = await tx.query(
     `INSERT INTO metric_rollups (tenant_id, resolution, bucket_start, series_key, metric_name, service_name, labels, count, sum, min, max, avg, p95, updated_at)
      SELECT m.tenant_id, $4, b.bucket_start, m.series_key, m.metric_name, m.service_name, m.labels,
-            count(*), sum(m.value), min(m.value), max(m.value), avg(m.value),
+            count(*), ${finiteSum({ value: 'm.value' })}, min(m.value), max(m.value), ${finiteMean({ value: 'm.value' }, 'count(m.value)')},
             percentile_cont(0.95) WITHIN GROUP (ORDER BY m.value), $6
      FROM unnest($2::timestamptz[], $3::text[]) AS b(bucket_start, series_key)
      JOIN metrics m ON m.tenant_id = $1 AND m.series_key = b.series_key

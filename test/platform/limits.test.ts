@@ -7,6 +7,9 @@ const LIMITS = {
   LIMIT_REQUESTS_PER_TENANT: '20',
   LIMIT_REQUESTS_PER_IP: '1000000',
   LIMIT_REQUEST_WINDOW_MS: '600000',
+  LIMIT_RULES: '6',
+  LIMIT_SILENCES: '2',
+  LIMIT_DASHBOARDS: '2',
 };
 
 /** A documentation address (RFC 5737) of its own per test, so counters of other tests never meet. */
@@ -51,6 +54,64 @@ describe('request rate per tenant', () => {
       expect((await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/dashboards', remoteAddress })).statusCode).toBe(401);
     }
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/dashboards', headers: await bearer(tenant, ['viewer']), remoteAddress })).statusCode).toBe(200);
+  });
+});
+
+describe('rules, silences and dashboards per tenant', () => {
+  const json = async (tenant: string, roles: Parameters<typeof bearer>[1]) => ({ ...(await bearer(tenant, roles)), 'content-type': 'application/json' });
+  const post = async (tenant: string, url: string, payload: Record<string, unknown>, roles: Parameters<typeof bearer>[1] = ['admin']) => t.app.inject({ method: 'POST', url, headers: await json(tenant, roles), payload });
+  const rowsOf = async (tenant: string, table: string) => (await t.container.db.withTenant(tenant, (tx) => tx.query(`SELECT 1 FROM ${table} WHERE tenant_id = $1`, [tenant]))).rowCount;
+  const expectRefused = (response: { statusCode: number; headers: Record<string, unknown>; json<T>(): T }, limit: string, value: number) => {
+    expect(response.statusCode).toBe(429);
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    expect(response.json<ErrorBody>().error).toMatchObject({ code: 'RATE_LIMITED', details: { limit, value, current: value } });
+  };
+
+  it('refuses the rule past LIMIT_RULES (the five defaults count), stores nothing, and accepts one again after a delete', async () => {
+    const tenant = newTenant();
+    const rule = (name: string) => ({ rule_name: name, metric_name: 'queue_depth', condition: '>', threshold: 100, severity: 'error' });
+    const first = await post(tenant, '/api/v1/monitoring/alerts/rules', rule('first'));
+    expect(first.statusCode, first.body).toBe(201);
+    expectRefused(await post(tenant, '/api/v1/monitoring/alerts/rules', rule('second')), 'rules', 6);
+    expect(await rowsOf(tenant, 'alert_rules')).toBe(6);
+    expect((await post(newTenant(), '/api/v1/monitoring/alerts/rules', rule('second'))).statusCode).toBe(201);
+
+    const id = first.json<{ data: { id: string } }>().data.id;
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/monitoring/alerts/rules/${id}`, headers: await bearer(tenant, ['admin']) })).statusCode).toBe(204);
+    expect((await post(tenant, '/api/v1/monitoring/alerts/rules', rule('second'))).statusCode).toBe(201);
+  });
+
+  it('refuses the silence past LIMIT_SILENCES; an expired silence frees its place', async () => {
+    const tenant = newTenant();
+    const silence = { matchers: [{ name: 'service', value: 'api' }], ends_at: new Date(Date.now() + 3_600_000).toISOString(), comment: 'maintenance' };
+    const created = [];
+    for (let index = 0; index < 2; index += 1) {
+      const response = await post(tenant, '/api/v1/monitoring/alerts/silences', silence, ['operator']);
+      expect(response.statusCode, response.body).toBe(201);
+      created.push(response.json<{ data: { id: string } }>().data.id);
+    }
+    expectRefused(await post(tenant, '/api/v1/monitoring/alerts/silences', silence, ['operator']), 'silences', 2);
+    expect(await rowsOf(tenant, 'alert_silences')).toBe(2);
+
+    const expired = await t.app.inject({ method: 'DELETE', url: `/api/v1/monitoring/alerts/silences/${created[0] ?? ''}`, headers: await bearer(tenant, ['operator']) });
+    expect(expired.statusCode).toBe(200);
+    expect((await post(tenant, '/api/v1/monitoring/alerts/silences', silence, ['operator'])).statusCode).toBe(201);
+  });
+
+  it('refuses the dashboard past LIMIT_DASHBOARDS, whoever owns the others; another tenant is unaffected', async () => {
+    const tenant = newTenant();
+    expect((await post(tenant, '/api/v1/monitoring/dashboards', { name: 'mine' }, ['operator'])).statusCode).toBe(201);
+    expect((await post(tenant, '/api/v1/monitoring/dashboards', { name: 'ops' }, ['monitoring'])).statusCode).toBe(201);
+    expectRefused(await post(tenant, '/api/v1/monitoring/dashboards', { name: 'third' }, ['admin']), 'dashboards', 2);
+    expect(await rowsOf(tenant, 'dashboards')).toBe(2);
+    expect((await post(newTenant(), '/api/v1/monitoring/dashboards', { name: 'third' }, ['operator'])).statusCode).toBe(201);
+  });
+
+  it('lets concurrent creates take the last places only once', async () => {
+    const tenant = newTenant();
+    const responses = await Promise.all(Array.from({ length: 5 }, (_, index) => post(tenant, '/api/v1/monitoring/dashboards', { name: `d${index}` }, ['operator'])));
+    expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 201, 429, 429, 429]);
+    expect(await rowsOf(tenant, 'dashboards')).toBe(2);
   });
 });
 
