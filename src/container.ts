@@ -32,6 +32,7 @@ import { ConfigError } from './errors.js';
 import { createDependencyMetrics } from './platform/dependency.metrics.js';
 import { createScheduler, type Scheduler } from './platform/scheduler.js';
 import { Teardown } from './platform/teardown.js';
+import { withRedaction } from './platform/logging.js';
 import { createMl, type Ml } from './ml/index.js';
 import { createAnalytics, type Analytics } from './analytics/index.js';
 import { createTenantLimits, type TenantLimits } from './limits/index.js';
@@ -118,7 +119,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
   const { config } = options;
   const teardown = new Teardown();
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? pino({ level: config.LOG_LEVEL });
+  // Credentials (?token=, Authorization, x-signature...) never reach a log line, whoever built the logger.
+  const logger = withRedaction(options.logger ?? pino({ level: config.LOG_LEVEL }));
   const warnings: string[] = [];
   try {
     const secrets = resolveSecrets(config);

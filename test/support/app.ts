@@ -4,6 +4,7 @@ import { createSigner, signUserToken } from '../../src/auth/index.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
+import type { Logger } from 'pino';
 import type { Clock } from '../../src/platform/clock.js';
 import type { App } from '../../src/platform/http/types.js';
 import { TEST_HMAC_SECRET, TEST_JWT_SECRET, testEnv } from './env.js';
@@ -15,9 +16,9 @@ export interface TestApp {
 }
 
 /** Builds the real app on the adapters of this run (embedded, or TEST_* servers). */
-export async function createTestApp(options: { env?: Record<string, string | undefined>; clock?: Clock } = {}): Promise<TestApp> {
+export async function createTestApp(options: { env?: Record<string, string | undefined>; clock?: Clock; logger?: Logger } = {}): Promise<TestApp> {
   const config = loadConfig(testEnv(options.env));
-  const container = await createContainer({ config, clock: options.clock });
+  const container = await createContainer({ config, clock: options.clock, logger: options.logger });
   const app = await buildApp(container);
   await app.ready();
   return { app, container, close: () => app.close() };
