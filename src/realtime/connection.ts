@@ -9,6 +9,8 @@ import type { Clock } from '../platform/clock.js';
 import { ALERTS, AuthMessageSchema, ClientMessageSchema, PingMessageSchema, SubscribeMessageSchema, CloseCodes, EVERYTHING, type ClientMessage, type ServerMessage } from './messages.js';
 import type { RealtimeMetrics } from './realtime.metrics.js';
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 const SCHEMA_BY_ACTION: Record<string, TSchema | undefined> = { auth: AuthMessageSchema, subscribe: SubscribeMessageSchema, unsubscribe: SubscribeMessageSchema, ping: PingMessageSchema };
 
 export interface VerifiedToken {
@@ -51,6 +53,7 @@ export class Connection {
   private closing = false;
   private chain: Promise<void> = Promise.resolve();
   private authTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private rateWindow = -1;
   private rateCount = 0;
 
@@ -69,6 +72,7 @@ export class Connection {
     socket.on('error', (error) => deps.logger.debug({ err: error, connection: this.id }, 'websocket error'));
     socket.on('close', () => {
       clearTimeout(this.authTimer);
+      clearTimeout(this.expiryTimer);
       this.closing = true;
       deps.onClosed(this);
     });
@@ -126,6 +130,7 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
     this.deps.metrics.connectionsClosed.inc({ reason: metricReason });
     this.socket.close(code, reason);
     const cut = setTimeout(() => this.socket.terminate(), this.deps.limits.closeGraceMs);
@@ -193,11 +198,26 @@ export class Connection {
         subject: verified.principal.subject,
         expires_at: verified.expiresAtMs === null ? null : new Date(verified.expiresAtMs).toISOString(),
       });
+      this.closeAtExpiry();
     } catch (error) {
       const reason = error instanceof AppError ? error.message : 'Token is invalid';
       this.sendError('UNAUTHENTICATED', reason);
       this.close(CloseCodes.UNAUTHENTICATED, reason.slice(0, 120), 'unauthenticated');
     }
+  }
+
+  /** Closes with 4401 when the token's exp passes (the heartbeat's check stays as a backstop). */
+  private closeAtExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    if (this.expiresAtMs === null || this.closing) return;
+    const remaining = this.expiresAtMs - this.deps.clock.nowMs();
+    if (remaining <= 0) {
+      this.close(CloseCodes.UNAUTHENTICATED, 'token expired', 'token_expired');
+      return;
+    }
+    // Timers fire at most 2^31-1 ms (24.8 days) ahead; a longer-lived token is re-checked then.
+    this.expiryTimer = setTimeout(() => this.closeAtExpiry(), Math.min(remaining, MAX_TIMER_MS));
+    this.expiryTimer.unref();
   }
 
   private subscribe(names: readonly string[]): void {
