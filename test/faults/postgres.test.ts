@@ -39,12 +39,12 @@ describe.skipIf(skip !== undefined)('PostgreSQL faults under push load', () => {
     const pusher = new Pusher({ url: service.url, token: tenant.token, workers: 4, batchSize: 200, pauseMs: 20 }).start();
     expect(await acksOrExit(pusher, service, 10, 30_000)).toBe(true);
 
-    // Every 100 ms for 3 s: some terminations land on a backend in the middle of a push's transaction.
+    // Every 50 ms for 5 s: terminations land on backends mid-transaction and just after they connected.
     let terminated = 0;
-    const until = Date.now() + 3_000;
+    const until = Date.now() + 5_000;
     while (Date.now() < until && service.exit() === undefined) {
       terminated += await pg.terminateBackends();
-      await sleep(100);
+      await sleep(50);
     }
     const afterwards = Date.now();
     const recovered = await acksOrExit(pusher, service, 10, 30_000);
