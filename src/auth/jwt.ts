@@ -2,7 +2,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { UnauthenticatedError } from '../errors.js';
 import { isUuid } from '../platform/db/db.js';
-import { isRole, type Role, type UserPrincipal } from './principal.js';
+import { isRole, ROLES, type Role, type UserPrincipal } from './principal.js';
 
 export type JwtKey = { algorithm: 'HS256'; key: KeyObject } | { algorithm: 'RS256'; key: KeyObject };
 
@@ -27,9 +27,12 @@ export async function verifyUserToken(token: string, jwtKey: JwtKey, issuer?: st
   const roles = payload['roles'];
   const subject = payload['sub'];
   if (typeof tenantId !== 'string' || !isUuid(tenantId)) throw new UnauthenticatedError('Token has no valid tenant_id', { reason: 'claims' });
-  if (!Array.isArray(roles) || !roles.every(isRole)) throw new UnauthenticatedError('Token roles are invalid', { reason: 'claims' });
+  if (!Array.isArray(roles)) throw new UnauthenticatedError('Token roles are invalid', { reason: 'claims' });
+  // Roles of other services sharing the token are ignored; a token with roles but none of ours grants nothing.
+  const known = roles.filter(isRole);
+  if (roles.length > 0 && known.length === 0) throw new UnauthenticatedError(`Token has none of the roles ${ROLES.join(', ')}`, { reason: 'claims' });
   if (typeof subject !== 'string') throw new UnauthenticatedError('Token has no subject', { reason: 'claims' });
-  return { kind: 'user', subject, tenantId, roles };
+  return { kind: 'user', subject, tenantId, roles: [...new Set(known)] };
 }
 
 /** Signs an HS256 user token (development token, tests). */

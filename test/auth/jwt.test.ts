@@ -64,6 +64,34 @@ describe('user tokens', () => {
   });
 });
 
+describe('roles of other services in a token', () => {
+  const signWithRoles = (tenant: string, roles: unknown[]) =>
+    new SignJWT({ tenant_id: tenant, roles }).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setExpirationTime('1h').sign(new TextEncoder().encode('test-jwt-secret-that-is-long-enough-0123456789'));
+
+  it("an unknown extra role is ignored: ['admin', 'astronaut'] works as admin", async () => {
+    const tenant = newTenant();
+    const token = await signWithRoles(tenant, ['admin', 'astronaut']);
+    expect((await get({ authorization: `Bearer ${token}` })).statusCode).toBe(200);
+    // An admin-only route.
+    const flush = await t.app.inject({ method: 'DELETE', url: '/cache/flush', headers: { authorization: `Bearer ${token}` } });
+    expect(flush.statusCode).toBe(200);
+  });
+
+  it('an unknown role grants nothing: a viewer with an extra role is still refused admin routes', async () => {
+    const token = await signWithRoles(newTenant(), ['viewer', 'admin-of-everything', 42]);
+    expect((await get({ authorization: `Bearer ${token}` })).statusCode).toBe(200);
+    const flush = await t.app.inject({ method: 'DELETE', url: '/cache/flush', headers: { authorization: `Bearer ${token}` } });
+    expect(flush.statusCode).toBe(403);
+    expect(errorOf(flush.body).code).toBe('FORBIDDEN');
+  });
+
+  it('a token with roles but none of ours is still refused with 401', async () => {
+    const response = await get({ authorization: `Bearer ${await signWithRoles(newTenant(), ['astronaut'])}` });
+    expect(response.statusCode).toBe(401);
+    expect(errorOf(response.body)).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'claims' } });
+  });
+});
+
 describe('RS256 tokens', () => {
   it('accepts tokens signed by the private key of JWT_PUBLIC_KEY and refuses HS256 ones', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
