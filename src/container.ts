@@ -169,7 +169,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       nonces: cache,
       now: () => clock.nowMs(),
     });
-    const auth = createAuthenticator({ jwtKey, issuer: config.JWT_ISSUER, verifyService });
+    const auth = createAuthenticator({ jwtKey, issuer: config.JWT_ISSUER, verifyService, platformTenantId: config.SYSTEM_TENANT_ID });
     const metricsGuard = createMetricsGuard({ allowedIps: config.PROMETHEUS_ALLOWED_IPS, basicAuth: config.METRICS_BASIC_AUTH });
     const signer = createSigner(secrets.hmacSecret, config.SERVICE_NAME, () => clock.nowMs());
 

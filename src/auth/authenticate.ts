@@ -16,6 +16,11 @@ export interface AccessRule {
   roles: readonly Role[] | 'any';
   /** Whether a signed service may call. */
   services: boolean;
+  /**
+   * A platform-wide operation (all tenants' cache, collectors of shared services): a user must
+   * belong to the platform tenant (SYSTEM_TENANT_ID); other tenants' users get 403.
+   */
+  platform?: boolean;
 }
 
 export const READ: AccessRule = { roles: 'any', services: true };
@@ -23,10 +28,14 @@ export const READ: AccessRule = { roles: 'any', services: true };
 export interface Authenticator {
   principalFor(request: FastifyRequest): Promise<Principal>;
   require(rule: AccessRule): preHandlerAsyncHookHandler;
+  /** May act on the whole platform: a signed service, or a user of the platform tenant. */
+  isPlatform(principal: Principal): boolean;
 }
 
 /** A bearer token is a user; a request with x-service-name is a service and must be signed. */
-export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; verifyService: HmacVerifier }): Authenticator {
+export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; verifyService: HmacVerifier; platformTenantId: string }): Authenticator {
+  const isPlatform = (principal: Principal): boolean => principal.kind === 'service' || principal.tenantId === deps.platformTenantId;
+
   const principalFor = async (request: FastifyRequest): Promise<Principal> => {
     if (request.headers['x-service-name'] !== undefined) {
       return deps.verifyService({ method: request.method, url: request.url, headers: request.headers, rawBody: request.rawBody ?? '' });
@@ -39,6 +48,7 @@ export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; ver
 
   return {
     principalFor,
+    isPlatform,
     require(rule) {
       return async (request: FastifyRequest, _reply: FastifyReply) => {
         const principal = await principalFor(request);
@@ -46,6 +56,7 @@ export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; ver
         if (principal.kind === 'user' && rule.roles !== 'any' && !principal.roles.some((role) => rule.roles.includes(role))) {
           throw new ForbiddenError(`Requires one of the roles: ${rule.roles.join(', ')}`, { required: rule.roles });
         }
+        if (rule.platform === true && !isPlatform(principal)) throw new ForbiddenError('A platform-wide operation: only the platform tenant or a signed service may do it', { scope: 'platform' });
         request.principal = principal;
       };
     },

@@ -1,20 +1,27 @@
 import { Type } from '@sinclair/typebox';
+import { principalOf } from '../auth/index.js';
 import type { Container } from '../container.js';
+import { ForbiddenError } from '../errors.js';
 import type { App } from '../platform/http/types.js';
-import { READ_CACHE_PREFIX } from './read-cache.js';
+import { READ_CACHE_PREFIX, tenantReadPrefix } from './read-cache.js';
 
 const ADMIN = { roles: ['admin'], services: true } as const;
+/** The whole cache is the platform's: its admins (SYSTEM_TENANT_ID) and signed services only. */
+const PLATFORM_ADMIN = { ...ADMIN, platform: true } as const;
 
-/** Cache statistics and a flush of this service's cached reads (admins and signed services). */
+/**
+ * Cache statistics (platform-wide) and a flush of cached reads: a tenant's admin flushes the
+ * tenant's own reads; `?scope=all` (every tenant's reads) is for the platform only.
+ */
 export function cacheAdminRoutes(container: Container) {
   return async (app: App) => {
     app.get(
       '/cache/stats',
       {
-        preHandler: container.auth.require(ADMIN),
+        preHandler: container.auth.require(PLATFORM_ADMIN),
         schema: {
           tags: ['cache'],
-          summary: 'Hits, misses, hit rate and keys of this service cache namespace',
+          summary: "Hits, misses, hit rate and keys of this service's cache namespace (platform tenant's admins and signed services)",
           response: {
             200: Type.Object({
               kind: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
@@ -39,14 +46,19 @@ export function cacheAdminRoutes(container: Container) {
         preHandler: container.auth.require(ADMIN),
         schema: {
           tags: ['cache'],
-          summary: 'Drop every cached read (dashboards, SLA); nonces and rate-limit counters are kept',
-          response: { 200: Type.Object({ flushed: Type.Integer(), prefix: Type.String() }) },
+          summary: "Drop the caller tenant's cached reads (dashboards, SLA), or with scope=all every tenant's (platform only); nonces and rate-limit counters are kept",
+          querystring: Type.Object({ scope: Type.Union([Type.Literal('tenant'), Type.Literal('all')], { default: 'tenant' }) }),
+          response: { 200: Type.Object({ flushed: Type.Integer(), scope: Type.Union([Type.Literal('tenant'), Type.Literal('all')]), prefix: Type.String() }) },
         },
       },
       async (request) => {
-        const flushed = await container.cache.deletePrefix(READ_CACHE_PREFIX);
-        request.log.info({ flushed }, 'read cache flushed');
-        return { flushed, prefix: READ_CACHE_PREFIX };
+        const principal = principalOf(request);
+        const scope = request.query.scope;
+        if (scope === 'all' && !container.auth.isPlatform(principal)) throw new ForbiddenError("Flushing every tenant's reads is a platform-wide operation: only the platform tenant or a signed service may do it", { scope: 'platform' });
+        const prefix = scope === 'all' ? READ_CACHE_PREFIX : tenantReadPrefix(principal.tenantId);
+        const flushed = await container.cache.deletePrefix(prefix);
+        request.log.info({ flushed, scope, tenantId: principal.tenantId }, 'read cache flushed');
+        return { flushed, scope, prefix };
       },
     );
   };

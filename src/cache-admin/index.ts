@@ -1,2 +1,2 @@
 export { cacheAdminRoutes } from './cache-admin.routes.js';
-export { readThrough, forgetRead, READ_CACHE_PREFIX, READ_TTL_MS } from './read-cache.js';
+export { readThrough, forgetRead, READ_CACHE_PREFIX, READ_TTL_MS, tenantReadPrefix } from './read-cache.js';

@@ -52,10 +52,11 @@ export function sourceStatusRoutes(deps: { auth: Authenticator; status: SourceSt
     app.post(
       '/api/v1/monitoring/collectors/:name/run',
       {
-        preHandler: deps.auth.require({ roles: ['admin'], services: false }),
+        // Collectors work for the whole platform: the platform tenant's admins and signed services only.
+        preHandler: deps.auth.require({ roles: ['admin'], services: true, platform: true }),
         schema: {
           tags: ['collectors'],
-          summary: 'Run one collector cycle now (honours the cluster claim: a cycle already run is skipped)',
+          summary: "Run one collector cycle now (platform tenant's admins and signed services; honours the cluster claim: a cycle already run is skipped)",
           params: Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' }) }),
           response: { 200: JobOutcomeSchema },
         },

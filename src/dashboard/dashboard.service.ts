@@ -63,7 +63,7 @@ export function createDashboardService(deps: { db: Db; cache: Cache; clock: Cloc
   let forecast: ForecastProvider | undefined;
 
   const performance = (tenantId: string, range: Range, service: string | null) =>
-    readThrough(cache, ['performance', tenantId, range.from.toISOString(), range.to.toISOString(), service], READ_TTL_MS.performance, async () => {
+    readThrough(cache, tenantId, ['performance', range.from.toISOString(), range.to.toISOString(), service], READ_TTL_MS.performance, async () => {
       // The forecast reads the same range on its own: run it beside the percentiles, not after them.
       const [{ services, endpoints }, extra] = await Promise.all([
         db.withTenant(tenantId, (tx) => latencyByServiceAndEndpoint(tx, tenantId, range.from, range.to, service, 200)),
@@ -87,7 +87,7 @@ export function createDashboardService(deps: { db: Db; cache: Cache; clock: Cloc
     },
 
     overview: (tenantId: string) =>
-      readThrough(cache, ['overview', tenantId], READ_TTL_MS.overview, async () => {
+      readThrough(cache, tenantId, ['overview'], READ_TTL_MS.overview, async () => {
         const now = deps.clock.now();
         const window = { from: new Date(now.getTime() - 5 * 60_000), to: now };
         const [alerts, incidents, services, { requests, errors }] = await Promise.all([
@@ -111,7 +111,7 @@ export function createDashboardService(deps: { db: Db; cache: Cache; clock: Cloc
     performance,
 
     business: (tenantId: string, range: Range) =>
-      readThrough(cache, ['business', tenantId, range.from.toISOString(), range.to.toISOString()], READ_TTL_MS.business, async () => {
+      readThrough(cache, tenantId, ['business', range.from.toISOString(), range.to.toISOString()], READ_TTL_MS.business, async () => {
         const sums = BUSINESS_METRICS.filter((entry) => entry.kind === 'sum').map((entry) => entry.metric);
         const gauges = BUSINESS_METRICS.filter((entry) => entry.kind === 'latest').map((entry) => entry.metric);
         const rows = await db.withTenant(tenantId, async (tx) => [...(await sumsOf(tx, tenantId, sums, range.from, range.to)), ...(await latestOf(tx, tenantId, gauges, range.from, range.to))]);

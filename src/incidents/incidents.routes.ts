@@ -129,7 +129,7 @@ export function incidentRoutes(container: Container, incidents: IncidentService)
       },
       async (request) => {
         const { tenantId } = principalOf(request);
-        return readThrough(container.cache, ['incidents', tenantId], READ_TTL_MS.incidents, async () => {
+        return readThrough(container.cache, tenantId, ['incidents'], READ_TTL_MS.incidents, async () => {
           const dashboard = await incidents.dashboard(tenantId);
           return { ...dashboard, incidents: dashboard.incidents.map(incidentJson) };
         });

@@ -47,7 +47,7 @@ export type IncidentWithTimeline = IncidentRow & { timeline: TimelineRow[] };
 
 export function createIncidentService(deps: { db: Db; cache: Cache; clock: Clock; logger: Logger }) {
   const { db, clock } = deps;
-  const changed = (tenantId: string) => forgetRead(deps.cache, ['incidents', tenantId]).catch((error: unknown) => deps.logger.warn({ err: error }, 'incident cache invalidation failed'));
+  const changed = (tenantId: string) => forgetRead(deps.cache, tenantId, ['incidents']).catch((error: unknown) => deps.logger.warn({ err: error }, 'incident cache invalidation failed'));
 
   const mustFind = async (tx: Tx, tenantId: string, id: string): Promise<IncidentRow> => {
     const incident = await findIncident(tx, tenantId, id, true);

@@ -75,7 +75,7 @@ export function slaRoutes(container: Container, sla: SlaService) {
         const { tenantId } = principalOf(request);
         const { from, to } = rangeOf(request.query, container.clock.nowMs(), 86_400_000);
         const service = request.query.service === undefined ? null : request.query.service.replace(/-service$/, '');
-        return readThrough(container.cache, ['sla', tenantId, from.toISOString(), to.toISOString(), service], READ_TTL_MS.sla, async () => {
+        return readThrough(container.cache, tenantId, ['sla', from.toISOString(), to.toISOString(), service], READ_TTL_MS.sla, async () => {
           const [entries, stored] = await Promise.all([sla.compute(tenantId, from, to), sla.stored(tenantId, from, to, service)]);
           return {
             from: from.toISOString(),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../../src/clients/index.js';
 import { createBusinessCollector, BUSINESS_COLLECTOR } from '../../../src/collectors/business/index.js';
 import { ManualClock } from '../../../src/platform/clock.js';
-import { bearer, createTestApp, newTenant, type TestApp } from '../../support/app.js';
+import { bearer, createTestApp, newTenant, signedHeaders, type TestApp } from '../../support/app.js';
 import { headerValue, startFakeService, type FakeAnswer, type FakeHandler, type FakeService, type ReceivedRequest } from '../../support/fake-services.js';
 
 const INTERVAL = 300_000;
@@ -247,14 +247,20 @@ describe('business collector', () => {
     expect(await scrape()).toMatch(new RegExp(`tickets_sold_total\\{venue_id="v1",event_id="e1-${system.slice(0, 8)}",ticket_type="standard"\\} 120`));
   });
 
-  it('lets only admins trigger a collector run, and names unknown collectors', async () => {
+  it("lets only the platform tenant's admins and signed services trigger a collector run, and names unknown collectors", async () => {
     const tenant = newTenant();
-    const viewer = await testApp.app.inject({ method: 'POST', url: `/api/v1/monitoring/collectors/${BUSINESS_COLLECTOR}/run`, headers: await bearer(tenant, ['viewer']) });
-    expect(viewer.statusCode).toBe(403);
-    expect(viewer.json<{ error: { code: string } }>().error.code).toBe('FORBIDDEN');
-    const unknown = await testApp.app.inject({ method: 'POST', url: '/api/v1/monitoring/collectors/nope/run', headers: await bearer(tenant, ['admin']) });
+    const platform = testApp.container.config.SYSTEM_TENANT_ID;
+    const runAs = async (headers: Record<string, string>, name: string = BUSINESS_COLLECTOR) => testApp.app.inject({ method: 'POST', url: `/api/v1/monitoring/collectors/${name}/run`, headers });
+    for (const headers of [await bearer(tenant, ['viewer']), await bearer(tenant, ['admin']), await bearer(platform, ['viewer'])]) {
+      const refused = await runAs(headers);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json<{ error: { code: string } }>().error.code).toBe('FORBIDDEN');
+    }
+    const unknown = await runAs(await bearer(platform, ['admin']), 'nope');
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json<{ error: { code: string } }>().error.code).toBe('NOT_FOUND');
+    const signed = signedHeaders({ method: 'POST', path: '/api/v1/monitoring/collectors/nope/run', tenantId: tenant, body: {}, now: () => clock.nowMs() });
+    expect((await testApp.app.inject({ method: 'POST', url: '/api/v1/monitoring/collectors/nope/run', headers: signed.headers, payload: signed.payload })).statusCode).toBe(404);
     expect(await statusOf(tenant)).toEqual(new Map());
   });
 });
