@@ -1,11 +1,11 @@
 import { ValidationError } from '../errors.js';
-import { assertValidRegex, latestPerSeries, METRIC_NAME_PATTERN, parseMatcher, querySeries, type LabelMatcher, type Series } from '../metrics/index.js';
+import { latestPerSeries, METRIC_NAME_PATTERN, parseMatcher, querySeries, type Series } from '../metrics/index.js';
 import type { Tx } from '../platform/db/index.js';
+import { compileValuePredicate, isMatchOp, matcherOf, type Matcher } from '../platform/matchers/index.js';
 import { Value } from '@sinclair/typebox/value';
 import { TargetPayloadSchema, type AdhocFilter, type QueryBody, type Target, type TargetPayload } from './grafana.schemas.js';
 
 const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
-const MATCH_OPERATORS = new Set(['=', '!=', '=~', '!~']);
 /** Finest bucket answered, whatever Grafana asks. */
 const MIN_BUCKET_MS = 1_000;
 
@@ -13,14 +13,15 @@ export type QueryResult =
   | { target: string; refId?: string; datapoints: Array<[number, number]> }
   | { type: 'table'; refId?: string; columns: Array<{ text: string; type: string }>; rows: Array<Array<string | number>> };
 
-/** Ad-hoc filters (`adhocFilters` of SimpleJSON, `filters` of JSON API) as label matchers. */
-export function filtersToMatchers(filters: readonly AdhocFilter[]): LabelMatcher[] {
+/** Ad-hoc filters (`adhocFilters` of SimpleJSON, `filters` of JSON API) as the service's label matchers. */
+export function filtersToMatchers(filters: readonly AdhocFilter[]): Matcher[] {
   return filters.map((filter, index) => {
-    if (!MATCH_OPERATORS.has(filter.operator)) {
-      throw new ValidationError(`Ad-hoc filter operator ${JSON.stringify(filter.operator)} is not supported; use =, !=, =~ or !~`, { field: `filters/${index}`, operator: filter.operator });
+    const { operator } = filter;
+    if (!isMatchOp(operator)) {
+      throw new ValidationError(`Ad-hoc filter operator ${JSON.stringify(operator)} is not supported; use =, !=, =~ or !~`, { field: `filters/${index}`, operator });
     }
-    const matcher: LabelMatcher = { label: filter.key, op: filter.operator as LabelMatcher['op'], value: filter.value };
-    assertValidRegex(matcher, `filters/${index}`);
+    const matcher = matcherOf(filter.key, operator, filter.value);
+    compileValuePredicate(matcher, `filters/${index}`);
     return matcher;
   });
 }

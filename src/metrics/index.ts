@@ -2,7 +2,7 @@
 export { CATALOGUE_ENTRIES, type Catalogue, type CatalogueEntry, type CatalogueKind } from './catalogue.js';
 export type { CatalogueFeed, CatalogueSample } from './catalogue-feed.js';
 export type { CommitListener, CommittedBatch, Ingest, IngestSource } from './ingest.js';
-export { assertValidRegex, parseMatcher, type LabelMatcher } from './label-matchers.js';
+export { parseMatcher } from './label-matchers.js';
 export { LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, SampleSchema, seriesKeyOf, type Sample, type SampleInput } from './sample.js';
 export { labelKeys, labelValues, latestPerSeries, listSamples, metricNames, serviceNames, type SampleFilter, type SampleRow } from './samples.repository.js';
 export { AGGREGATIONS, querySeries, type Aggregation, type Series, type SeriesQuery, type SeriesResult } from './series.query.js';

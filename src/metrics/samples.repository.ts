@@ -1,10 +1,11 @@
 import type { Tx } from '../platform/db/index.js';
-import { matcherConditions, rethrowInvalidRegex, type LabelMatcher } from './label-matchers.js';
+import type { Matcher } from '../platform/matchers/index.js';
+import { matcherConditions } from './label-matchers.js';
 
 export interface SampleFilter {
   name?: string;
   service?: string;
-  matchers: readonly LabelMatcher[];
+  matchers: readonly Matcher[];
   from?: Date;
   to?: Date;
 }
@@ -25,7 +26,7 @@ export interface Cursor {
   id: number;
 }
 
-function where(tenantId: string, filter: SampleFilter, params: unknown[]): string {
+async function where(tx: Tx, tenantId: string, filter: SampleFilter, params: unknown[]): Promise<string> {
   params.push(tenantId);
   const conditions = ['tenant_id = $1'];
   if (filter.name !== undefined) {
@@ -44,39 +45,37 @@ function where(tenantId: string, filter: SampleFilter, params: unknown[]): strin
     params.push(filter.to.toISOString());
     conditions.push(`"timestamp" <= $${params.length}`);
   }
-  conditions.push(...matcherConditions(filter.matchers, params, { labels: 'labels', service: 'service_name' }));
+  conditions.push(...(await matcherConditions(tx, filter.matchers, params, { table: 'metrics', conditions })));
   return conditions.join(' AND ');
 }
 
 /** A page of samples, newest first, after `cursor` (keyset pagination: stable under inserts). */
 export async function listSamples(tx: Tx, tenantId: string, filter: SampleFilter, page: { limit: number; cursor?: Cursor }): Promise<SampleRow[]> {
   const params: unknown[] = [];
-  let sql = `SELECT id, metric_name, service_name, series_key, value, labels, "timestamp" FROM metrics WHERE ${where(tenantId, filter, params)}`;
+  let sql = `SELECT id, metric_name, service_name, series_key, value, labels, "timestamp" FROM metrics WHERE ${await where(tx, tenantId, filter, params)}`;
   if (page.cursor !== undefined) {
     params.push(page.cursor.timestamp.toISOString(), page.cursor.id);
     sql += ` AND ("timestamp", id) < ($${params.length - 1}::timestamptz, $${params.length}::bigint)`;
   }
   params.push(page.limit);
   sql += ` ORDER BY "timestamp" DESC, id DESC LIMIT $${params.length}`;
-  const result = await tx.query<SampleRow>(sql, params).catch(rethrowInvalidRegex);
+  const result = await tx.query<SampleRow>(sql, params);
   return result.rows;
 }
 
 /** The newest sample of every series matching the filter (within its time range). */
 export async function latestPerSeries(tx: Tx, tenantId: string, filter: SampleFilter, limit: number): Promise<SampleRow[]> {
   const params: unknown[] = [];
-  const condition = where(tenantId, filter, params);
+  const condition = await where(tx, tenantId, filter, params);
   params.push(limit);
-  const result = await tx
-    .query<SampleRow>(
-      `SELECT * FROM (
-         SELECT DISTINCT ON (series_key) id, metric_name, service_name, series_key, value, labels, "timestamp"
-         FROM metrics WHERE ${condition}
-         ORDER BY series_key, "timestamp" DESC, id DESC
-       ) latest ORDER BY metric_name, series_key LIMIT $${params.length}`,
-      params,
-    )
-    .catch(rethrowInvalidRegex);
+  const result = await tx.query<SampleRow>(
+    `SELECT * FROM (
+       SELECT DISTINCT ON (series_key) id, metric_name, service_name, series_key, value, labels, "timestamp"
+       FROM metrics WHERE ${condition}
+       ORDER BY series_key, "timestamp" DESC, id DESC
+     ) latest ORDER BY metric_name, series_key LIMIT $${params.length}`,
+    params,
+  );
   return result.rows;
 }
 

@@ -1,5 +1,6 @@
 import type { Tx } from '../platform/db/index.js';
-import { matcherConditions, rethrowInvalidRegex, type LabelMatcher } from './label-matchers.js';
+import type { Matcher } from '../platform/matchers/index.js';
+import { matcherConditions } from './label-matchers.js';
 import { ROLLUP_RESOLUTIONS, type RollupResolution } from './rollups.repository.js';
 
 export type Aggregation = 'avg' | 'sum' | 'min' | 'max' | 'count';
@@ -8,7 +9,7 @@ export const AGGREGATIONS: readonly Aggregation[] = ['avg', 'sum', 'min', 'max',
 export interface SeriesQuery {
   name: string;
   service?: string;
-  matchers: readonly LabelMatcher[];
+  matchers: readonly Matcher[];
   from: Date;
   to: Date;
   bucketMs: number;
@@ -65,25 +66,26 @@ export function labelsFromSeriesKey(seriesKey: string, name: string, service: st
 
 export async function querySeries(tx: Tx, tenantId: string, query: SeriesQuery, rawMaxRangeMs: number): Promise<SeriesResult> {
   const choice = chooseSource(query.to.getTime() - query.from.getTime(), query.bucketMs, rawMaxRangeMs);
-  const params: unknown[] = [tenantId, query.name, query.from.toISOString(), query.to.toISOString(), choice.bucketMs];
+  const params: unknown[] = [tenantId, query.name, query.from.toISOString(), query.to.toISOString()];
   const conditions = ['tenant_id = $1', 'metric_name = $2'];
   if (query.service !== undefined) {
     params.push(query.service);
     conditions.push(`service_name = $${params.length}`);
   }
-  conditions.push(...matcherConditions(query.matchers, params, { labels: 'labels', service: 'service_name' }));
-  let sql: string;
-  if (choice.source === 'raw') {
-    sql = `SELECT series_key, service_name, floor(extract(epoch FROM "timestamp") * 1000 / $5) * $5 AS bucket, ${RAW_AGGREGATE[query.aggregation]} AS value
-           FROM metrics WHERE ${conditions.join(' AND ')} AND "timestamp" >= $3 AND "timestamp" < $4
-           GROUP BY series_key, service_name, bucket ORDER BY series_key, bucket`;
-  } else {
+  const raw = choice.source === 'raw';
+  if (raw) conditions.push('"timestamp" >= $3', '"timestamp" < $4');
+  else {
     params.push(choice.source);
-    sql = `SELECT series_key, service_name, floor(extract(epoch FROM bucket_start) * 1000 / $5) * $5 AS bucket, ${ROLLUP_AGGREGATE[query.aggregation]} AS value
-           FROM metric_rollups WHERE ${conditions.join(' AND ')} AND resolution = $${params.length} AND bucket_start >= $3 AND bucket_start < $4
-           GROUP BY series_key, service_name, bucket ORDER BY series_key, bucket`;
+    conditions.push(`resolution = $${params.length}`, 'bucket_start >= $3', 'bucket_start < $4');
   }
-  const result = await tx.query<{ series_key: string; service_name: string; bucket: number; value: number }>(sql, params).catch(rethrowInvalidRegex);
+  const table = raw ? 'metrics' : 'metric_rollups';
+  conditions.push(...(await matcherConditions(tx, query.matchers, params, { table, conditions })));
+  params.push(choice.bucketMs);
+  const bucket = `floor(extract(epoch FROM ${raw ? '"timestamp"' : 'bucket_start'}) * 1000 / $${params.length}) * $${params.length}`;
+  const sql = `SELECT series_key, service_name, ${bucket} AS bucket, ${raw ? RAW_AGGREGATE[query.aggregation] : ROLLUP_AGGREGATE[query.aggregation]} AS value
+               FROM ${table} WHERE ${conditions.join(' AND ')}
+               GROUP BY series_key, service_name, bucket ORDER BY series_key, bucket`;
+  const result = await tx.query<{ series_key: string; service_name: string; bucket: number; value: number }>(sql, params);
   const series = new Map<string, Series>();
   for (const row of result.rows) {
     let entry = series.get(row.series_key);

@@ -146,7 +146,6 @@ describe('Grafana data source', () => {
       { range: range(base + MINUTE, base), targets: [] },
       { range: range(base, base + MINUTE), targets: [{ target: 'bad name!', refId: 'A' }] },
       { range: range(base, base + MINUTE), targets: [{ target: 'orders_rate' }], adhocFilters: [{ key: 'region', operator: '<', value: '3' }] },
-      { range: range(base, base + MINUTE), targets: [{ target: 'orders_rate' }], filters: [{ key: 'region', operator: '=~', value: '(' }] },
       { range: range(base, base + MINUTE), targets: [{ target: 'orders_rate', payload: 'not json' }] },
       // JSON text is held to the same payload schema as an object payload.
       { range: range(base, base + MINUTE), targets: [{ target: 'orders_rate', payload: '{"aggregation":"median"}' }] },
