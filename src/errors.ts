@@ -21,6 +21,7 @@ export const ErrorCodes = {
   IDEMPOTENCY_KEY_REUSED: 422,
   // alerts
   UNKNOWN_CHANNEL: 400,
+  // a label matcher's regex that RE2 refuses (alert rules, silences, inhibit rules, metric queries, Grafana)
   INVALID_MATCHER: 400,
   // analytics and ml
   INSUFFICIENT_HISTORY: 422,
