@@ -5,6 +5,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import type { UserPrincipal } from '../auth/index.js';
 import { AppError } from '../errors.js';
+import type { LimitName } from '../limits/index.js';
 import type { Clock } from '../platform/clock.js';
 import { ALERTS, AuthMessageSchema, ClientMessageSchema, PingMessageSchema, SubscribeMessageSchema, CloseCodes, EVERYTHING, type ClientMessage, type ServerMessage } from './messages.js';
 import type { RealtimeMetrics } from './realtime.metrics.js';
@@ -35,8 +36,10 @@ export interface ConnectionDeps {
   metrics: RealtimeMetrics;
   limits: ConnectionLimits;
   verifyToken: (token: string) => Promise<VerifiedToken>;
-  /** Called once the connection knows its tenant. */
-  onAuthenticated(connection: Connection): void;
+  /** Counts a refusal by a tenant limit and gives the error to send (RATE_LIMITED). */
+  refuse(tenantId: string | undefined, limit: LimitName, message: string, details: { current: number; requested?: number }): AppError;
+  /** Called once the connection knows its tenant; false when a connection limit refuses it (then it is closed). */
+  onAuthenticated(connection: Connection): boolean;
   onClosed(connection: Connection): void;
 }
 
@@ -191,7 +194,7 @@ export class Connection {
       clearTimeout(this.authTimer);
       this.principal = verified.principal;
       this.expiresAtMs = verified.expiresAtMs;
-      this.deps.onAuthenticated(this);
+      if (!this.deps.onAuthenticated(this)) return;
       this.send({
         type: 'authenticated',
         tenant_id: verified.principal.tenantId,
@@ -224,7 +227,8 @@ export class Connection {
     const added = names.filter((name) => !this.subscriptions.has(name));
     const unique = [...new Set(added)];
     if (this.subscriptions.size + unique.length > this.deps.limits.maxSubscriptions) {
-      this.sendError('VALIDATION_FAILED', `At most ${this.deps.limits.maxSubscriptions} subscriptions per connection`, { limit: this.deps.limits.maxSubscriptions, current: this.subscriptions.size, requested: unique.length });
+      const refusal = this.deps.refuse(this.tenantId, 'ws_subscriptions_per_connection', `At most ${this.deps.limits.maxSubscriptions} subscriptions per connection`, { current: this.subscriptions.size, requested: unique.length });
+      this.sendError(refusal.code, refusal.message, refusal.details);
       return;
     }
     for (const name of unique) this.subscriptions.add(name);
@@ -243,6 +247,12 @@ export class Connection {
 
   wantsAlerts(): boolean {
     return this.subscriptions.has(EVERYTHING) || this.subscriptions.has(ALERTS);
+  }
+
+  /** Tells the client why (an error message with the details), then closes with 4429. */
+  refuseConnection(error: AppError): void {
+    this.sendError(error.code, error.message, error.details);
+    this.close(CloseCodes.RATE_LIMITED, error.message.slice(0, 120), 'connection_limit');
   }
 
   private sendError(code: string, message: string, details?: unknown): void {

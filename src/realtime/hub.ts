@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import type { AppError } from '../errors.js';
+import type { LimitName } from '../limits/index.js';
 import type { Clock } from '../platform/clock.js';
 import { Connection, type ConnectionLimits, type VerifiedToken } from './connection.js';
 import { CloseCodes, type AlertOut, type MetricSampleOut } from './messages.js';
@@ -10,8 +12,19 @@ export interface HubOptions {
   clock: Clock;
   logger: Logger;
   registry: Registry;
-  limits: ConnectionLimits & { staleTimeoutMs: number };
+  limits: ConnectionLimits & { staleTimeoutMs: number; connectionsPerTenant: number; connectionsPerPrincipal: number };
   verifyToken: (token: string) => Promise<VerifiedToken>;
+  /** Counts a refusal by a tenant limit and gives the error to send (RATE_LIMITED). */
+  refuse(tenantId: string | undefined, limit: LimitName, message: string, details: { current: number; requested?: number }): AppError;
+}
+
+/** What the tenant limits read of this instance's connections, per tenant. */
+export interface HubUsage {
+  connections(tenantIds: readonly string[]): Map<string, number>;
+  /** The busiest user of each tenant. */
+  connectionsPerPrincipal(tenantIds: readonly string[]): Map<string, number>;
+  /** The connection of each tenant with the most subscriptions. */
+  subscriptionsPerConnection(tenantIds: readonly string[]): Map<string, number>;
 }
 
 export interface Hub {
@@ -25,6 +38,7 @@ export interface Hub {
   /** Heartbeat: pings live connections, closes those silent past the stale timeout or with an expired token. */
   sweep(): { pinged: number; closed: number };
   connectionCount(): number;
+  readonly usage: HubUsage;
   /** Closes every connection (server shutdown). */
   closeAll(): Promise<void>;
 }
@@ -33,6 +47,9 @@ export interface Hub {
 export function createHub(options: HubOptions): Hub {
   const connections = new Set<Connection>();
   const byTenant = new Map<string, Set<Connection>>();
+  /** Authenticated connections per tenant and token subject (the per-principal limit). */
+  const byPrincipal = new Map<string, number>();
+  const principalKey = (connection: Connection) => `${connection.tenantId ?? ''}\u0000${connection.principal?.subject ?? ''}`;
   const metrics = createRealtimeMetrics(options.registry, {
     connections: () => connections.size,
     authenticated: () => [...byTenant.values()].reduce((sum, set) => sum + set.size, 0),
@@ -54,16 +71,39 @@ export function createHub(options: HubOptions): Hub {
     metrics,
     limits: options.limits,
     verifyToken: options.verifyToken,
-    onAuthenticated(connection: Connection) {
-      if (connection.tenantId !== undefined) tenantSet(connection.tenantId).add(connection);
+    refuse: (tenantId: string | undefined, limit: LimitName, message: string, details: { current: number; requested?: number }) => options.refuse(tenantId, limit, message, details),
+    onAuthenticated(connection: Connection): boolean {
+      const tenantId = connection.tenantId;
+      if (tenantId === undefined) return false;
+      const tenant = tenantSet(tenantId);
+      const ofPrincipal = byPrincipal.get(principalKey(connection)) ?? 0;
+      const refusal =
+        tenant.size >= options.limits.connectionsPerTenant
+          ? options.refuse(tenantId, 'ws_connections', `At most ${options.limits.connectionsPerTenant} WebSockets per tenant on this instance`, { current: tenant.size })
+          : ofPrincipal >= options.limits.connectionsPerPrincipal
+            ? options.refuse(tenantId, 'ws_connections_per_principal', `At most ${options.limits.connectionsPerPrincipal} WebSockets per user on this instance`, { current: ofPrincipal })
+            : undefined;
+      if (refusal !== undefined) {
+        if (tenant.size === 0) byTenant.delete(tenantId);
+        connection.refuseConnection(refusal);
+        return false;
+      }
+      tenant.add(connection);
+      byPrincipal.set(principalKey(connection), ofPrincipal + 1);
+      return true;
     },
     onClosed(connection: Connection) {
       connections.delete(connection);
       const tenantId = connection.tenantId;
       if (tenantId === undefined) return;
       const set = byTenant.get(tenantId);
-      set?.delete(connection);
-      if (set?.size === 0) byTenant.delete(tenantId);
+      // A connection refused by a limit was never counted.
+      if (set?.delete(connection) !== true) return;
+      if (set.size === 0) byTenant.delete(tenantId);
+      const key = principalKey(connection);
+      const left = (byPrincipal.get(key) ?? 1) - 1;
+      if (left > 0) byPrincipal.set(key, left);
+      else byPrincipal.delete(key);
     },
   };
 
@@ -119,6 +159,20 @@ export function createHub(options: HubOptions): Hub {
       return { pinged, closed };
     },
     connectionCount: () => connections.size,
+    usage: {
+      connections: (tenantIds) => new Map(tenantIds.map((id) => [id, byTenant.get(id)?.size ?? 0])),
+      connectionsPerPrincipal: (tenantIds) => {
+        const wanted = new Set(tenantIds);
+        const busiest = new Map<string, number>();
+        for (const [key, count] of byPrincipal) {
+          const tenantId = key.slice(0, key.indexOf('\u0000'));
+          if (wanted.has(tenantId)) busiest.set(tenantId, Math.max(busiest.get(tenantId) ?? 0, count));
+        }
+        return busiest;
+      },
+      subscriptionsPerConnection: (tenantIds) =>
+        new Map(tenantIds.map((id) => [id, Math.max(0, ...[...(byTenant.get(id) ?? [])].map((connection) => connection.subscriptions.size))])),
+    },
     async closeAll() {
       const open = [...connections];
       const closedAll = Promise.all(open.map((connection) => new Promise<void>((resolve) => connection.onceClosed(resolve))));

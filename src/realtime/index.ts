@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { UserPrincipal } from '../auth/index.js';
 import type { Config } from '../config.js';
+import type { TenantLimits } from '../limits/index.js';
 import type { Ingest } from '../metrics/ingest.js';
 import type { Clock } from '../platform/clock.js';
 import type { App } from '../platform/http/types.js';
@@ -35,6 +36,8 @@ export interface RealtimeDeps {
   ingest: Ingest;
   alerts: AlertSource;
   pubsub: PubSub;
+  /** WebSockets per tenant and per user, subscriptions per connection: refusals counted, usage shown. */
+  limits: TenantLimits;
   verifyUserToken(token: string): Promise<UserPrincipal>;
 }
 
@@ -53,13 +56,20 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
       messageRateLimit: config.WS_MESSAGE_RATE_LIMIT,
       maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
       closeGraceMs: config.WS_CLOSE_GRACE_MS,
+      connectionsPerTenant: config.LIMIT_WS_CONNECTIONS_PER_TENANT,
+      connectionsPerPrincipal: config.LIMIT_WS_CONNECTIONS_PER_PRINCIPAL,
     },
+    refuse: (tenantId, limit, message, details) => deps.limits.refuse(tenantId, limit, message, details),
     async verifyToken(token) {
       const principal = await deps.verifyUserToken(token);
       const exp = decodeJwt(token).exp;
       return { principal, expiresAtMs: typeof exp === 'number' ? exp * 1000 : null };
     },
   });
+  // Connections are counted per instance: a client spread over N instances may hold N times the limit.
+  deps.limits.provideUsage('ws_connections', 'instance', async (tenantIds) => hub.usage.connections(tenantIds));
+  deps.limits.provideUsage('ws_connections_per_principal', 'instance', async (tenantIds) => hub.usage.connectionsPerPrincipal(tenantIds));
+  deps.limits.provideUsage('ws_subscriptions_per_connection', 'instance', async (tenantIds) => hub.usage.subscriptionsPerConnection(tenantIds));
   const unwire = await wireFanout({ hub, ingest: deps.ingest, alerts: deps.alerts, pubsub: deps.pubsub, instanceId, logger: deps.logger, metrics: hub.metrics });
 
   deps.scheduler.add({

@@ -150,7 +150,7 @@ describe('subscriptions', () => {
     client.send({ action: 'subscribe', metrics: ['bad name!'] });
     expect(await client.next()).toMatchObject({ type: 'error', code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path: '/metrics/0' })] });
     client.send({ action: 'subscribe', metrics: ['a', 'b', 'c', 'd', 'e'] });
-    expect(await client.next()).toMatchObject({ type: 'error', code: 'VALIDATION_FAILED', details: { limit: 4 } });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'RATE_LIMITED', details: { limit: 'ws_subscriptions_per_connection', value: 4 } });
     clock.advance(1_000);
     expect(await subscribe(client, ['ok_metric'])).toMatchObject({ subscriptions: ['ok_metric'] });
     await client.close();
