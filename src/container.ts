@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
-import { createAlerting, createEmailSender, createSecretBox, openSilenceCounts, ruleCounts, type Alerting, type EmailSender } from './alerts/index.js';
+import { createAlerting, createEmailSender, openSilenceCounts, ruleCounts, type Alerting, type EmailSender } from './alerts/index.js';
 import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
 import { BUSINESS_COLLECTOR, createBusinessCollector } from './collectors/business/index.js';
 import { BLOCKCHAIN_COLLECTOR, createBlockchainCollector } from './collectors/blockchain/index.js';
@@ -34,9 +34,9 @@ import { createScheduler, type Scheduler } from './platform/scheduler.js';
 import { Teardown } from './platform/teardown.js';
 import { withRedaction } from './platform/logging.js';
 import { createMl, type Ml } from './ml/index.js';
+import { createAnalytics, type Analytics } from './analytics/index.js';
 import { createTenantLimits, type TenantLimits } from './limits/index.js';
 import { createLimitCounters } from './platform/limits/index.js';
-import { createAnalytics, type Analytics } from './analytics/index.js';
 
 export interface Container {
   readonly config: Config;
@@ -95,10 +95,10 @@ export interface Container {
   readonly ml: Ml;
   /** Fraud checks, investigations and the fraud network. */
   readonly analytics: Analytics;
+  /** Notes for operators printed at start: unconfigured channels, disabled protections. */
   // tenant limits (issue 13)
   /** Limit values, refusals (429 RATE_LIMITED), usage per tenant for the API and /metrics. */
   readonly limits: TenantLimits;
-  /** Notes for operators printed at start: unconfigured channels, disabled protections. */
   readonly warnings: string[];
   close(): Promise<void>;
 }
@@ -153,10 +153,10 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
 
     const cache = createCache(config, logger.child({ component: 'cache' }));
     teardown.add('cache', () => cache.close());
-    // Tenant limits count in Redis (shared by the cluster) when the cache is Redis, else per instance.
-    const limits = createTenantLimits({ config, registry, logger, counters: createLimitCounters(cache, { namespace: config.CACHE_NAMESPACE, clock, logger }) });
 
     // BUS (memory | redis | kafka), counted on the registry, with a bounded retry queue for brokers.
+    // Tenant limits count in Redis (shared by the cluster) when the cache is Redis, else per instance.
+    const limits = createTenantLimits({ config, registry, logger, counters: createLimitCounters(cache, { namespace: config.CACHE_NAMESPACE, clock, logger }) });
     const bus = createBus(config, { registry, logger });
     teardown.add('bus', () => bus.close());
 
@@ -173,7 +173,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const metricsGuard = createMetricsGuard({ allowedIps: config.PROMETHEUS_ALLOWED_IPS, basicAuth: config.METRICS_BASIC_AUTH });
     const signer = createSigner(secrets.hmacSecret, config.SERVICE_NAME, () => clock.nowMs());
 
-    const scheduler = createScheduler({ db, clock, logger, registry });
+    const scheduler = createScheduler({ db, clock, logger });
     teardown.add('scheduler', () => scheduler.stop());
 
     const ingest = createIngest({ db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH });
@@ -183,13 +183,10 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     // alerts (issue 4): e-mail sender, evaluator, dispatcher, outbox delivery, escalation and their jobs
     const email = createEmailSender(config, logger);
     teardown.add('email', () => email.close());
-    // Tenants' receiver secrets are sealed with RECEIVER_SECRETS_KEY; secrets under a previous key are re-sealed at start (issue 13).
-    const receiverSecrets = createSecretBox(secrets.receiverKey, config.RECEIVER_SECRETS_KEY_PREVIOUS);
-    const alerting = createAlerting({ config, db, clock, logger, alerts, registry, email, ingest, hmacSecret: secrets.hmacSecret, receiverSecrets });
+    const alerting = createAlerting({ config, db, clock, logger, alerts, registry, email, ingest, hmacSecret: secrets.hmacSecret });
     teardown.add('alerting', () => alerting.close());
     for (const job of alerting.jobs) scheduler.add(job);
     warnings.push(...alerting.notConfigured);
-    if (config.RECEIVER_SECRETS_KEY_PREVIOUS.length > 0) warnings.push(...(await alerting.rotateReceiverSecrets()));
     // realtime and streaming (issue 6): WebSocket hub fed by ingest and alerts (across instances
     // through pub/sub), consumers of metrics-stream, fraud-events and alerts-stream, stream processor
     const pubsub = createPubSub(config, logger.child({ component: 'pubsub' }));
@@ -228,17 +225,17 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     clients.onCall((call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.route, service: `${call.service}-service` }, call.durationMs));
     const collectorStatus = createSourceStatus({ db, clock, registry, systemTenantId: config.SYSTEM_TENANT_ID });
     const businessCollector = createBusinessCollector({ db, clients, ingest, status: collectorStatus, logger, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, tenants: config.BUSINESS_COLLECTOR_TENANTS.length > 0 ? config.BUSINESS_COLLECTOR_TENANTS : [config.SYSTEM_TENANT_ID] });
-    scheduler.add({ name: BUSINESS_COLLECTOR, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, run: ({ now, signal, unitFailed }) => businessCollector.run(now, signal, unitFailed) });
+    scheduler.add({ name: BUSINESS_COLLECTOR, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, run: ({ now, signal }) => businessCollector.run(now, signal) });
     const blockchainCollector = createBlockchainCollector({
       db, ingest, status: collectorStatus, logger, systemTenantId: config.SYSTEM_TENANT_ID, wallets: config.SOLANA_MINT_WALLETS, transferExpiryMs: config.NFT_TRANSFER_EXPIRY_MS,
       rpc: config.SOLANA_RPC_URL === undefined ? undefined : { url: config.SOLANA_RPC_URL, timeoutMs: config.SOLANA_RPC_TIMEOUT_MS },
       ipfs: config.IPFS_GATEWAY_URL === undefined || config.IPFS_PROBE_CID === undefined ? undefined : { gatewayUrl: config.IPFS_GATEWAY_URL, cid: config.IPFS_PROBE_CID, timeoutMs: config.SOLANA_RPC_TIMEOUT_MS },
       onRpcCall: (call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.method, service: 'solana-rpc' }, call.durationMs),
     });
-    scheduler.add({ name: BLOCKCHAIN_COLLECTOR, intervalMs: config.BLOCKCHAIN_COLLECTOR_INTERVAL_MS, run: ({ now, signal, unitFailed }) => blockchainCollector.run(now, signal, unitFailed) });
+    scheduler.add({ name: BLOCKCHAIN_COLLECTOR, intervalMs: config.BLOCKCHAIN_COLLECTOR_INTERVAL_MS, run: ({ now, signal }) => blockchainCollector.run(now, signal) });
     // reports (issue 8): definitions, generation once per cluster, files under REPORTS_DIR, e-mail through the alerting sender
     const reports = createReports({ db, clock, logger, email, reportsDir: config.REPORTS_DIR, maxRows: config.REPORT_MAX_ROWS });
-    scheduler.add({ name: REPORT_GENERATION_JOB, intervalMs: config.REPORT_GENERATION_INTERVAL_MS, timeoutMs: 10 * 60_000, run: ({ now, signal, unitFailed }) => reports.runDue(now, signal, unitFailed) });
+    scheduler.add({ name: REPORT_GENERATION_JOB, intervalMs: config.REPORT_GENERATION_INTERVAL_MS, timeoutMs: 10 * 60_000, run: ({ now, signal }) => reports.runDue(now, signal) });
 
     // analytics and ML (issue 7): training worker, stored models loaded at start, live anomaly
     // scoring of committed samples with alerts, the autoencoder retraining job
@@ -281,12 +278,12 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       reports,
       ml,
       analytics,
-      limits,
       warnings,
       async close() {
         const failures = await teardown.close(config.SHUTDOWN_TIMEOUT_MS);
         for (const failure of failures) logger.error({ err: failure.error, resource: failure.name }, 'close failed');
       },
+      limits,
     };
   } catch (error) {
     await teardown.close(config.SHUTDOWN_TIMEOUT_MS);
