@@ -27,6 +27,8 @@ const int = (description: string, defaultValue: number, minimum = 0, maximum = N
 
 const optional = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 const optionalUrl = (description: string) => Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9+.-]*://', description }));
+/** 32 bytes in base64, with its padding. */
+const RECEIVER_KEY = '^[A-Za-z0-9+/]{43}=$';
 
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
@@ -60,20 +62,20 @@ export const ConfigSchema = Type.Object({
   PROMETHEUS_ALLOWED_IPS: list('IPs/CIDRs allowed to scrape /metrics', '127.0.0.1,::1'),
   METRICS_BASIC_AUTH: Type.Optional(Type.String({ pattern: '^[^:]+:.+$', description: 'user:password for /metrics' })),
 
-  SMTP_HOST: optional('SMTP server for e-mail notifications'),
+  SMTP_HOST: optional('SMTP relay for the e-mail notifications of every tenant (and reports)'),
   SMTP_PORT: int('SMTP port', 587, 1, 65535),
   SMTP_USER: optional('SMTP user'),
   SMTP_PASS: optional('SMTP password'),
   SMTP_SECURE: flag('use TLS from the start (port 465)', false),
   ALERT_EMAIL_FROM: Type.String({ default: 'monitoring@localhost', description: 'From address of alert e-mails' }),
-  ALERT_EMAIL_TO: list('recipients of alert e-mails'),
-  SLACK_TOKEN: optional('Slack bot token'),
-  SLACK_CHANNEL: optional('Slack channel id'),
-  SLACK_API_URL: optionalUrl('Slack Web API base URL'),
-  PAGERDUTY_ROUTING_KEY: optional('PagerDuty Events API v2 routing key'),
-  PAGERDUTY_EVENTS_URL: Type.String({ default: 'https://events.pagerduty.com/v2/enqueue', description: 'PagerDuty Events API v2 URL' }),
-  WEBHOOK_URL: optionalUrl('generic webhook receiver (Alertmanager v4 payload)'),
-  WEBHOOK_SECRET: optional('HMAC secret for the webhook signature header; defaults to INTERNAL_HMAC_SECRET'),
+  ALERT_EMAIL_TO: list("recipients of the platform tenant's (SYSTEM_TENANT_ID) alert e-mails; other tenants set theirs through the API"),
+  SLACK_TOKEN: optional("Slack bot token of the platform tenant's receiver (other tenants set theirs through the API)"),
+  SLACK_CHANNEL: optional("Slack channel id of the platform tenant's receiver"),
+  SLACK_API_URL: optionalUrl('Slack Web API base URL (every tenant)'),
+  PAGERDUTY_ROUTING_KEY: optional("PagerDuty Events API v2 routing key of the platform tenant's receiver (other tenants set theirs through the API)"),
+  PAGERDUTY_EVENTS_URL: Type.String({ default: 'https://events.pagerduty.com/v2/enqueue', description: 'PagerDuty Events API v2 URL (every tenant)' }),
+  WEBHOOK_URL: optionalUrl("the platform tenant's webhook receiver (Alertmanager v4 payload; other tenants set theirs through the API)"),
+  WEBHOOK_SECRET: optional("HMAC secret of the platform tenant's webhook signature header; defaults to INTERNAL_HMAC_SECRET"),
 
   AUTH_SERVICE_URL: optionalUrl('auth service base URL'),
   VENUE_SERVICE_URL: optionalUrl('venue service base URL'),
@@ -161,6 +163,16 @@ export const ConfigSchema = Type.Object({
   NOTIFICATION_BACKOFF_MAX_MS: int('longest retry delay of a failed notification', 3_600_000, 1),
   NOTIFICATION_TIMEOUT_MS: int('timeout of one delivery attempt', 10_000, 100),
   ALERT_EXTERNAL_URL: Type.String({ default: 'http://localhost:3017', description: 'base URL of this service in notifications (externalURL, generatorURL)' }),
+  RECEIVER_SECRETS_KEY: Type.Optional(
+    Type.String({ pattern: RECEIVER_KEY, description: "encrypts the secrets of tenants' notification receivers: 32 random bytes in base64 (openssl rand -base64 32); required in production, generated under DATA_DIR otherwise" }),
+  ),
+  RECEIVER_SECRETS_KEY_PREVIOUS: Type.Transform(Type.String({ default: '', description: 'earlier RECEIVER_SECRETS_KEY values, comma separated, still accepted for decryption; while set, each start re-encrypts their secrets with RECEIVER_SECRETS_KEY' }))
+    .Decode((raw) => {
+      const keys = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+      if (!keys.every((key) => new RegExp(RECEIVER_KEY).test(key))) throw new RangeError('each key must be 32 bytes in base64');
+      return keys;
+    })
+    .Encode((keys) => keys.join(',')),
   // clients, business and blockchain collectors, reports (issue 8)
   SERVICE_CLIENT_TIMEOUT_MS: int('timeout of one outbound call to a platform service', 5_000, 50),
   SERVICE_CLIENT_RETRIES: int('extra attempts for idempotent outbound calls', 2, 0, 10),
@@ -283,6 +295,9 @@ function assertProductionSecrets(config: Config): void {
   }
   if (config.USE_NEW_HMAC && weak(config.INTERNAL_HMAC_SECRET)) {
     problems.push('INTERNAL_HMAC_SECRET: production needs a real secret of 32+ characters');
+  }
+  if (config.RECEIVER_SECRETS_KEY === undefined) {
+    problems.push('RECEIVER_SECRETS_KEY: production needs a key to encrypt notification receiver secrets (openssl rand -base64 32)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
-import { createAlerting, createEmailSender, openSilenceCounts, ruleCounts, type Alerting, type EmailSender } from './alerts/index.js';
+import { createAlerting, createEmailSender, createSecretBox, openSilenceCounts, ruleCounts, type Alerting, type EmailSender } from './alerts/index.js';
 import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
 import { BUSINESS_COLLECTOR, createBusinessCollector } from './collectors/business/index.js';
 import { BLOCKCHAIN_COLLECTOR, createBlockchainCollector } from './collectors/blockchain/index.js';
@@ -183,10 +183,13 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     // alerts (issue 4): e-mail sender, evaluator, dispatcher, outbox delivery, escalation and their jobs
     const email = createEmailSender(config, logger);
     teardown.add('email', () => email.close());
-    const alerting = createAlerting({ config, db, clock, logger, alerts, registry, email, ingest, hmacSecret: secrets.hmacSecret });
+    // Tenants' receiver secrets are sealed with RECEIVER_SECRETS_KEY; secrets under a previous key are re-sealed at start (issue 13).
+    const receiverSecrets = createSecretBox(secrets.receiverKey, config.RECEIVER_SECRETS_KEY_PREVIOUS);
+    const alerting = createAlerting({ config, db, clock, logger, alerts, registry, email, ingest, hmacSecret: secrets.hmacSecret, receiverSecrets });
     teardown.add('alerting', () => alerting.close());
     for (const job of alerting.jobs) scheduler.add(job);
     warnings.push(...alerting.notConfigured);
+    if (config.RECEIVER_SECRETS_KEY_PREVIOUS.length > 0) warnings.push(...(await alerting.rotateReceiverSecrets()));
     // realtime and streaming (issue 6): WebSocket hub fed by ingest and alerts (across instances
     // through pub/sub), consumers of metrics-stream, fraud-events and alerts-stream, stream processor
     const pubsub = createPubSub(config, logger.child({ component: 'pubsub' }));

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
+const RECEIVER_KEY = Buffer.alloc(32, 7).toString('base64');
+const OLD_KEY = Buffer.alloc(32, 3).toString('base64');
+
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
     loadConfig(env);
@@ -38,7 +41,15 @@ describe('configuration', () => {
     expect(problemsOf({ NODE_ENV: 'production' }).join('\n')).toMatch(/JWT_SECRET/);
     expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'changeme', INTERNAL_HMAC_SECRET: 'x'.repeat(40) }).join('\n')).toMatch(/JWT_SECRET/);
     expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40) }).join('\n')).toMatch(/INTERNAL_HMAC_SECRET/);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), INTERNAL_HMAC_SECRET: 'h'.repeat(40) })).toEqual([]);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), INTERNAL_HMAC_SECRET: 'h'.repeat(40) }).join('\n')).toMatch(/RECEIVER_SECRETS_KEY/);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), INTERNAL_HMAC_SECRET: 'h'.repeat(40), RECEIVER_SECRETS_KEY: RECEIVER_KEY })).toEqual([]);
+  });
+
+  it('takes receiver secret keys as 32 bytes in base64 only', () => {
+    expect(loadConfig({ RECEIVER_SECRETS_KEY: RECEIVER_KEY, RECEIVER_SECRETS_KEY_PREVIOUS: ` ${OLD_KEY} , ${RECEIVER_KEY}` }).RECEIVER_SECRETS_KEY_PREVIOUS).toEqual([OLD_KEY, RECEIVER_KEY]);
+    expect(problemsOf({ RECEIVER_SECRETS_KEY: Buffer.alloc(16, 1).toString('base64') }).join('\n')).toMatch(/RECEIVER_SECRETS_KEY/);
+    expect(problemsOf({ RECEIVER_SECRETS_KEY: 'x'.repeat(44) }).join('\n')).toMatch(/RECEIVER_SECRETS_KEY/);
+    expect(problemsOf({ RECEIVER_SECRETS_KEY_PREVIOUS: `${OLD_KEY},short` }).join('\n')).toMatch(/RECEIVER_SECRETS_KEY_PREVIOUS: each key must be 32 bytes in base64/);
   });
 
   it('stops the process at start-up with a message naming the variable', () => {

@@ -16,11 +16,15 @@ import { createEvaluator } from './evaluator.js';
 import { createDelivery } from './notify/delivery.js';
 import { createEmailChannel } from './notify/email.channel.js';
 import type { EmailSender } from './notify/email.js';
-import { enqueueNotification, type Channels } from './notify/enqueue.js';
+import type { ChannelSet } from './notify/channel.js';
+import { enqueueNotification } from './notify/enqueue.js';
 import { createPagerDutyChannel } from './notify/pagerduty.channel.js';
 import { createSlackChannel } from './notify/slack.channel.js';
 import { createWebhookChannel } from './notify/webhook.channel.js';
 import { loadPolicy } from './policy.js';
+import { environmentReceivers } from './receivers/receiver.js';
+import { createReceivers } from './receivers/receivers.service.js';
+import type { SecretBox } from './receivers/secret-box.js';
 
 export interface AlertingDeps {
   config: Config;
@@ -31,8 +35,10 @@ export interface AlertingDeps {
   registry: Registry;
   email: EmailSender;
   ingest: Ingest;
-  /** Signs webhook bodies when WEBHOOK_SECRET is not set. */
+  /** Signs the platform tenant's webhook bodies when WEBHOOK_SECRET is not set. */
   hmacSecret: string;
+  /** Seals and opens the secrets of tenants' receivers (RECEIVER_SECRETS_KEY and its predecessors). */
+  receiverSecrets: SecretBox;
 }
 
 export async function getAlert(tx: Tx, tenantId: string, id: string): Promise<AlertRow | undefined> {
@@ -44,16 +50,20 @@ export async function getAlert(tx: Tx, tenantId: string, id: string): Promise<Al
 export function createAlerting(deps: AlertingDeps) {
   const { config, db, clock, logger, alerts } = deps;
   const metrics: AlertingMetrics = createAlertingMetrics({ registry: deps.registry, db, logger });
-  const channels: Channels = {
+  const channels: ChannelSet = {
     email: createEmailChannel(config, deps.email),
     slack: createSlackChannel({ config, db, clock, logger }),
     pagerduty: createPagerDutyChannel({ config, clock }),
-    webhook: createWebhookChannel({ config, clock, secret: config.WEBHOOK_SECRET ?? deps.hmacSecret }),
+    webhook: createWebhookChannel({ config, clock }),
   };
+  // Each tenant's notifications go to its own receivers; the environment's serve the platform tenant only.
+  const environment = environmentReceivers(config, deps.hmacSecret);
+  const transport = { email: channels.email.unavailable, slack: channels.slack.unavailable, pagerduty: channels.pagerduty.unavailable, webhook: channels.webhook.unavailable };
+  const receivers = createReceivers({ db, clock, logger, box: deps.receiverSecrets, platformTenantId: config.SYSTEM_TENANT_ID, environment, transport });
   const evaluator = createEvaluator({ db, clock, logger, alerts });
-  const dispatcher = createDispatcher({ db, clock, logger, channels });
-  const delivery = createDelivery({ config, db, clock, logger, channels, metrics });
-  const escalation = createEscalation({ db, clock, logger, channels });
+  const dispatcher = createDispatcher({ db, clock, logger, channels: receivers });
+  const delivery = createDelivery({ config, db, clock, logger, channels, receivers, metrics });
+  const escalation = createEscalation({ db, clock, logger, channels: receivers });
 
   const unsubscribe = alerts.onChange((change) => escalation.onAlertChange(change));
 
@@ -71,8 +81,12 @@ export function createAlerting(deps: AlertingDeps) {
   const stopSeeding = deps.ingest.onCommitted((batch) => seedDefaults(batch.tenantId));
 
   const notConfigured = CHANNELS.flatMap((name) => {
-    const reason = channels[name].notConfigured;
-    return reason === null ? [] : [`alerts: ${reason}; its notifications are recorded with status not_configured`];
+    const missing = transport[name];
+    if (missing !== null) return [`alerts: ${missing}; no tenant's ${name} notifications can be sent, they are recorded with status not_configured`];
+    const fallback = environment[name];
+    return typeof fallback === 'string'
+      ? [`alerts: ${fallback}; the platform tenant's ${name} notifications are recorded with status not_configured unless it configures a receiver through the API`]
+      : [];
   });
 
   /** Slack thread update and PagerDuty acknowledge for an alert that was notified. */
@@ -87,7 +101,7 @@ export function createAlerting(deps: AlertingDeps) {
       kind: 'acknowledgement' as const, status: 'firing' as const, severity: alert.severity, reason: `acknowledged by ${by}`, actor: by, group_key: group.key,
       group_labels: group.groupLabels, common_labels: {}, common_annotations: alert.annotations, alerts: [notifiedAlert(alert, 'firing')],
     };
-    await enqueueNotification(tx, tenantId, now, channels, { channels: targets, payload, alertId: alert.id, pagerDuty: [{ action: 'acknowledge', alertIndex: 0 }] });
+    await enqueueNotification(tx, tenantId, now, receivers, { channels: targets, payload, alertId: alert.id, pagerDuty: [{ action: 'acknowledge', alertIndex: 0 }] });
   };
 
   const jobs: Job[] = [
@@ -116,6 +130,7 @@ export function createAlerting(deps: AlertingDeps) {
 
   return {
     channels,
+    receivers,
     metrics,
     evaluator,
     dispatcher,
@@ -151,6 +166,17 @@ export function createAlerting(deps: AlertingDeps) {
       });
       if (change !== null) await alerts.announce([change]);
       return alert;
+    },
+    /** Key rotation at start: re-seals secrets sealed under a previous key; answers the warnings for operators. */
+    async rotateReceiverSecrets(): Promise<string[]> {
+      try {
+        const { resealed, unreadable } = await receivers.rekey();
+        logger.info({ resealed, unreadable }, 'receiver secrets re-encrypted with RECEIVER_SECRETS_KEY');
+        return unreadable === 0 ? [] : [`alerts: ${unreadable} receiver secrets are sealed with a key that is neither RECEIVER_SECRETS_KEY nor in RECEIVER_SECRETS_KEY_PREVIOUS; their notifications cannot be sent`];
+      } catch (error) {
+        logger.error({ err: error }, 'receiver secrets could not be re-encrypted');
+        return ['alerts: re-encrypting receiver secrets with RECEIVER_SECRETS_KEY failed (see the log); keep RECEIVER_SECRETS_KEY_PREVIOUS set and restart'];
+      }
     },
     close(): void {
       unsubscribe();

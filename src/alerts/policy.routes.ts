@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import { actorOf, principalOf, READ } from '../auth/index.js';
 import type { Container } from '../container.js';
 import type { App } from '../platform/http/types.js';
-import { CHANNELS } from './channels.js';
 import { loadPolicy, PolicySchema, savePolicy, validatePolicy } from './policy.js';
 
 const ADMIN = { roles: ['admin'], services: false } as const;
@@ -39,11 +38,22 @@ export function policyRoutes(container: Container) {
         preHandler: container.auth.require(READ),
         schema: {
           tags: ['alerts'],
-          summary: 'Notification channels and whether each is configured',
-          response: { 200: Type.Object({ data: Type.Array(Type.Object({ name: Type.String(), configured: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) })) }) },
+          summary: 'Notification channels of this tenant: whether each can send, whose receiver it uses, and why not',
+          response: {
+            200: Type.Object({
+              data: Type.Array(
+                Type.Object({
+                  name: Type.String(),
+                  configured: Type.Boolean(),
+                  source: Type.Union([Type.Literal('tenant'), Type.Literal('environment'), Type.Null()], { description: "tenant: this tenant's receiver; environment: the platform tenant's variables" }),
+                  reason: Type.Union([Type.String(), Type.Null()]),
+                }),
+              ),
+            }),
+          },
         },
       },
-      async () => ({ data: CHANNELS.map((name) => ({ name, configured: alerting.channels[name].notConfigured === null, reason: alerting.channels[name].notConfigured })) }),
+      async (request) => ({ data: await alerting.receivers.status(principalOf(request).tenantId) }),
     );
   };
 }

@@ -9,19 +9,29 @@ export interface ResolvedSecrets {
   jwtSecret: string | undefined;
   jwtPublicKey: string | undefined;
   hmacSecret: string;
-  /** True when secrets were generated for development (never in production). */
+  /** RECEIVER_SECRETS_KEY (base64 of 32 bytes): encrypts tenants' notification receiver secrets. */
+  receiverKey: string;
+  /** True when the JWT or HMAC secret was generated for development (never in production). */
   generated: boolean;
+}
+
+interface StoredSecrets {
+  jwtSecret: string;
+  hmacSecret: string;
+  receiverKey: string;
 }
 
 /**
  * Production must bring its own secrets (config refuses to start otherwise). In development
- * missing secrets are generated once and kept under DATA_DIR so tokens survive restarts.
+ * missing secrets are generated once and kept under DATA_DIR so tokens, and receiver secrets
+ * encrypted with the generated key, survive restarts.
  */
 export function resolveSecrets(config: Config): ResolvedSecrets {
   const needsJwt = config.JWT_SECRET === undefined && config.JWT_PUBLIC_KEY === undefined;
   const needsHmac = config.INTERNAL_HMAC_SECRET === undefined;
-  if (!needsJwt && !needsHmac) {
-    return { jwtSecret: config.JWT_SECRET, jwtPublicKey: config.JWT_PUBLIC_KEY, hmacSecret: config.INTERNAL_HMAC_SECRET ?? '', generated: false };
+  const receiverKey = config.RECEIVER_SECRETS_KEY;
+  if (!needsJwt && !needsHmac && receiverKey !== undefined) {
+    return { jwtSecret: config.JWT_SECRET, jwtPublicKey: config.JWT_PUBLIC_KEY, hmacSecret: config.INTERNAL_HMAC_SECRET ?? '', receiverKey, generated: false };
   }
   if (config.NODE_ENV === 'production') throw new Error('secrets missing in production');
   const stored = loadOrCreate(config.DATA_DIR);
@@ -29,20 +39,27 @@ export function resolveSecrets(config: Config): ResolvedSecrets {
     jwtSecret: config.JWT_SECRET ?? (config.JWT_PUBLIC_KEY === undefined ? stored.jwtSecret : undefined),
     jwtPublicKey: config.JWT_PUBLIC_KEY,
     hmacSecret: config.INTERNAL_HMAC_SECRET ?? stored.hmacSecret,
-    generated: true,
+    receiverKey: receiverKey ?? stored.receiverKey,
+    generated: needsJwt || needsHmac,
   };
 }
 
-function loadOrCreate(dataDir: string): { jwtSecret: string; hmacSecret: string } {
-  if (dataDir === 'memory://') return { jwtSecret: randomBytes(32).toString('hex'), hmacSecret: randomBytes(32).toString('hex') };
+const newReceiverKey = () => randomBytes(32).toString('base64');
+
+function loadOrCreate(dataDir: string): StoredSecrets {
+  if (dataDir === 'memory://') return { jwtSecret: randomBytes(32).toString('hex'), hmacSecret: randomBytes(32).toString('hex'), receiverKey: newReceiverKey() };
   const file = join(dataDir, 'dev-secrets.json');
   if (existsSync(file)) {
     const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
     if (typeof parsed === 'object' && parsed !== null && 'jwtSecret' in parsed && 'hmacSecret' in parsed && typeof parsed.jwtSecret === 'string' && typeof parsed.hmacSecret === 'string') {
-      return { jwtSecret: parsed.jwtSecret, hmacSecret: parsed.hmacSecret };
+      if ('receiverKey' in parsed && typeof parsed.receiverKey === 'string') return { jwtSecret: parsed.jwtSecret, hmacSecret: parsed.hmacSecret, receiverKey: parsed.receiverKey };
+      // A file from before receiver keys: keep its secrets (issued tokens stay valid), add the key.
+      const upgraded = { jwtSecret: parsed.jwtSecret, hmacSecret: parsed.hmacSecret, receiverKey: newReceiverKey() };
+      writeFileSync(file, JSON.stringify(upgraded, null, 2), { mode: 0o600 });
+      return upgraded;
     }
   }
-  const secrets = { jwtSecret: randomBytes(32).toString('hex'), hmacSecret: randomBytes(32).toString('hex') };
+  const secrets = { jwtSecret: randomBytes(32).toString('hex'), hmacSecret: randomBytes(32).toString('hex'), receiverKey: newReceiverKey() };
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;

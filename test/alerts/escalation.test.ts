@@ -33,6 +33,7 @@ async function escalationRow(tenantId: string, alertId: string) {
 describe('escalation', () => {
   it('a critical alert raised by any domain escalates at 5, 15 and 30 minutes, every step recorded and delivered', async () => {
     const tenant = newTenant();
+    await receivers.configure(t, tenant);
     const raised = await t.container.alerts.raise(tenant, alert('critical', 'c1'));
     const id = raised?.alert.id ?? '';
     await expect.poll(async () => (await escalationRow(tenant, id))?.status).toBe('active');

@@ -44,3 +44,9 @@ export async function countRows(t: TestApp, tenantId: string, table: string): Pr
   const result = await t.container.db.withTenant(tenantId, (tx) => tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE tenant_id = $1`, [tenantId]));
   return result.rows[0]?.n ?? 0;
 }
+
+/** Sets a tenant's receiver of one channel through the API, as its admin would. */
+export async function putReceiver(t: TestApp, tenantId: string, channel: string, body: Record<string, unknown>): Promise<void> {
+  const response = await t.app.inject({ method: 'PUT', url: `/api/v1/monitoring/alerts/receivers/${channel}`, headers: await adminHeaders(tenantId), payload: body });
+  if (response.statusCode !== 200) throw new Error(`receiver ${channel} refused: ${response.statusCode} ${response.body}`);
+}

@@ -29,6 +29,13 @@ const SECOND = 1000;
 const disk = (node: string, value: number) => ({ name: 'disk_used_percent', service: 'storage', value, labels: { node } });
 const diskRule = { rule_name: 'disk_full', metric_name: 'disk_used_percent', condition: '>', threshold: 90, severity: 'warning', window_seconds: 60, annotations: { summary: 'Disk almost full', runbook_url: 'https://runbooks.example/disk' } };
 
+/** A fresh tenant whose admin pointed its receivers at the local servers (the environment's serve the platform tenant only). */
+async function configuredTenant(): Promise<string> {
+  const tenant = newTenant();
+  await receivers.configure(t, tenant);
+  return tenant;
+}
+
 /** One pass of the notification-delivery job for this tenant: group, then deliver. */
 async function notify(tenantId: string) {
   const enqueued = await t.container.alerting.dispatcher.dispatchTenant(tenantId);
@@ -49,7 +56,7 @@ function verifySignature(request: { headers: Record<string, string | string[] | 
 
 describe('notifications', () => {
   it('a storm of 50 alerts from one cause is one grouped notification per channel; PagerDuty gets one event per fingerprint', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     await createRule(t, tenant, diskRule);
     const nodes = Array.from({ length: 50 }, (_, index) => `node-${index}`);
     await push(t, tenant, nodes.map((node) => disk(node, 97)));
@@ -99,7 +106,7 @@ describe('notifications', () => {
   }, 180_000);
 
   it('an alert resolved inside group_wait is never notified', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     await createRule(t, tenant, diskRule);
     await push(t, tenant, [disk('a', 99)]);
     await evaluate(t, tenant);
@@ -113,7 +120,7 @@ describe('notifications', () => {
   });
 
   it('repeat_interval re-sends an unchanged firing group', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     await t.app.inject({
       method: 'PUT', url: '/api/v1/monitoring/alerts/policy', headers: await adminHeaders(tenant),
       payload: { channels: ['webhook'], group_by: ['alertname'], group_wait_seconds: 0, group_interval_seconds: 60, repeat_interval_seconds: 600, send_resolved: true, inhibit_rules: [], escalation: {} },
@@ -133,7 +140,7 @@ describe('notifications', () => {
   });
 
   it('a silence mutes notifications, not the alert; its expiry unmutes', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     await createRule(t, tenant, diskRule);
     const silence = await t.app.inject({
       method: 'POST', url: '/api/v1/monitoring/alerts/silences', headers: { ...(await bearer(tenant, ['operator'])), 'content-type': 'application/json' },
@@ -165,7 +172,7 @@ describe('notifications', () => {
   });
 
   it('silence CRUD: change, expire early; bad silences are refused with codes and nothing is written', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     const headers = { ...(await bearer(tenant, ['operator'])), 'content-type': 'application/json' };
     const future = (minutes: number) => new Date(clock.nowMs() + minutes * 60 * SECOND).toISOString();
     const created = await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/alerts/silences', headers, payload: { matchers: [{ name: 'service', value: 'api' }], starts_at: future(5), ends_at: future(60), comment: 'maintenance' } });
@@ -195,7 +202,7 @@ describe('notifications', () => {
   });
 
   it('inhibition: a firing service_down mutes the other alerts of that service only', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     const raise = (fingerprint: string, name: string, service: string) =>
       t.container.alerts.raise(tenant, { fingerprint, name, type: 'threshold', severity: name === 'service_down' ? 'critical' : 'warning', message: `${name} on ${service}`, source: 'test', serviceName: service });
     await raise('down-checkout', 'service_down', 'checkout');
@@ -211,7 +218,7 @@ describe('notifications', () => {
   });
 
   it('acknowledging posts into the Slack thread and acknowledges the PagerDuty incident (dedup_key = fingerprint)', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     await t.container.alerts.raise(tenant, { fingerprint: 'pool-exhausted', name: 'database_connection_pool_exhausted', type: 'threshold', severity: 'warning', message: 'waiting clients', source: 'test', serviceName: 'db' });
     clock.advance(30 * SECOND);
     await notify(tenant);
@@ -226,7 +233,7 @@ describe('notifications', () => {
   });
 
   it('a receiver that is down for a while gets every notification once it is back, none twice; Retry-After is honoured', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     await createRule(t, tenant, diskRule);
     let webhookCalls = 0;
     webhook.respondWith(() => {
@@ -269,7 +276,7 @@ describe('notifications', () => {
   }, 120_000);
 
   it('dead-letters after NOTIFICATION_MAX_ATTEMPTS (and at once on a permanent 4xx), lists and re-queues dead letters', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     await t.app.inject({
       method: 'PUT', url: '/api/v1/monitoring/alerts/policy', headers: await adminHeaders(tenant),
       payload: { channels: ['webhook', 'pagerduty'], group_by: ['alertname'], group_wait_seconds: 0, group_interval_seconds: 60, repeat_interval_seconds: 3600, send_resolved: true, inhibit_rules: [], escalation: {} },
@@ -301,7 +308,7 @@ describe('notifications', () => {
   });
 
   it('exposes alerting metrics on /metrics', async () => {
-    const tenant = newTenant();
+    const tenant = await configuredTenant();
     await t.container.alerts.raise(tenant, { fingerprint: 'm1', name: 'metric_probe', type: 'threshold', severity: 'critical', message: 'probe', source: 'test' });
     const response = await t.app.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);

@@ -1,9 +1,15 @@
+import type { TestApp } from '../support/app.js';
 import { HttpReceiver, okResponder, pagerDutyResponder, slackResponder } from '../support/receivers.js';
 import { startSmtpServer } from '../support/smtp.js';
+import { putReceiver } from './fixtures.js';
 
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
 
-/** SMTP, Slack, PagerDuty and webhook receivers on 127.0.0.1 and the environment pointing at them. */
+/**
+ * SMTP, Slack, PagerDuty and webhook receivers on 127.0.0.1 and the environment pointing at them.
+ * The environment's receivers serve the platform tenant (SYSTEM_TENANT_ID) only: `configure`
+ * gives another tenant the same receivers through the API, as its admin would.
+ */
 export async function startReceivers() {
   const smtp = await startSmtpServer();
   const slack = await new HttpReceiver(slackResponder()).up();
@@ -18,6 +24,12 @@ export async function startReceivers() {
   };
   return {
     smtp, slack, pagerDuty, webhook, env,
+    async configure(t: TestApp, tenantId: string): Promise<void> {
+      await putReceiver(t, tenantId, 'email', { to: [env.ALERT_EMAIL_TO] });
+      await putReceiver(t, tenantId, 'slack', { channel: env.SLACK_CHANNEL, token: env.SLACK_TOKEN });
+      await putReceiver(t, tenantId, 'pagerduty', { routing_key: env.PAGERDUTY_ROUTING_KEY });
+      await putReceiver(t, tenantId, 'webhook', { url: env.WEBHOOK_URL, secret: WEBHOOK_SECRET });
+    },
     reset() {
       for (const receiver of [slack, pagerDuty, webhook]) receiver.reset();
       slack.respondWith(slackResponder());

@@ -31,6 +31,7 @@ describe('restart in the middle', () => {
   it('loses nothing: the alert state, the group log and the undelivered outbox survive; nothing is sent twice', async () => {
     const tenant = newTenant();
     first = await app();
+    await receivers.configure(first, tenant);
     await createRule(first, tenant, { rule_name: 'disk_full', metric_name: 'disk_used_percent', condition: '>', threshold: 90, severity: 'warning', window_seconds: 120, duration: 60 });
     await push(first, tenant, [{ name: 'disk_used_percent', service: 'storage', value: 97, labels: { node: 'a' } }]);
     await evaluate(first, tenant);

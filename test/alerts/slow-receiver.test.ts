@@ -6,7 +6,7 @@ import type { DeliveryResult } from '../../src/alerts/notify/delivery.js';
 import { claimDue, markFailedAttempt, startAttempt } from '../../src/alerts/notify/outbox.repository.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { createTestApp, newTenant, type TestApp } from '../support/app.js';
-import { adminHeaders, createRule, evaluate, push } from './fixtures.js';
+import { adminHeaders, createRule, evaluate, push, putReceiver } from './fixtures.js';
 import { WEBHOOK_SECRET } from './receivers-env.js';
 
 // Issue 12: a receiver answering 200 after 8 s, 8 alerts at once, NOTIFICATION_TIMEOUT_MS 10 s.
@@ -51,7 +51,7 @@ let t: TestApp;
 
 beforeAll(async () => {
   webhook = await startSlowWebhook();
-  t = await createTestApp({ clock, env: { WEBHOOK_URL: webhook.url, WEBHOOK_SECRET, NOTIFICATION_TIMEOUT_MS: String(TIMEOUT_MS) } });
+  t = await createTestApp({ clock, env: { NOTIFICATION_TIMEOUT_MS: String(TIMEOUT_MS) } });
 });
 afterAll(async () => {
   await t.close();
@@ -65,6 +65,7 @@ async function dueNotifications(tenant: string, count: number): Promise<void> {
     payload: { channels: ['webhook'], group_by: ['alertname', 'node'], group_wait_seconds: 0, group_interval_seconds: 60, repeat_interval_seconds: 3600, send_resolved: true, inhibit_rules: [], escalation: {} },
   });
   expect(policy.statusCode).toBe(200);
+  await putReceiver(t, tenant, 'webhook', { url: webhook.url, secret: WEBHOOK_SECRET });
   await createRule(t, tenant, { rule_name: 'disk_full', metric_name: 'disk_used_percent', condition: '>', threshold: 90, severity: 'warning', window_seconds: 60 });
   await push(t, tenant, Array.from({ length: count }, (_, index) => ({ name: 'disk_used_percent', service: 'storage', value: 97, labels: { node: `node-${index}` } })));
   await evaluate(t, tenant);

@@ -5,9 +5,11 @@ import { TEST_DATABASE_URL } from '../support/env.js';
 import { countRows } from './fixtures.js';
 
 const clock = new ManualClock(Date.UTC(2026, 0, 22, 10));
+// The environment's receivers (none here) serve the platform tenant only: a fresh one per file.
+const platform = newTenant();
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ clock });
+  t = await createTestApp({ clock, env: { SYSTEM_TENANT_ID: platform } });
 });
 afterAll(async () => t.close());
 
@@ -22,15 +24,30 @@ describe('channels that are not configured', () => {
     ]);
   });
 
-  it('are listed by the channels endpoint', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/alerts/channels', headers: await bearer(newTenant(), ['viewer']) });
-    expect(response.json<{ data: Array<{ name: string; configured: boolean }> }>().data.map((channel) => [channel.name, channel.configured])).toEqual([
-      ['email', false], ['slack', false], ['pagerduty', false], ['webhook', false],
+  it('are listed by the channels endpoint, with the reason for this tenant', async () => {
+    const listed = async (tenantId: string) => {
+      const response = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/alerts/channels', headers: await bearer(tenantId, ['viewer']) });
+      return response.json<{ data: Array<{ name: string; configured: boolean; source: string | null; reason: string }> }>().data.map((channel) => [channel.name, channel.configured, channel.source, channel.reason]);
+    };
+    expect(await listed(platform)).toEqual([
+      ['email', false, null, 'e-mail is not configured (set SMTP_HOST)'],
+      ['slack', false, null, 'Slack is not configured (set SLACK_TOKEN and SLACK_CHANNEL)'],
+      ['pagerduty', false, null, 'PagerDuty is not configured (set PAGERDUTY_ROUTING_KEY)'],
+      ['webhook', false, null, 'webhook is not configured (set WEBHOOK_URL)'],
+    ]);
+    expect(await listed(newTenant())).toEqual([
+      ['email', false, null, 'e-mail is not configured (set SMTP_HOST)'],
+      ['slack', false, null, 'no receiver configured for this tenant (PUT /api/v1/monitoring/alerts/receivers/slack)'],
+      ['pagerduty', false, null, 'no receiver configured for this tenant (PUT /api/v1/monitoring/alerts/receivers/pagerduty)'],
+      ['webhook', false, null, 'no receiver configured for this tenant (PUT /api/v1/monitoring/alerts/receivers/webhook)'],
     ]);
   });
 
-  it('get a delivery record saying so instead of being skipped', async () => {
-    const tenant = newTenant();
+  it.each([
+    ['the platform tenant', () => platform, 'webhook is not configured (set WEBHOOK_URL)'],
+    ['any other tenant', newTenant, 'no receiver configured for this tenant (PUT /api/v1/monitoring/alerts/receivers/webhook)'],
+  ])('get a delivery record saying so instead of being skipped (%s)', async (_who, tenantOf, webhookReason) => {
+    const tenant = tenantOf();
     await t.container.alerts.raise(tenant, { fingerprint: 'x', name: 'queue_stalled', type: 'threshold', severity: 'error', message: 'stalled', source: 'test' });
     clock.advance(30_000);
     expect(await t.container.alerting.dispatcher.dispatchTenant(tenant)).toBe(4);
@@ -38,7 +55,8 @@ describe('channels that are not configured', () => {
     const response = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/alerts/notifications?status=not_configured', headers: await bearer(tenant, ['viewer']) });
     const rows = response.json<{ data: Array<{ channel: string; status: string; last_error: string }> }>().data;
     expect(rows.map((row) => [row.channel, row.status]).sort()).toEqual([['email', 'not_configured'], ['pagerduty', 'not_configured'], ['slack', 'not_configured'], ['webhook', 'not_configured']]);
-    expect(rows.find((row) => row.channel === 'webhook')?.last_error).toBe('webhook is not configured (set WEBHOOK_URL)');
+    expect(rows.find((row) => row.channel === 'webhook')?.last_error).toBe(webhookReason);
+    expect(rows.find((row) => row.channel === 'email')?.last_error).toBe('e-mail is not configured (set SMTP_HOST)');
   });
 
   // The job spans every tenant of the database: run it only on this file's own embedded database.

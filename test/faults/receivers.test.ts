@@ -32,8 +32,6 @@ describe.skipIf(skip !== undefined)('a slow and a failing notification receiver'
     service = await createServiceProcess({
       databaseUrl: pg.url(),
       env: {
-        WEBHOOK_URL: `${receiver.url}/hooks/alerts`,
-        WEBHOOK_SECRET: 'faults-webhook-secret-0123456789abcdef',
         ALERT_EVALUATION_INTERVAL_MS: '500',
         NOTIFICATION_INTERVAL_MS: '250',
         NOTIFICATION_TIMEOUT_MS: '1000',
@@ -63,6 +61,10 @@ describe.skipIf(skip !== undefined)('a slow and a failing notification receiver'
     const policy = { channels: ['webhook'], group_by: ['alertname', 'node'], group_wait_seconds: 0, group_interval_seconds: 60, repeat_interval_seconds: 86_400, send_resolved: false, inhibit_rules: [], escalation: {} };
     const put = await attempt(service.url, { method: 'PUT', path: '/api/v1/monitoring/alerts/policy', headers: json(tenant), body: JSON.stringify(policy) });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
+    // The environment's receivers serve the platform tenant only: this tenant's admin sets its own webhook.
+    const webhook = { url: `${receiver.url}/hooks/alerts`, secret: 'faults-webhook-secret-0123456789abcdef' };
+    const receiverSet = await attempt(service.url, { method: 'PUT', path: '/api/v1/monitoring/alerts/receivers/webhook', headers: json(tenant), body: JSON.stringify(webhook) });
+    expect(receiverSet.status, JSON.stringify(receiverSet.body)).toBe(200);
     const rule = { rule_name: alertname, metric_name: 'faults_alarm', condition: '>', threshold: 90, severity: 'warning', window_seconds: 300 };
     const created = await attempt(service.url, { method: 'POST', path: '/api/v1/monitoring/alerts/rules', headers: json(tenant), body: JSON.stringify(rule) });
     expect(created.status, JSON.stringify(created.body)).toBe(201);

@@ -5,9 +5,9 @@ import type { Clock } from '../../platform/clock.js';
 import type { Db, Tx } from '../../platform/db/index.js';
 import type { AlertingMetrics } from '../alerting.metrics.js';
 import type { ChannelName } from '../channels.js';
+import type { Resolved } from '../receivers/receiver.js';
 import { retryDelayMs } from './backoff.js';
-import type { Channel } from './channel.js';
-import type { Channels } from './enqueue.js';
+import { sendTo, type ChannelSet } from './channel.js';
 import type { DeliveryOutcome } from './outcome.js';
 import { claimDue, hasEarlierUndelivered, markDelivered, markFailedAttempt, release, startAttempt, type OutboxRow } from './outbox.repository.js';
 
@@ -28,13 +28,30 @@ const LEASE_MARGIN_MS = 5_000;
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** One attempt, ended at the attempt timeout even where a client's own timeouts are per phase (SMTP). */
-async function sendWithin(channel: Channel, row: OutboxRow, timeoutMs: number): Promise<DeliveryOutcome> {
+/** Where a tenant's notifications of a channel go (the receivers of alerting), looked up once per pass. */
+export type ReceiverLookup = (tenantId: string, channel: ChannelName) => Promise<Resolved>;
+
+/**
+ * One attempt to the receiver of the row's tenant, ended at the attempt timeout even where a
+ * client's own timeouts are per phase (SMTP). A tenant without a receiver (deleted since the row
+ * was written) fails for good: the dead letter can be retried once one is configured.
+ */
+async function sendWithin(channels: ChannelSet, lookup: ReceiverLookup, row: OutboxRow, timeoutMs: number): Promise<DeliveryOutcome> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<DeliveryOutcome>((resolve) => {
     timer = setTimeout(() => resolve({ status: 'retryable', error: `no answer within ${timeoutMs} ms` }), timeoutMs);
   });
-  const sent = channel.send(row).catch((error: unknown): DeliveryOutcome => ({ status: 'retryable', error: errorText(error) }));
+  const send = async (): Promise<DeliveryOutcome> => {
+    let resolved: Resolved;
+    try {
+      resolved = await lookup(row.tenant_id, row.channel);
+    } catch (error) {
+      return { status: 'retryable', error: `the receiver could not be read: ${errorText(error)}` };
+    }
+    if ('notConfigured' in resolved) return { status: 'failed', error: resolved.notConfigured };
+    return sendTo(channels, row, resolved.receiver);
+  };
+  const sent = send().catch((error: unknown): DeliveryOutcome => ({ status: 'retryable', error: errorText(error) }));
   try {
     return await Promise.race([sent, deadline]);
   } finally {
@@ -47,11 +64,12 @@ async function sendWithin(channel: Channel, row: OutboxRow, timeoutMs: number): 
  * sender come back once their lease expires); each attempt first renews its own row's lease for
  * NOTIFICATION_TIMEOUT_MS (plus a margin) and goes ahead only if the pass still owns the row, so a
  * row is sent again only after its attempt failed or its lease expired and another sender took
- * it. Channels run in parallel, one channel's rows in creation order. Retryable failures back off
+ * it. Each row goes to the receiver of its own tenant (looked up once per pass and tenant).
+ * Channels run in parallel, one channel's rows in creation order. Retryable failures back off
  * exponentially with jitter and honour Retry-After; after NOTIFICATION_MAX_ATTEMPTS, or on a
  * permanent failure, the row is dead-lettered.
  */
-export function createDelivery(deps: { config: Config; db: Db; clock: Clock; logger: Logger; channels: Channels; metrics: AlertingMetrics }) {
+export function createDelivery(deps: { config: Config; db: Db; clock: Clock; logger: Logger; channels: ChannelSet; receivers: { resolve: ReceiverLookup }; metrics: AlertingMetrics }) {
   const { config } = deps;
   const unit = <T>(tenantId: string, work: (tx: Tx) => Promise<T>) => deps.db.withTenant(tenantId, work);
   const leaseFrom = (now: Date) => new Date(now.getTime() + config.NOTIFICATION_TIMEOUT_MS + LEASE_MARGIN_MS);
@@ -81,14 +99,14 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
   };
 
   /** Renews the row's lease for this attempt alone, then sends; a row another sender took over is left to it. */
-  const attempt = async (row: OutboxRow): Promise<Settled> => {
+  const attempt = async (row: OutboxRow, lookup: ReceiverLookup): Promise<Settled> => {
     const now = deps.clock.now();
     const held = await unit(row.tenant_id, (tx) => startAttempt(tx, row, now, leaseFrom(now)));
     if (held === undefined) return 'lostLease';
-    return settle(held, await sendWithin(deps.channels[held.channel], held, config.NOTIFICATION_TIMEOUT_MS));
+    return settle(held, await sendWithin(deps.channels, lookup, held, config.NOTIFICATION_TIMEOUT_MS));
   };
 
-  const deliverChannel = async (rows: OutboxRow[], result: DeliveryResult): Promise<void> => {
+  const deliverChannel = async (rows: OutboxRow[], result: DeliveryResult, lookup: ReceiverLookup): Promise<void> => {
     // Slack replies must not overtake the message that starts their thread, nor a PagerDuty resolve
     // its trigger: a group's row waits while an earlier one is undelivered. Rows come in creation
     // order, so the database is asked once per group and the rest is known from this pass.
@@ -106,7 +124,7 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
         result[released ? 'deferred' : 'lostLease'] += 1;
         continue;
       }
-      const settled = await attempt(row);
+      const settled = await attempt(row, lookup);
       // A row taken over is being sent by another pass: this group's later rows wait for it.
       if (ordered && (settled === 'retrying' || settled === 'lostLease')) blocked.add(key);
       result[settled] += 1;
@@ -131,7 +149,14 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
         if (list === undefined) byChannel.set(row.channel, [row]);
         else list.push(row);
       }
-      await Promise.all([...byChannel.values()].map((list) => deliverChannel(list, result)));
+      const receivers = new Map<string, Promise<Resolved>>();
+      const lookup: ReceiverLookup = (tenant, channel) => {
+        const key = `${tenant}|${channel}`;
+        const known = receivers.get(key) ?? deps.receivers.resolve(tenant, channel);
+        receivers.set(key, known);
+        return known;
+      };
+      await Promise.all([...byChannel.values()].map((list) => deliverChannel(list, result, lookup)));
       return result;
     },
   };

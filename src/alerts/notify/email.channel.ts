@@ -5,14 +5,16 @@ import { textOf, titleOf } from './payload.js';
 
 const escape = (text: string) => text.replace(/[&<>"]/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[char] ?? char);
 
-export function createEmailChannel(config: Config, sender: EmailSender): Channel {
-  const notConfigured = sender.notConfigured ?? (config.ALERT_EMAIL_TO.length === 0 ? 'alert e-mail is not configured (set ALERT_EMAIL_TO)' : null);
+export const TENANT_HEADER = 'X-Monitoring-Tenant-Id';
+
+/** SMTP is the platform's relay for every tenant; the recipients are the tenant's. */
+export function createEmailChannel(config: Config, sender: EmailSender): Channel<'email'> {
   return {
     name: 'email',
-    notConfigured,
-    async send(message) {
-      const text = textOf(message.payload, config.ALERT_EXTERNAL_URL);
-      return sender.send({ to: config.ALERT_EMAIL_TO, subject: titleOf(message.payload), text, html: `<pre>${escape(text)}</pre>` });
+    unavailable: sender.notConfigured,
+    async send(message, receiver) {
+      const text = textOf(message.payload, config.ALERT_EXTERNAL_URL, message.tenant_id);
+      return sender.send({ to: receiver.to, subject: titleOf(message.payload), text, html: `<pre>${escape(text)}</pre>`, headers: { [TENANT_HEADER]: message.tenant_id } });
     },
   };
 }

@@ -8,6 +8,7 @@ export interface EmailMessage {
   subject: string;
   text: string;
   html?: string;
+  headers?: Record<string, string>;
   attachments?: Array<{ filename: string; content: string | Buffer; contentType?: string }>;
 }
 

@@ -1,15 +1,19 @@
 import type { Tx } from '../../platform/db/index.js';
 import type { ChannelName } from '../channels.js';
-import type { Channel } from './channel.js';
 import { insertOutbox, type NewOutboxRow } from './outbox.repository.js';
 import type { NotificationPayload } from './payload.js';
 
-export type Channels = Readonly<Record<ChannelName, Channel>>;
+/** The channels as one tenant sees them: which can send its notifications, and why the others cannot. */
+export interface Channels {
+  /** Per channel: null when the tenant's notifications can be sent on it, else why not. In the caller's transaction. */
+  availability(tx: Tx, tenantId: string): Promise<Readonly<Record<ChannelName, string | null>>>;
+}
 
 /**
  * Turns one notification into outbox rows, one per channel, inside the caller's transaction.
  * PagerDuty gets one event per alert (dedup_key = fingerprint) for the given actions; a channel
- * that is not configured gets a row saying so instead of being skipped.
+ * the tenant has no receiver for (or the platform no transport for) gets a row saying so instead
+ * of being skipped.
  */
 export async function enqueueNotification(
   tx: Tx,
@@ -25,11 +29,12 @@ export async function enqueueNotification(
 ): Promise<string[]> {
   const rows: NewOutboxRow[] = [];
   const { payload } = notification;
+  const available = await channels.availability(tx, tenantId);
   for (const name of notification.channels) {
-    const channel = channels[name];
+    const notConfigured = available[name];
     const base = { channel: name, kind: payload.kind, groupKey: payload.group_key, alertId: notification.alertId } as const;
-    if (channel.notConfigured !== null) {
-      rows.push({ ...base, payload, status: 'not_configured', error: channel.notConfigured });
+    if (notConfigured !== null) {
+      rows.push({ ...base, payload, status: 'not_configured', error: notConfigured });
       continue;
     }
     if (name !== 'pagerduty') {

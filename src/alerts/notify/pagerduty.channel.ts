@@ -4,17 +4,17 @@ import type { Channel } from './channel.js';
 import { outcomeOfNetworkError, outcomeOfResponse } from './outcome.js';
 import { titleOf } from './payload.js';
 
-/** PagerDuty Events API v2: one event per alert, dedup_key = the alert's fingerprint. */
-export function createPagerDutyChannel(deps: { config: Config; clock: Clock }): Channel {
+/**
+ * PagerDuty Events API v2: one event per alert, dedup_key = the alert's fingerprint, to the
+ * routing key of the notification's tenant. A trigger carries the tenant in custom_details.
+ */
+export function createPagerDutyChannel(deps: { config: Config; clock: Clock }): Channel<'pagerduty'> {
   const { config } = deps;
-  const routingKey = config.PAGERDUTY_ROUTING_KEY;
-  if (routingKey === undefined) {
-    return { name: 'pagerduty', notConfigured: 'PagerDuty is not configured (set PAGERDUTY_ROUTING_KEY)', send: async () => ({ status: 'failed', error: 'PagerDuty is not configured' }) };
-  }
   return {
     name: 'pagerduty',
-    notConfigured: null,
-    async send(message) {
+    unavailable: null,
+    async send(message, receiver) {
+      const routingKey = receiver.routing_key;
       const { payload } = message;
       const event = payload.pagerduty;
       const alert = payload.alerts[0];
@@ -33,7 +33,7 @@ export function createPagerDutyChannel(deps: { config: Config; clock: Clock }): 
                 component: alert.service_name ?? undefined,
                 group: payload.group_labels['alertname'] ?? alert.name,
                 class: alert.name,
-                custom_details: { labels: alert.labels, annotations: alert.annotations, value: alert.value, reason: payload.reason, level: payload.level ?? null },
+                custom_details: { tenant_id: message.tenant_id, labels: alert.labels, annotations: alert.annotations, value: alert.value, reason: payload.reason, level: payload.level ?? null },
               },
               client: config.SERVICE_NAME,
               client_url: `${config.ALERT_EXTERNAL_URL}/api/v1/monitoring/alerts/${alert.id}`,

@@ -60,8 +60,8 @@ export function alertLine(alert: NotifiedAlert): string {
   return `[${alert.status.toUpperCase()}] [${alert.severity.toUpperCase()}] ${alert.name}: ${alert.message}${summary === undefined ? '' : ` (${summary})`}`;
 }
 
-export function textOf(payload: NotificationPayload, externalUrl: string): string {
-  const lines = [titleOf(payload), `Reason: ${payload.reason}`, ''];
+export function textOf(payload: NotificationPayload, externalUrl: string, tenantId: string): string {
+  const lines = [titleOf(payload), `Tenant: ${tenantId}`, `Reason: ${payload.reason}`, ''];
   for (const alert of payload.alerts) {
     lines.push(alertLine(alert));
     lines.push(`  labels: ${Object.entries(alert.labels).map(([key, value]) => `${key}=${value}`).join(', ')}`);

@@ -8,12 +8,14 @@ import type { NotificationPayload } from './payload.js';
 
 export const WEBHOOK_SIGNATURE_HEADER = 'x-monitoring-signature';
 export const WEBHOOK_TIMESTAMP_HEADER = 'x-monitoring-timestamp';
+export const WEBHOOK_TENANT_HEADER = 'x-monitoring-tenant-id';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-/** Alertmanager's webhook body, version 4, so existing receivers parse it unchanged. */
-export function alertmanagerPayload(payload: NotificationPayload, externalUrl: string) {
+/** Alertmanager's webhook body, version 4, so existing receivers parse it unchanged; `tenant_id` is added. */
+export function alertmanagerPayload(payload: NotificationPayload, externalUrl: string, tenantId: string) {
   return {
     version: '4',
+    tenant_id: tenantId,
     groupKey: `{}:${canonicalLabels(payload.group_labels)}`,
     truncatedAlerts: 0,
     status: payload.status,
@@ -39,27 +41,23 @@ export function alertmanagerPayload(payload: NotificationPayload, externalUrl: s
 }
 
 /**
- * POSTs the payload signed with HMAC-SHA256: `x-monitoring-signature: sha256=<hex>` over
- * `<x-monitoring-timestamp>.<raw body>`, so receivers can check origin and freshness.
+ * POSTs the payload to the URL of the notification's tenant, signed with HMAC-SHA256 when the
+ * receiver has a secret: `x-monitoring-signature: sha256=<hex>` over `<x-monitoring-timestamp>.<raw body>`,
+ * so receivers can check origin and freshness.
  */
-export function createWebhookChannel(deps: { config: Config; clock: Clock; secret: string }): Channel {
-  const url = deps.config.WEBHOOK_URL;
-  if (url === undefined) return { name: 'webhook', notConfigured: 'webhook is not configured (set WEBHOOK_URL)', send: async () => ({ status: 'failed', error: 'webhook is not configured' }) };
+export function createWebhookChannel(deps: { config: Config; clock: Clock }): Channel<'webhook'> {
   return {
     name: 'webhook',
-    notConfigured: null,
-    async send(message) {
-      const body = JSON.stringify(alertmanagerPayload(message.payload, deps.config.ALERT_EXTERNAL_URL));
+    unavailable: null,
+    async send(message, receiver) {
+      const body = JSON.stringify(alertmanagerPayload(message.payload, deps.config.ALERT_EXTERNAL_URL, message.tenant_id));
       const timestamp = String(deps.clock.nowMs());
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-notification-id': message.id, [WEBHOOK_TENANT_HEADER]: message.tenant_id, [WEBHOOK_TIMESTAMP_HEADER]: timestamp };
+      if (receiver.secret !== null) headers[WEBHOOK_SIGNATURE_HEADER] = `sha256=${hmacHex(receiver.secret, `${timestamp}.${body}`)}`;
       try {
-        const response = await fetch(url, {
+        const response = await fetch(receiver.url, {
           method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-notification-id': message.id,
-            [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
-            [WEBHOOK_SIGNATURE_HEADER]: `sha256=${hmacHex(deps.secret, `${timestamp}.${body}`)}`,
-          },
+          headers,
           body,
           signal: AbortSignal.timeout(deps.config.NOTIFICATION_TIMEOUT_MS),
         });
