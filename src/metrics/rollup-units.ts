@@ -9,13 +9,15 @@ export const ROW_COST = 100;
 /** One transaction of the 5m/1h step: some (hour, series) of one tenant. */
 export interface BucketUnit {
   tenantId: string;
+  seriesHours: readonly SeriesHour[];
   fiveMinutes: SeriesBucket[];
   hours: SeriesBucket[];
   days: Date[];
   cost: number;
 }
 
-interface HourGroup {
+/** One series in one hour: the smallest unit (its 1h p95 reads every sample of the hour at once). */
+export interface SeriesHour {
   tenantId: string;
   hour: SeriesBucket;
   marks: MarkedSeriesBucket[];
@@ -30,25 +32,20 @@ interface HourGroup {
  * one statement), so one series-hour above the budget makes a unit alone.
  */
 export function planBucketUnits(marks: readonly MarkedSeriesBucket[], budget: number): BucketUnit[] {
-  const groups = new Map<string, HourGroup>();
+  const groups = new Map<string, SeriesHour>();
   for (const mark of marks) {
     const hourMs = Math.floor(mark.bucketStart.getTime() / HOUR_MS) * HOUR_MS;
     const key = `${mark.tenantId}|${hourMs}|${mark.seriesKey}`;
     let group = groups.get(key);
     if (group === undefined) {
-      group = {
-        tenantId: mark.tenantId,
-        hour: { bucketStart: new Date(hourMs), seriesKey: mark.seriesKey },
-        marks: [],
-        cost: mark.known1h + ROW_COST,
-      };
+      group = { tenantId: mark.tenantId, hour: { bucketStart: new Date(hourMs), seriesKey: mark.seriesKey }, marks: [], cost: mark.known1h + ROW_COST };
       groups.set(key, group);
     }
     group.marks.push(mark);
     // The 5m row reads its bucket; the 1h row reads the hour, new samples included.
     group.cost += mark.known5m + mark.marked + ROW_COST + mark.marked;
   }
-  const byTenant = new Map<string, HourGroup[]>();
+  const byTenant = new Map<string, SeriesHour[]>();
   for (const group of groups.values()) {
     const list = byTenant.get(group.tenantId);
     if (list === undefined) byTenant.set(group.tenantId, [group]);
@@ -62,11 +59,17 @@ export function planBucketUnits(marks: readonly MarkedSeriesBucket[], budget: nu
   return units;
 }
 
-function toUnit(tenantId: string, groups: readonly HourGroup[]): BucketUnit {
+/** A failed unit's series-hours, one unit each, so a bad one holds back only itself. */
+export function splitBucketUnit(unit: BucketUnit): BucketUnit[] {
+  return unit.seriesHours.map((group) => toUnit(unit.tenantId, [group]));
+}
+
+function toUnit(tenantId: string, groups: readonly SeriesHour[]): BucketUnit {
   const days = new Set<number>();
   for (const group of groups) days.add(Math.floor(group.hour.bucketStart.getTime() / DAY_MS) * DAY_MS);
   return {
     tenantId,
+    seriesHours: groups,
     fiveMinutes: groups.flatMap((group) =>
       group.marks.map((mark) => ({
         bucketStart: mark.bucketStart,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packWithin, planBucketUnits, planDayUnits, ROW_COST } from '../../src/metrics/rollup-units.js';
+import { packWithin, planBucketUnits, planDayUnits, ROW_COST, splitBucketUnit } from '../../src/metrics/rollup-units.js';
 import type { MarkedSeriesBucket } from '../../src/metrics/rollups.repository.js';
 
 const HOUR = 3_600_000;
@@ -48,6 +48,16 @@ describe('rollup units', () => {
     const units = planBucketUnits(marks, 20_000);
     expect(units.map((unit) => unit.hours.map((row) => row.seriesKey))).toEqual([['big'], ['small']]);
     expect(units[0]?.fiveMinutes).toHaveLength(2);
+  });
+
+  it('splits a failed unit into its series-hours, every row kept', () => {
+    const marks = [mark('t', base, 'a', 1), mark('t', base + FIVE_MINUTES, 'a', 1), mark('t', base, 'b', 1), mark('t', base + HOUR, 'a', 1)];
+    const [unit] = planBucketUnits(marks, 1_000_000);
+    expect(unit?.hours).toHaveLength(3);
+    const parts = unit === undefined ? [] : splitBucketUnit(unit);
+    expect(parts.map((part) => part.hours.map((row) => rowKey('t', row)))).toEqual(unit?.hours.map((row) => [rowKey('t', row)]));
+    expect(parts.flatMap((part) => part.fiveMinutes.map((row) => rowKey('t', row))).sort()).toEqual(marks.map((one) => rowKey('t', one)).sort());
+    expect(parts.map((part) => part.days.map((day) => day.toISOString()))).toEqual([['2026-01-01T00:00:00.000Z'], ['2026-01-01T00:00:00.000Z'], ['2026-01-02T00:00:00.000Z']]);
   });
 
   it('sizes the work from the current rollups as well as the new samples', () => {
