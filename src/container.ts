@@ -11,6 +11,7 @@ import { BUSINESS_COLLECTOR, createBusinessCollector } from './collectors/busine
 import { BLOCKCHAIN_COLLECTOR, createBlockchainCollector } from './collectors/blockchain/index.js';
 import { createReports, REPORT_GENERATION_JOB, type Reports } from './reports/index.js';
 import { createIngest, type Ingest } from './metrics/ingest.js';
+import { createIngestLimits } from './metrics/ingest-limits.js';
 import { createHealthService, healthCheckJob, type HealthService } from './health/index.js';
 import { createSlaService, slaComputationJob, type SlaService } from './sla/index.js';
 import { createIncidentService, incidentAutoOpenJob, type IncidentService } from './incidents/index.js';
@@ -176,7 +177,8 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const scheduler = createScheduler({ db, clock, logger });
     teardown.add('scheduler', () => scheduler.stop());
 
-    const ingest = createIngest({ db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH });
+    const ingestLimits = createIngestLimits({ config, db, clock, limits });
+    const ingest = createIngest({ db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH, limits: ingestLimits });
     const alerts = createAlertStore({ db, bus, clock, logger });
 
     // --- domain wiring: each domain builds its services and registers its jobs in its own block ---

@@ -30,8 +30,11 @@ export const COUNT_LIMIT_RETRY_AFTER_SECONDS = 60;
 /** Where a limit is counted: the whole cluster (database, Redis) or each instance on its own. */
 export type LimitScope = 'cluster' | 'instance';
 
-/** Current usage of one limit by each of the given tenants (missing = 0). */
-export type UsageReader = (tenantIds: readonly string[]) => Promise<Map<string, number>>;
+/**
+ * Current usage of one limit by each of the given tenants (missing = 0). `single` is true when
+ * one tenant asks for its own usage (the API): a reader may then load what it has not in memory.
+ */
+export type UsageReader = (tenantIds: readonly string[], single: boolean) => Promise<Map<string, number>>;
 
 export interface LimitView {
   limit: LimitName;
@@ -156,11 +159,11 @@ export function createTenantLimits(deps: TenantLimitsDeps): TenantLimits {
     },
   });
 
-  const read = async (limit: LimitName, tenantIds: readonly string[]): Promise<Map<string, number> | null> => {
+  const read = async (limit: LimitName, tenantIds: readonly string[], single = false): Promise<Map<string, number> | null> => {
     const reader = readers.get(limit);
     if (reader === undefined) return null;
     try {
-      return await reader.read(tenantIds);
+      return await reader.read(tenantIds, single);
     } catch (error) {
       deps.logger.warn({ err: error, limit }, 'limit usage could not be read');
       return null;
@@ -217,8 +220,8 @@ export function createTenantLimits(deps: TenantLimitsDeps): TenantLimits {
           scope = counters.shared ? 'cluster' : 'instance';
           usage = options.ip === undefined ? null : ((await counters.peek([requestKey.ip(options.ip)], windowMs).catch(() => []))[0]?.count ?? 0);
         } else {
-          const read_ = await read(limit, [tenantId]);
-          usage = read_ === null ? null : (read_.get(tenantId) ?? 0);
+          const found = await read(limit, [tenantId], true);
+          usage = found === null ? null : (found.get(tenantId) ?? 0);
         }
         views.push({ limit, value: values[limit], usage, scope, description: DESCRIPTIONS[limit] });
       }

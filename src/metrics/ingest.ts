@@ -7,6 +7,7 @@ import type { Db } from '../platform/db/index.js';
 import { catalogueProblem } from './catalogue-feed.js';
 import { batchHashOf, checkIdempotencyKey, keyReusedError } from './idempotency.js';
 import { claimIdempotencyKey } from './idempotency.repository.js';
+import type { IngestLimits } from './ingest-limits.js';
 import { ensurePartitions, insertSamples, utcDay } from './metrics.repository.js';
 import { seriesKeyOf, type Sample, type SampleInput } from './sample.js';
 
@@ -52,6 +53,8 @@ export interface IngestOptions {
   logger: Logger;
   retentionDays: number;
   maxBatch: number;
+  /** Samples per second and series per tenant; absent = unlimited (tests of other parts). */
+  limits?: IngestLimits;
   /** Samples further ahead than this are refused (clock skew allowance). */
   maxFutureMs?: number;
   onPublishFailure?: (error: unknown) => void;
@@ -90,6 +93,8 @@ export function createIngest(options: IngestOptions): Ingest {
       if (key !== undefined) checkIdempotencyKey(key);
       const now = options.clock.now();
       const samples = validate(inputs, now);
+      // A batch past a tenant limit is refused whole before anything is written.
+      const admitted = await options.limits?.admit(tenantId, samples, source);
       const days = [...new Set(samples.map((sample) => utcDay(sample.timestamp)))];
       const missingDays = days.filter((day) => !knownDays.has(day));
       const replay = await options.db.withTenant(tenantId, async (tx): Promise<IngestResult | undefined> => {
@@ -106,7 +111,12 @@ export function createIngest(options: IngestOptions): Ingest {
         // One statement stores the samples and tells the aggregation job which buckets changed.
         await insertSamples(tx, tenantId, samples);
         return undefined;
+      }).catch((error: unknown) => {
+        admitted?.release();
+        throw error;
       });
+      // Stored now, or by the first delivery of a replayed batch: its series are active.
+      admitted?.commit();
       // The first delivery published and fanned out this batch.
       if (replay !== undefined) return replay;
       for (const day of missingDays) knownDays.add(day);

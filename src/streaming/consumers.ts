@@ -49,10 +49,13 @@ export async function startConsumers(deps: ConsumerDeps): Promise<Subscription[]
         const outcome = await handle(message);
         deps.metrics.consumed.inc({ topic, outcome });
       } catch (error) {
-        if (!(error instanceof PoisonMessage || error instanceof ValidationError)) throw error;
-        deps.metrics.consumed.inc({ topic, outcome: 'invalid' });
-        const reason = error instanceof ValidationError && error.details !== undefined ? `${error.message}: ${JSON.stringify(error.details)}` : error.message;
-        deps.logger.warn({ topic, reason, origin: originOf(message.headers) }, 'invalid bus message parked');
+        // Over a tenant limit (samples per second, series): parked at once, so redeliveries of one
+        // tenant's flood never hold up the other tenants sharing the partition.
+        const limited = error instanceof AppError && error.code === 'RATE_LIMITED';
+        if (!(error instanceof PoisonMessage || error instanceof ValidationError || limited)) throw error;
+        deps.metrics.consumed.inc({ topic, outcome: limited ? 'rate_limited' : 'invalid' });
+        const reason = (error instanceof ValidationError || limited) && error.details !== undefined ? `${error.message}: ${JSON.stringify(error.details)}` : error.message;
+        deps.logger.warn({ topic, reason, origin: originOf(message.headers) }, limited ? 'bus message over a tenant limit parked' : 'invalid bus message parked');
         await deps.bus.publish(parkedTopic(topic), [{ key: message.key, value: message.value, headers: { ...message.headers, 'parked-reason': reason.slice(0, 500), 'parked-attempts': String(message.attempt) } }]);
       }
     });

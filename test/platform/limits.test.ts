@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parkedTopic, TOPICS, type DeliveredMessage } from '../../src/platform/bus/index.js';
+import { waitFor } from '../support/ws.js';
 import { bearer, createTestApp, newTenant, signedHeaders, type TestApp } from '../support/app.js';
 
 /** Small limits so a few requests reach them; nothing here waits for a window to pass. */
@@ -10,6 +12,11 @@ const LIMITS = {
   LIMIT_RULES: '6',
   LIMIT_SILENCES: '2',
   LIMIT_DASHBOARDS: '2',
+  INGEST_MAX_BATCH: '50',
+  LIMIT_SAMPLES_PER_SECOND: '1',
+  LIMIT_SAMPLES_BURST: '50',
+  LIMIT_ACTIVE_SERIES: '10',
+  LIMIT_SERIES_PER_METRIC: '4',
 };
 
 /** A documentation address (RFC 5737) of its own per test, so counters of other tests never meet. */
@@ -112,6 +119,126 @@ describe('rules, silences and dashboards per tenant', () => {
     const responses = await Promise.all(Array.from({ length: 5 }, (_, index) => post(tenant, '/api/v1/monitoring/dashboards', { name: `d${index}` }, ['operator'])));
     expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 201, 429, 429, 429]);
     expect(await rowsOf(tenant, 'dashboards')).toBe(2);
+  });
+});
+
+describe('samples and series per tenant', () => {
+  const push = async (tenant: string, metrics: Array<{ name: string; labels?: Record<string, string> }>) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/v1/monitoring/metrics',
+      headers: { ...(await bearer(tenant, ['monitoring'])), 'content-type': 'application/json' },
+      payload: { metrics: metrics.map((metric, index) => ({ service: 'ticket-service', value: index, ...metric })) },
+    });
+  const stored = async (tenant: string) => (await t.container.db.withTenant(tenant, (tx) => tx.query('SELECT 1 FROM metrics WHERE tenant_id = $1', [tenant]))).rowCount;
+  const series = (names: string[], from = 0) => names.map((name, index) => ({ name, labels: { id: String(from + index) } }));
+
+  it('refuses a batch past LIMIT_SAMPLES_BURST (refilled at LIMIT_SAMPLES_PER_SECOND) with Retry-After, stores none of it, and another tenant is unaffected', async () => {
+    const tenant = newTenant();
+    const batch = Array.from({ length: 30 }, () => ({ name: 'orders' }));
+    expect((await push(tenant, batch)).statusCode).toBe(202);
+    const refused = await push(tenant, batch);
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused.json<ErrorBody>().error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'samples_per_second', value: 1, burst: 50, requested: 30 } });
+    expect(await stored(tenant)).toBe(30);
+    expect((await push(newTenant(), batch)).statusCode).toBe(202);
+  });
+
+  it('refuses a batch that would pass LIMIT_ACTIVE_SERIES, stores none of it, and keeps accepting the active series', async () => {
+    const tenant = newTenant();
+    expect((await push(tenant, series(['a', 'a', 'b', 'b', 'c', 'c', 'd', 'd']))).statusCode).toBe(202);
+    const refused = await push(tenant, [...series(['e', 'f', 'g'], 100), ...series(['a'])]);
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.json<ErrorBody>().error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'active_series', value: 10, current: 8, requested: 3 } });
+    expect(await stored(tenant)).toBe(8);
+    expect((await push(tenant, series(['a', 'a', 'b', 'b']))).statusCode).toBe(202);
+    expect((await push(tenant, series(['e', 'f'], 100))).statusCode).toBe(202);
+    expect(await stored(tenant)).toBe(14);
+  });
+
+  it('refuses a batch that would pass LIMIT_SERIES_PER_METRIC for one metric name, and accepts new series of other metrics', async () => {
+    const tenant = newTenant();
+    expect((await push(tenant, series(['m', 'm', 'm', 'm']))).statusCode).toBe(202);
+    const refused = await push(tenant, [...series(['other']), ...series(['m'], 4)]);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json<ErrorBody>().error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'active_series_per_metric', value: 4, metric: 'm', current: 4, requested: 1 } });
+    expect(await stored(tenant)).toBe(4);
+    expect((await push(tenant, [...series(['m', 'm']), ...series(['other'])])).statusCode).toBe(202);
+  });
+
+  it('counts the series the database knows from before (another instance, an earlier process)', async () => {
+    const tenant = newTenant();
+    const keys = Array.from({ length: 10 }, (_, index) => `known_${index}|ticket-service|{}`);
+    await t.container.db.withTenant(tenant, (tx) =>
+      tx.query("INSERT INTO metric_rollup_marks (tenant_id, bucket_start, series_key, samples) SELECT $1::uuid, date_trunc('minute', now()), k, 1 FROM unnest($2::text[]) AS k", [tenant, keys]),
+    );
+    const refused = await push(tenant, [{ name: 'brand_new' }]);
+    expect(refused.json<ErrorBody>().error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'active_series', current: 10, requested: 1 } });
+    expect((await push(tenant, [{ name: 'known_3' }])).statusCode).toBe(202);
+  });
+
+  it('parks a metrics-stream message over a tenant limit at once, with the reason, and stores nothing of it', async () => {
+    const parked: DeliveredMessage[] = [];
+    await t.container.bus.subscribe(parkedTopic(TOPICS.metrics), `limits-test-${randomInt(1_000_000)}`, async (message) => {
+      parked.push(message);
+    });
+    const tenant = newTenant();
+    const metrics = Array.from({ length: 11 }, (_, index) => ({ name: 'from_bus', service: 'ticket-service', value: index, labels: { id: String(index % 4) } }));
+    await t.container.bus.publish(TOPICS.metrics, [{ key: tenant, value: { tenant_id: tenant, metrics: [...metrics, { name: 'x', service: 's', value: 1, labels: { id: '9' } }] }, headers: { origin: 'ticket-service' } }]);
+    await t.container.bus.publish(TOPICS.metrics, [{ key: tenant, value: { tenant_id: tenant, metrics: [...metrics, ...metrics, ...metrics, ...metrics] }, headers: { origin: 'ticket-service' } }]);
+    await waitFor(() => parked.some((message) => JSON.stringify(message.value).includes(tenant)), 10_000, 'the message over the sample bucket to be parked');
+    const message = parked.find((entry) => JSON.stringify(entry.value).includes(tenant));
+    expect(message?.headers['parked-reason']).toMatch(/samples_per_second/);
+    expect(message?.headers['parked-attempts']).toBe('1');
+    expect(await stored(tenant)).toBe(12);
+  });
+});
+
+describe('usage of each limit', () => {
+  it('GET /api/v1/monitoring/limits shows every limit with its value and the tenant usage, for any role', async () => {
+    const tenant = newTenant();
+    const headers = { ...(await bearer(tenant, ['monitoring'])), 'content-type': 'application/json' };
+    await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/metrics', headers, payload: { metrics: [{ name: 'u', service: 's', value: 1, labels: { id: '1' } }, { name: 'u', service: 's', value: 1, labels: { id: '2' } }] } });
+    await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/dashboards', headers: { ...(await bearer(tenant, ['operator'])), 'content-type': 'application/json' }, payload: { name: 'one' } });
+
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/limits', headers: await bearer(tenant, ['viewer']), remoteAddress: address() });
+    expect(response.statusCode).toBe(200);
+    const body = response.json<{ tenant_id: string; data: Array<{ limit: string; value: number; usage: number | null; scope: string }> }>();
+    expect(body.tenant_id).toBe(tenant);
+    const byName = Object.fromEntries(body.data.map((row) => [row.limit, row]));
+    expect(Object.keys(byName).sort()).toEqual(
+      ['active_series', 'active_series_per_metric', 'dashboards', 'requests', 'requests_per_ip', 'rules', 'samples_burst', 'samples_per_second', 'silences', 'ws_connections', 'ws_connections_per_principal', 'ws_subscriptions_per_connection'].sort(),
+    );
+    expect(byName['requests']).toMatchObject({ value: 20, usage: 3 });
+    expect(byName['requests_per_ip']).toMatchObject({ value: 1_000_000, usage: 1 });
+    expect(byName['samples_per_second']).toMatchObject({ value: 1, usage: null });
+    expect(byName['samples_burst']?.value).toBe(50);
+    expect(byName['samples_burst']?.usage).toBeGreaterThanOrEqual(1);
+    expect(byName['active_series']).toMatchObject({ value: 10, usage: 2, scope: 'instance' });
+    expect(byName['active_series_per_metric']).toMatchObject({ value: 4, usage: 2 });
+    expect(byName['dashboards']).toMatchObject({ value: 2, usage: 1, scope: 'cluster' });
+    expect(byName['rules']).toMatchObject({ value: 6 });
+    expect(byName['silences']).toMatchObject({ value: 2, usage: 0 });
+    expect(byName['ws_connections']).toMatchObject({ value: 500, usage: 0, scope: 'instance' });
+  });
+
+  it('/metrics shows monitoring_tenant_limit, monitoring_tenant_usage and monitoring_rate_limited_total of the tenants seen', async () => {
+    const tenant = newTenant();
+    const post = async () => t.app.inject({ method: 'POST', url: '/api/v1/monitoring/dashboards', headers: { ...(await bearer(tenant, ['operator'])), 'content-type': 'application/json' }, payload: { name: 'd' } });
+    await post();
+    await post();
+    expect((await post()).statusCode).toBe(429);
+    const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const line = (name: string, limit: string) => body.split('\n').find((text) => text.startsWith(`${name}{tenant_id="${tenant}",limit="${limit}"}`));
+    expect(line('monitoring_tenant_limit', 'dashboards')).toMatch(/ 2$/);
+    expect(line('monitoring_tenant_usage', 'dashboards')).toMatch(/ 2$/);
+    expect(line('monitoring_tenant_limit', 'active_series')).toMatch(/ 10$/);
+    expect(line('monitoring_tenant_usage', 'requests')).toMatch(/ 3$/);
+    expect(line('monitoring_rate_limited_total', 'dashboards')).toMatch(/ 1$/);
+    // Per-IP refusals happen before anyone is known: they carry an empty tenant.
+    expect(body).not.toContain('tenant_id="",limit="requests"');
   });
 });
 
