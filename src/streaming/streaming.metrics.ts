@@ -5,7 +5,7 @@ export function createStreamingMetrics(registry: Registry, openWindows: () => nu
   return {
     consumed: new Counter({
       name: 'monitoring_stream_messages_total',
-      help: 'Messages from other services handled by the consumers, by topic and outcome (ingested, stored, duplicate, raised, resolved, logged, own, invalid)',
+      help: 'Messages from other services handled by the consumers, by topic and outcome (ingested, stored, duplicate, raised, resolved, logged, own, invalid, rate_limited: parked over a tenant limit)',
       labelNames: ['topic', 'outcome'],
       registers: [registry],
     }),
