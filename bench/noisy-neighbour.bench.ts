@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { AttackKind } from './noisy-attacker.js';
+import { fmt, startApp, targets, tokenFor, type BenchTarget } from './metrics-support.js';
+import { percentile, writeSection } from './results.js';
+
+/**
+ * Issue 13: one tenant must not slow another. The real service listens on loopback; tenant B
+ * pushes 10 samples and reads them back, alternately, at a steady 12 requests/s (under its request
+ * limit) from 127.0.0.1, while tenant A runs one attack at full speed from its own process and
+ * address (bench/noisy-attacker.ts): a request burst, a label explosion, 1e308 values, a
+ * catastrophic regex rule, a WebSocket flood. B's latencies are compared with B's own, A idle,
+ * in the same run. Each target runs twice: with the default limits, and with every limit lifted
+ * (what a tenant could do before limits existed; the RE2 engine and the short rollup units stay).
+ */
+const PHASE_MS = Number(process.env['NOISY_PHASE_MS'] ?? 15_000);
+const B_INTERVAL_MS = 1_000 / 12;
+const ATTACKS: AttackKind[] = ['burst', 'labels', 'huge', 'regex', 'websocket'];
+const LIMITS_LIFTED: Record<string, string> = Object.fromEntries(
+  ['LIMIT_REQUESTS_PER_TENANT', 'LIMIT_REQUESTS_PER_IP', 'LIMIT_SAMPLES_PER_SECOND', 'LIMIT_SAMPLES_BURST', 'LIMIT_ACTIVE_SERIES', 'LIMIT_SERIES_PER_METRIC', 'LIMIT_WS_CONNECTIONS_PER_TENANT', 'LIMIT_WS_CONNECTIONS_PER_PRINCIPAL'].map((name) => [name, '1000000000']),
+);
+
+interface Phase {
+  name: string;
+  push: number[];
+  query: number[];
+  failures: number;
+  attacker: string;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+
+function call(base: string, method: 'GET' | 'POST', path: string, token: string, body?: unknown): Promise<{ status: number; ms: number }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const headers: Record<string, string | number> = { authorization: token };
+    if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+    const outgoing = request(`${base}${path}`, { method, agent, localAddress: '127.0.0.1', headers }, (incoming) => {
+      incoming.resume();
+      incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, ms: performance.now() - started }));
+    });
+    outgoing.on('error', () => resolve({ status: 0, ms: performance.now() - started }));
+    outgoing.end(payload);
+  });
+}
+
+/** Tenant B's steady workload for one phase. */
+async function measureB(base: string, token: string, name: string, attacker: () => string): Promise<Phase> {
+  const phase: Phase = { name, push: [], query: [], failures: 0, attacker: '' };
+  const until = performance.now() + PHASE_MS;
+  for (let index = 0; performance.now() < until; index += 1) {
+    const due = performance.now() + B_INTERVAL_MS;
+    if (index % 2 === 0) {
+      const samples = Array.from({ length: 10 }, (_, n) => ({ name: 'b_orders', service: 'b', value: n, labels: { shard: String(n) } }));
+      const { status, ms } = await call(base, 'POST', '/api/v1/monitoring/metrics', token, { metrics: samples });
+      if (status === 202) phase.push.push(ms);
+      else phase.failures += 1;
+    } else {
+      const { status, ms } = await call(base, 'GET', '/api/v1/monitoring/metrics?name=b_orders&limit=50', token);
+      if (status === 200) phase.query.push(ms);
+      else phase.failures += 1;
+    }
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  phase.attacker = attacker();
+  return phase;
+}
+
+function startAttacker(base: string, kind: AttackKind, token: string): { stop(): void; last(): string } {
+  const script = fileURLToPath(new URL('./noisy-attacker.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, base, kind, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let last = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = chunk.toString().trim().split('\n');
+    last = lines[lines.length - 1] ?? last;
+  });
+  return { stop: () => child.kill('SIGKILL'), last: () => last };
+}
+
+async function runTarget(target: BenchTarget, mode: 'limits on' | 'limits lifted'): Promise<Phase[]> {
+  const env = { ...target.env, ALERT_EVALUATION_INTERVAL_MS: '500', METRIC_AGGREGATION_INTERVAL_MS: '2000', ...(mode === 'limits lifted' ? LIMITS_LIFTED : {}) };
+  const { app, container } = await startApp(env);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  container.scheduler.start();
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  const tenantA = randomUUID();
+  const tenantB = randomUUID();
+  const tokenA = await tokenFor(tenantA, ['admin']);
+  const tokenB = await tokenFor(tenantB, ['admin']);
+  const phases: Phase[] = [];
+  try {
+    // Warm-up: B's series exist and the query plan is cached.
+    await measureB(base, tokenB, 'warm-up', () => '');
+    phases.push(await measureB(base, tokenB, 'A idle', () => ''));
+    for (const kind of ATTACKS) {
+      const attacker = startAttacker(base, kind, tokenA);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      try {
+        phases.push(await measureB(base, tokenB, kind, () => attacker.last()));
+      } finally {
+        attacker.stop();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  } finally {
+    await app.close();
+  }
+  return phases;
+}
+
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+
+const rows: string[] = [];
+const verdicts: string[] = [];
+for (const target of targets()) {
+  for (const mode of ['limits on', 'limits lifted'] as const) {
+    const phases = await runTarget(target, mode);
+    const idle = phases[0];
+    if (idle === undefined) continue;
+    const idlePush = percentile(sorted(idle.push), 99);
+    const idleQuery = percentile(sorted(idle.query), 99);
+    for (const phase of phases) {
+      const push = sorted(phase.push);
+      const query = sorted(phase.query);
+      const pushRatio = percentile(push, 99) / idlePush;
+      const queryRatio = percentile(query, 99) / idleQuery;
+      rows.push(
+        `| ${target.label} | ${mode} | ${phase.name} | ${fmt(percentile(push, 50))} / ${fmt(percentile(push, 99))} | ${fmt(percentile(query, 50))} / ${fmt(percentile(query, 99))} | ${fmt(pushRatio, 2)}x / ${fmt(queryRatio, 2)}x | ${phase.failures} | ${phase.attacker || '-'} |`,
+      );
+      if (mode === 'limits on' && phase !== idle && (pushRatio > 2 || queryRatio > 2)) verdicts.push(`${target.label} ${phase.name}: B's p99 ${fmt(pushRatio, 2)}x (push) / ${fmt(queryRatio, 2)}x (query) of idle`);
+    }
+    process.stdout.write(`${target.label} ${mode} done\n`);
+  }
+}
+
+const body = `B pushes 10 samples / reads 50 rows alternately at 12 requests/s for ${PHASE_MS / 1000} s per phase (the same run measures B with A idle, then under each attack A runs from its own process and address). Latencies in ms, p50 / p99; ratio = B's p99 under the attack / B's p99 with A idle. Failures = B requests not answered 202/200. A's counters: requests sent, answered 429, answered otherwise (or WebSockets opened). Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
+
+| database | limits | A's attack | B push p50 / p99 | B query p50 / p99 | B p99 ratio push / query | B failures | A |
+|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+${verdicts.length === 0 ? 'With the default limits, B stays within 2x of its idle p99 under every attack.' : `Over 2x with the default limits: ${verdicts.join('; ')}.`}`;
+writeSection('Noisy neighbour: one tenant attacking, another working (issue 13)', body);
+process.stdout.write(`${body}\n`);
