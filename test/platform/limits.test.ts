@@ -1,6 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parkedTopic, TOPICS, type DeliveredMessage } from '../../src/platform/bus/index.js';
+import { loadConfig } from '../../src/config.js';
+import { testEnv } from '../support/env.js';
 import { waitFor } from '../support/ws.js';
 import { bearer, createTestApp, newTenant, signedHeaders, type TestApp } from '../support/app.js';
 
@@ -123,6 +125,10 @@ describe('rules, silences and dashboards per tenant', () => {
 });
 
 describe('samples and series per tenant', () => {
+  it('refuses to start with a sample bucket smaller than INGEST_MAX_BATCH (such a batch could never pass)', () => {
+    expect(() => loadConfig(testEnv({ INGEST_MAX_BATCH: '100', LIMIT_SAMPLES_BURST: '50' }))).toThrow(/LIMIT_SAMPLES_BURST: must be at least INGEST_MAX_BATCH \(100\)/);
+  });
+
   const push = async (tenant: string, metrics: Array<{ name: string; labels?: Record<string, string> }>) =>
     t.app.inject({
       method: 'POST',
