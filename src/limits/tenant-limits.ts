@@ -215,7 +215,7 @@ export function createTenantLimits(deps: TenantLimitsDeps): TenantLimits {
       const views: LimitView[] = [];
       for (const limit of LIMIT_NAMES) {
         let usage: number | null;
-        let scope = readers.get(limit)?.scope ?? 'cluster';
+        let scope: LimitScope = readers.get(limit)?.scope ?? (counters.shared ? 'cluster' : 'instance');
         if (limit === 'requests_per_ip') {
           scope = counters.shared ? 'cluster' : 'instance';
           usage = options.ip === undefined ? null : ((await counters.peek([requestKey.ip(options.ip)], windowMs).catch(() => []))[0]?.count ?? 0);
