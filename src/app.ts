@@ -11,6 +11,7 @@ import { nftTransferRoutes } from './collectors/blockchain/index.js';
 import { reportRoutes } from './reports/index.js';
 import { alertingRoutes } from './alerts/index.js';
 import { installErrorHandling, installJsonParser } from './platform/http/errors.js';
+import { installInputGuards } from './platform/http/input-guard.js';
 import { AppError } from './errors.js';
 import { installOpenApi } from './platform/http/openapi.js';
 import type { App } from './platform/http/types.js';
@@ -64,6 +65,7 @@ export async function buildApp(container: Container): Promise<App> {
 
   installJsonParser(app);
   installErrorHandling(app);
+  installInputGuards(app);
   // Before any route: request rates per client IP (onRequest) and per tenant (after each route's authentication).
   await requestLimits(app, { limits: container.limits, windowMs: container.config.LIMIT_REQUEST_WINDOW_MS, scrapeAllowedIps: container.config.PROMETHEUS_ALLOWED_IPS });
   await installOpenApi(app, container.version);

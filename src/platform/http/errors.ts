@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError } from '../../errors.js';
+import { findInputProblem, inputProblemError } from './input-guard.js';
 
 const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
@@ -55,7 +56,11 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-/** Keeps the raw body (HMAC signs it) and reports malformed JSON with a code. */
+/**
+ * Keeps the raw body (HMAC signs it) and reports malformed JSON with a code. Parsed JSON that no
+ * route can take (NUL or a lone surrogate in a string or key, a number overflowed to Infinity,
+ * nesting deeper than MAX_JSON_DEPTH) is refused here, once for every route.
+ */
 export function installJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -65,10 +70,15 @@ export function installJsonParser(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
       done(new AppError('BAD_REQUEST', 'Request body is not valid JSON', { details: { reason: 'malformed_json' } }), undefined);
+      return;
     }
+    const problem = findInputProblem(parsed);
+    if (problem !== undefined) done(inputProblemError('body', problem), undefined);
+    else done(null, parsed);
   });
 }
