@@ -10,7 +10,7 @@ import { sourceStatusRoutes } from './clients/index.js';
 import { nftTransferRoutes } from './collectors/blockchain/index.js';
 import { reportRoutes } from './reports/index.js';
 import { alertingRoutes } from './alerts/index.js';
-import { installErrorHandling, installJsonParser } from './platform/http/errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling, installJsonParser } from './platform/http/errors.js';
 import { installInputGuards } from './platform/http/input-guard.js';
 import { AppError } from './errors.js';
 import { installOpenApi } from './platform/http/openapi.js';
@@ -47,6 +47,9 @@ export async function buildApp(container: Container): Promise<App> {
       // id like that passed validation and failed in SQL with a 500. Plain UUIDs only, for every route.
       onCreate: (ajv) => ajv.addFormat('uuid', UUID),
     },
+    // The router's and Node's own refusals (bad URL 400, long parameter 414, large headers 431) in the error envelope.
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', undefined);

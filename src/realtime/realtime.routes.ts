@@ -1,6 +1,7 @@
 import websocket from '@fastify/websocket';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
 import type { App } from '../platform/http/types.js';
 import type { Hub } from './hub.js';
 
@@ -37,19 +38,23 @@ export function realtimeRoutes(deps: { hub: Hub; maxMessageBytes: number }) {
         await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
       },
     });
-    app.get(
-      '/api/v1/ws',
-      {
-        websocket: true,
-        schema: {
-          tags: ['realtime'],
-          summary: 'WebSocket: live metrics and alerts of the token tenant (see the message schema in the README)',
-          querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 8192 })) }),
-        },
+    app.route({
+      method: 'GET',
+      url: '/api/v1/ws',
+      schema: {
+        hide: true,
+        tags: ['realtime'],
+        summary: 'WebSocket: live metrics and alerts of the token tenant (see the message schema in the README)',
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 8192 })) }),
       },
-      (socket, request) => {
+      // A plain GET (no Upgrade header) gets 426 in the error envelope, not the plugin's empty 404.
+      handler: async (_request, reply) => {
+        void reply.header('upgrade', 'websocket');
+        throw new AppError('BAD_REQUEST', 'This endpoint speaks WebSocket only: send Upgrade: websocket', { statusCode: 426 });
+      },
+      wsHandler: (socket, request) => {
         deps.hub.accept(socket, tokenAtConnect(request, request.query));
       },
-    );
+    });
   };
 }

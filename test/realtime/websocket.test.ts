@@ -198,9 +198,10 @@ describe('protection', () => {
     expect(await client.closed).toEqual({ code: 4401, reason: 'token expired' });
   });
 
-  it('a plain HTTP GET of the WebSocket route is not served', async () => {
+  it('a plain HTTP GET of the WebSocket route is not served: 426 in the error envelope (was an empty 404)', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/api/v1/ws' });
-    expect(response.statusCode).toBe(404);
+    expect(response.statusCode).toBe(426);
+    expect(response.json<{ error: { code: string } }>().error.code).toBe('BAD_REQUEST');
   });
 
   it('counts connections, subscriptions and messages on /metrics', async () => {

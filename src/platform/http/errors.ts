@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { findInputProblem, inputProblemError } from './input-guard.js';
 
@@ -35,13 +38,18 @@ function toAppError(error: FastifyError | AppError | Error): AppError {
   return new AppError('INTERNAL', 'Internal server error', { cause: error });
 }
 
+function errorBody(error: AppError, requestId: string): ErrorBody {
+  const body: ErrorBody = { error: { code: error.code, message: error.message }, requestId };
+  if (error.details !== undefined) body.error.details = error.details;
+  return body;
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
     const error = toAppError(raw);
     if (error.statusCode >= 500 && error.code === 'INTERNAL') request.log.error({ err: raw }, 'unhandled error');
     else if (error.statusCode >= 500) request.log.warn({ err: raw, code: error.code }, error.message);
-    const body: ErrorBody = { error: { code: error.code, message: error.message }, requestId: request.id };
-    if (error.details !== undefined) body.error.details = error.details;
+    const body = errorBody(error, request.id);
     if (error.code === 'RATE_LIMITED' && typeof error.details === 'object' && error.details !== null && 'retryAfterSeconds' in error.details) {
       void reply.header('retry-after', String(error.details.retryAfterSeconds));
     } else if (error.code === 'DEPENDENCY_UNAVAILABLE' || error.code === 'SHUTTING_DOWN') {
@@ -54,6 +62,32 @@ export function installErrorHandling(app: FastifyInstance): void {
     const body: ErrorBody = { error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found` }, requestId: request.id };
     void reply.status(404).send(body);
   });
+}
+
+/**
+ * Refusals the router makes before any route or hook runs (a path that is not valid percent-encoded
+ * UTF-8: 400; a path parameter longer than maxParamLength: 414), in the standard envelope.
+ */
+export function frameworkErrors(raw: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const error = toAppError(raw);
+  void reply.status(error.statusCode).header('x-request-id', request.id).send(errorBody(error, request.id));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers too large: 431, a request
+ * timeout: 408, malformed HTTP: 400), in the standard envelope. Only the socket exists, so the
+ * request id is new.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message = status === 431 ? 'Request header fields are too large' : status === 408 ? 'Request timed out' : 'Malformed HTTP request';
+  const requestId = randomUUID();
+  const body = JSON.stringify(errorBody(new AppError('BAD_REQUEST', message, { statusCode: status }), requestId));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 /**
