@@ -12,6 +12,7 @@ import { reportRoutes } from './reports/index.js';
 import { alertingRoutes } from './alerts/index.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling, installJsonParser } from './platform/http/errors.js';
 import { installInputGuards } from './platform/http/input-guard.js';
+import { createValidatorFactory } from './platform/http/validation.js';
 import { AppError } from './errors.js';
 import { installOpenApi } from './platform/http/openapi.js';
 import type { App } from './platform/http/types.js';
@@ -47,6 +48,8 @@ export async function buildApp(container: Container): Promise<App> {
       // id like that passed validation and failed in SQL with a 500. Plain UUIDs only, for every route.
       onCreate: (ajv) => ajv.addFormat('uuid', UUID),
     },
+    // Bodies are validated without type coercion; query strings, params and headers with it.
+    schemaController: { compilersFactory: { buildValidator: createValidatorFactory() } },
     // The router's and Node's own refusals (bad URL 400, long parameter 414, large headers 431) in the error envelope.
     frameworkErrors,
     clientErrorHandler,
