@@ -57,7 +57,7 @@ export function silencesRoutes(container: Container) {
           querystring: Type.Object({
             state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('expired')])),
             limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-            offset: Type.Integer({ minimum: 0, default: 0 }),
+            offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
           }),
           response: { 200: Type.Object({ data: Type.Array(SilenceSchema) }) },
         },

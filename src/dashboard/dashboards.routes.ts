@@ -85,7 +85,7 @@ export function dashboardsRoutes(container: Container) {
         schema: {
           tags: ['dashboards'],
           summary: 'Own and shared dashboards (admins see all of the tenant)',
-          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), offset: Type.Integer({ minimum: 0, default: 0 }) }),
+          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }) }),
           response: { 200: Type.Object({ data: Type.Array(DashboardSchema) }) },
         },
       },

@@ -48,7 +48,7 @@ export function incidentRoutes(container: Container, incidents: IncidentService)
             service: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
             active: Type.Optional(Type.Boolean()),
             limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-            offset: Type.Integer({ minimum: 0, default: 0 }),
+            offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
           }),
           response: { 200: Type.Object({ data: Type.Array(IncidentSchema) }) },
         },

@@ -9,7 +9,7 @@ const TrackBody = Type.Object(
     sale_id: Type.String({ minLength: 1, maxLength: 200 }),
     event_id: Type.String({ minLength: 1, maxLength: 200 }),
     tickets: Type.Integer({ minimum: 1, maximum: 100_000 }),
-    amount_cents: Type.Integer({ minimum: 0 }),
+    amount_cents: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
     channel: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
     sold_at: Type.Optional(Type.String({ format: 'date-time' })),
