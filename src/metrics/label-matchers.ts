@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ValidationError } from '../errors.js';
+import { textProblem } from '../platform/http/input-guard.js';
 import type { Tx } from '../platform/db/index.js';
 import { compileValuePredicate, matcherOf, type Matcher, type MatchOp, type ValuePredicate } from '../platform/matchers/index.js';
 import { LABEL_NAME_PATTERN } from './sample.js';
@@ -17,10 +18,21 @@ export function parseMatcher(text: string, field = 'match'): Matcher {
   if (label === undefined || op === undefined || quoted === undefined) {
     throw new ValidationError(`Invalid label matcher ${JSON.stringify(text)}; expected label="value", label!="value", label=~"regex" or label!~"regex"`, { field, matcher: text });
   }
-  const value = JSON.parse(`"${quoted}"`) as string;
+  const value = unescapeValue(quoted);
+  if (value === undefined) throw new ValidationError(`Invalid escape or character in the value of label matcher ${JSON.stringify(text)}`, { field, matcher: text });
   const matcher = matcherOf(label, op as MatchOp, value);
   compileValuePredicate(matcher, field);
   return matcher;
+}
+
+/** The value between the quotes with its escapes resolved, or undefined for a bad escape or a character no database text may hold (NUL, a lone surrogate). */
+function unescapeValue(quoted: string): string | undefined {
+  try {
+    const value = JSON.parse(`"${quoted}"`) as string;
+    return textProblem(value) === undefined ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Label values one regex matcher tests per turn of the event loop. */

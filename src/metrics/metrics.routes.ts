@@ -58,13 +58,16 @@ const PUSH = { roles: ['admin', 'monitoring'], services: true } as const;
 /** Without `from`, latest values and exports look back this far (bounded scans of recent partitions). */
 const LATEST_LOOKBACK_MS = 86_400_000;
 
+const MAX_CURSOR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const encodeCursor = (row: SampleRow): string => Buffer.from(`${row.timestamp.toISOString()}|${row.id}`).toString('base64url');
 
 function decodeCursor(raw: string): Cursor {
   const [at, id] = Buffer.from(raw, 'base64url').toString('utf8').split('|');
   const timestamp = new Date(at ?? '');
   const numericId = Number(id);
-  if (Number.isNaN(timestamp.getTime()) || !Number.isSafeInteger(numericId)) throw new ValidationError('Invalid cursor', { field: 'cursor' });
+  const ms = timestamp.getTime();
+  // A cursor names a stored sample: years past 9999 (+275760-...) are valid JS dates that PostgreSQL cannot parse.
+  if (Number.isNaN(ms) || ms < 0 || ms > MAX_CURSOR_MS || !Number.isSafeInteger(numericId)) throw new ValidationError('Invalid cursor', { field: 'cursor' });
   return { timestamp, id: numericId };
 }
 
