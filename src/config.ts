@@ -109,7 +109,7 @@ export const ConfigSchema = Type.Object({
   // metrics: queries, rollups, retention, collectors, Grafana (issue 3)
   METRICS_RAW_QUERY_MAX_RANGE_MS: int('time ranges longer than this (with buckets of 5 min or more) are answered from rollups', 2 * 86_400_000, 60_000),
   METRICS_PARTITIONS_AHEAD_DAYS: int('daily metric partitions the cleanup job creates ahead of today', 7, 1, 90),
-  ROLLUP_MAX_MARKS_PER_RUN: int('changed 5-minute buckets the aggregation job consumes per run (the rest wait for the next run)', 20_000, 1),
+  ROLLUP_MAX_MARKS_PER_RUN: int('rollup marks the aggregation job reads per run (ingest writes one per pushed batch and changed 5-minute bucket and series); the rest wait for the next run', 20_000, 1),
   HTTP_COLLECTOR_BUFFER_MAX: int('requests of this service buffered between HTTP collector runs (beyond: dropped and counted)', 50_000, 1),
   CATALOGUE_MAX_SERIES: int('catalogue series /metrics holds from samples and sales of SYSTEM_TENANT_ID (other tenants stay in their own export); beyond: a new series is dropped and counted in monitoring_catalogue_series_dropped_total', 10_000, 1),
   ELASTICSEARCH_LOG_INDEX_PATTERN: Type.String({ default: 'logs-*', description: 'indices the cleanup job deletes when older than ELASTICSEARCH_LOG_RETENTION_DAYS' }),
