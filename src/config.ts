@@ -163,6 +163,7 @@ export const ConfigSchema = Type.Object({
   NOTIFICATION_BACKOFF_MAX_MS: int('longest retry delay of a failed notification', 3_600_000, 1),
   NOTIFICATION_TIMEOUT_MS: int('timeout of one delivery attempt', 10_000, 100),
   ALERT_EXTERNAL_URL: Type.String({ default: 'http://localhost:3017', description: 'base URL of this service in notifications (externalURL, generatorURL)' }),
+  RECEIVER_ALLOW_PRIVATE_NETWORKS: flag("let tenants' webhook and Slack incoming-webhook URLs reach loopback, private and link-local addresses (off: such a delivery is dead-lettered with the reason; the platform tenant is never restricted)", false),
   RECEIVER_SECRETS_KEY: Type.Optional(
     Type.String({ pattern: RECEIVER_KEY, description: "encrypts the secrets of tenants' notification receivers: 32 random bytes in base64 (openssl rand -base64 32); required in production, generated under DATA_DIR otherwise" }),
   ),

@@ -30,6 +30,8 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     // Test files run in parallel on one Redis: each worker process gets its own cache keys, so one
     // file's DELETE /cache/flush cannot empty another's cache. Apps of one file share them.
     CACHE_NAMESPACE: `monitoring-test-${process.pid}:`,
+    // The receivers of tests are local servers; test/alerts/receiver-destinations.test.ts turns this off.
+    RECEIVER_ALLOW_PRIVATE_NETWORKS: 'true',
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ import type { Db } from '../../platform/db/index.js';
 import type { Channel, OutboxMessage } from './channel.js';
 import { outcomeOfNetworkError, outcomeOfResponse, type DeliveryOutcome } from './outcome.js';
 import { alertLine, titleOf, type NotificationPayload } from './payload.js';
+import { refusedTenantDestination } from './tenant-destination.js';
 
 const RETRYABLE_PLATFORM_ERRORS = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 
@@ -90,9 +91,12 @@ export function createSlackChannel(deps: { config: Config; db: Db; clock: Clock;
   };
 
   const postIncoming = async (message: OutboxMessage, url: string): Promise<DeliveryOutcome> => {
+    const refused = await refusedTenantDestination(config, message.tenant_id, url);
+    if (refused !== undefined) return refused;
     try {
       const response = await fetch(url, {
         method: 'POST',
+        redirect: 'manual',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ text: textOf(message), blocks: blocksOf(message.payload, message.tenant_id) }),
         signal: AbortSignal.timeout(config.NOTIFICATION_TIMEOUT_MS),

@@ -4,6 +4,7 @@ import { hmacHex } from '../../auth/index.js';
 import { canonicalLabels } from '../fingerprint.js';
 import type { Channel } from './channel.js';
 import { outcomeOfNetworkError, outcomeOfResponse } from './outcome.js';
+import { refusedTenantDestination } from './tenant-destination.js';
 import type { NotificationPayload } from './payload.js';
 
 export const WEBHOOK_SIGNATURE_HEADER = 'x-monitoring-signature';
@@ -54,11 +55,15 @@ export function createWebhookChannel(deps: { config: Config; clock: Clock }): Ch
       const timestamp = String(deps.clock.nowMs());
       const headers: Record<string, string> = { 'content-type': 'application/json', 'x-notification-id': message.id, [WEBHOOK_TENANT_HEADER]: message.tenant_id, [WEBHOOK_TIMESTAMP_HEADER]: timestamp };
       if (receiver.secret !== null) headers[WEBHOOK_SIGNATURE_HEADER] = `sha256=${hmacHex(receiver.secret, `${timestamp}.${body}`)}`;
+      const refused = await refusedTenantDestination(deps.config, message.tenant_id, receiver.url);
+      if (refused !== undefined) return refused;
       try {
         const response = await fetch(receiver.url, {
           method: 'POST',
           headers,
           body,
+          // A redirect is not followed: it could lead a tenant's notification into the internal network.
+          redirect: 'manual',
           signal: AbortSignal.timeout(deps.config.NOTIFICATION_TIMEOUT_MS),
         });
         return await outcomeOfResponse(response, deps.clock.nowMs());
