@@ -1,4 +1,5 @@
 import type { Tx } from '../platform/db/index.js';
+import { finiteMean, finiteSum } from '../platform/db/finite-aggregates.js';
 
 /** Aggregates of one series over one window (metric, service filter, length) that rules share. */
 export interface SeriesWindow {
@@ -25,7 +26,8 @@ export const windowKey = (metric: string, serviceFilter: string | null, windowSe
  * Reads every distinct window of the tenant's enabled rules in one statement: per window and
  * series, every aggregate a rule may ask for. Many rules on one metric cost one read. The outer
  * time bound lets PostgreSQL prune partitions; each window uses the tenant-first
- * (tenant_id, metric_name, timestamp) index.
+ * (tenant_id, metric_name, timestamp) index. Sum and avg never raise: a sum past the double
+ * range is +/-Infinity, which a rule compares like any number.
  */
 export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longestWindowSeconds: number): Promise<SeriesWindow[]> {
   const oldest = new Date(now.getTime() - longestWindowSeconds * 1000);
@@ -33,7 +35,7 @@ export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longe
     `WITH w AS (SELECT DISTINCT metric_name, service_name, window_seconds FROM alert_rules WHERE tenant_id = $1 AND enabled = true)
      SELECT w.metric_name, w.service_name AS service_filter, w.window_seconds, m.series_key, min(m.service_name) AS service_name,
        (array_agg(m.labels))[1] AS labels,
-       count(*)::int AS n, avg(m.value) AS avg, min(m.value) AS min, max(m.value) AS max, sum(m.value) AS sum,
+       count(*)::int AS n, ${finiteMean({ value: 'm.value' }, 'count(m.value)')} AS avg, min(m.value) AS min, max(m.value) AS max, ${finiteSum({ value: 'm.value' })} AS sum,
        (array_agg(m.value ORDER BY m."timestamp" DESC))[1] AS last,
        (array_agg(m.value ORDER BY m."timestamp" ASC))[1] AS first,
        extract(epoch FROM max(m."timestamp") - min(m."timestamp"))::float8 AS span_seconds

@@ -1,4 +1,5 @@
 import type { Tx } from '../platform/db/index.js';
+import { finiteSum } from '../platform/db/finite-aggregates.js';
 
 /** Reads behind the built-in dashboards; every figure comes from stored rows, nothing is filled in. */
 
@@ -83,10 +84,13 @@ export interface SumRow {
   last_at: Date;
 }
 
-/** Counter samples carry increments over their collection window: the period's figure is their sum. */
+/**
+ * Counter samples carry increments over their collection window: the period's figure is their sum
+ * (+/-Infinity past the double range, never an error: finite-aggregates.ts).
+ */
 export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
   const { rows } = await tx.query<SumRow>(
-    `SELECT metric_name, labels->>'currency' AS currency, sum(value) AS total, count(*)::int AS samples, max("timestamp") AS last_at
+    `SELECT metric_name, labels->>'currency' AS currency, ${finiteSum({ value: 'value' })} AS total, count(*)::int AS samples, max("timestamp") AS last_at
      FROM metrics WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
      GROUP BY metric_name, labels->>'currency'`,
     [tenantId, names, from, to],
@@ -97,7 +101,7 @@ export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[],
 /** Gauges: the newest value of each series, added up across series (e.g. active users by type). */
 export async function latestOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
   const { rows } = await tx.query<SumRow>(
-    `SELECT metric_name, NULL::text AS currency, sum(value) AS total, count(*)::int AS samples, max("timestamp") AS last_at FROM (
+    `SELECT metric_name, NULL::text AS currency, ${finiteSum({ value: 'value' })} AS total, count(*)::int AS samples, max("timestamp") AS last_at FROM (
        SELECT DISTINCT ON (series_key) metric_name, value, "timestamp" FROM metrics
        WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
        ORDER BY series_key, "timestamp" DESC

@@ -3,6 +3,7 @@ import { principalOf, READ } from '../auth/index.js';
 import type { Container } from '../container.js';
 import { CheckStatusSchema } from '../health/health.schemas.js';
 import type { App } from '../platform/http/types.js';
+import { NonFiniteFieldsSchema } from '../platform/non-finite.js';
 import { rangeOf, RangeQuerySchema } from '../sla/index.js';
 import type { DashboardService } from './dashboard.service.js';
 
@@ -42,9 +43,10 @@ const PerformanceSchema = Type.Object({
 const FigureSchema = Type.Object({
   metric_name: Type.String(),
   value: Nullable(Type.Number()),
-  by_currency: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  by_currency: Type.Optional(Type.Record(Type.String(), Nullable(Type.Number()))),
   samples: Type.Integer(),
   last_sample_at: Type.String({ format: 'date-time' }),
+  non_finite: NonFiniteFieldsSchema,
 });
 
 const BusinessSchema = Type.Object({

@@ -3,6 +3,7 @@ import type { HealthService } from '../health/index.js';
 import type { Cache } from '../platform/cache/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
+import { finiteOrNull, nonFiniteMember, type NonFiniteFields } from '../platform/non-finite.js';
 import { activeAlertsBySeverity, activeIncidentsBySeverity, latencyByServiceAndEndpoint, latestOf, requestCounts, sumsOf, type ServiceLatency, type SumRow } from './dashboard-data.repository.js';
 
 export interface Range {
@@ -29,14 +30,20 @@ export interface BusinessFigure {
   metric_name: string;
   /** The total; null when the samples are in several currencies (see by_currency). */
   value: number | null;
-  by_currency?: Record<string, number>;
+  by_currency?: Record<string, number | null>;
   samples: number;
   last_sample_at: string;
+  /** Totals past the double range, written as null: `value` or `by_currency.<code>` -> "+Inf" | "-Inf". */
+  non_finite?: NonFiniteFields;
 }
 
 export type ForecastProvider = (tenantId: string, range: Range) => Promise<unknown>;
 
-const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+/** Rounded to `digits` decimals; a value too large to scale has no decimals to round. */
+const round = (value: number, digits = 2) => {
+  const scaled = value * 10 ** digits;
+  return Number.isFinite(scaled) ? Math.round(scaled) / 10 ** digits : value;
+};
 const countsBy = (rows: Array<{ severity: string; count: number }>) => Object.fromEntries(rows.map((row) => [row.severity, row.count]));
 
 function latencyJson<T extends ServiceLatency>(row: T) {
@@ -48,14 +55,15 @@ function businessFigure(rows: SumRow[]): BusinessFigure {
   const currencies = rows.filter((row) => row.currency !== null);
   const lastAt = rows.reduce((latest, row) => (row.last_at > latest ? row.last_at : latest), rows[0]?.last_at ?? new Date(0));
   const total = rows.reduce((sum, row) => sum + Number(row.total), 0);
+  const flags: NonFiniteFields = {};
   const figure: BusinessFigure = {
     metric_name: rows[0]?.metric_name ?? '',
-    value: new Set(currencies.map((row) => row.currency)).size > 1 ? null : round(total, 4),
+    value: new Set(currencies.map((row) => row.currency)).size > 1 ? null : finiteOrNull(round(total, 4), 'value', flags),
     samples: rows.reduce((sum, row) => sum + row.samples, 0),
     last_sample_at: lastAt.toISOString(),
   };
-  if (currencies.length > 0) figure.by_currency = Object.fromEntries(currencies.map((row) => [row.currency ?? '', round(Number(row.total), 4)]));
-  return figure;
+  if (currencies.length > 0) figure.by_currency = Object.fromEntries(currencies.map((row) => [row.currency ?? '', finiteOrNull(round(Number(row.total), 4), `by_currency.${row.currency ?? ''}`, flags)]));
+  return { ...figure, ...nonFiniteMember(flags) };
 }
 
 export function createDashboardService(deps: { db: Db; cache: Cache; clock: Clock; health: HealthService }) {

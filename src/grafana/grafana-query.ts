@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { latestPerSeries, METRIC_NAME_PATTERN, parseMatcher, querySeries, type Series } from '../metrics/index.js';
 import type { Tx } from '../platform/db/index.js';
+import { spellNonFinite, type NonFinite } from '../platform/non-finite.js';
 import { compileValuePredicate, isMatchOp, matcherOf, type Matcher } from '../platform/matchers/index.js';
 import { Value } from '@sinclair/typebox/value';
 import { TargetPayloadSchema, type AdhocFilter, type QueryBody, type Target, type TargetPayload } from './grafana.schemas.js';
@@ -10,7 +11,7 @@ const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
 const MIN_BUCKET_MS = 1_000;
 
 export type QueryResult =
-  | { target: string; refId?: string; datapoints: Array<[number, number]> }
+  | { target: string; refId?: string; datapoints: Array<[number | null, number]>; non_finite?: Array<[NonFinite, number]> }
   | { type: 'table'; refId?: string; columns: Array<{ text: string; type: string }>; rows: Array<Array<string | number>> };
 
 /** Ad-hoc filters (`adhocFilters` of SimpleJSON, `filters` of JSON API) as the service's label matchers. */
@@ -56,6 +57,13 @@ export function seriesName(series: Series): string {
   return `${series.name}{${parts.join(',')}}`;
 }
 
+/** A sum past the double range is a null datapoint (Grafana draws a gap), spelled out in `non_finite` as [value, time]. */
+function datapointsOf(points: ReadonlyArray<[number, number]>): { datapoints: Array<[number | null, number]>; non_finite?: Array<[NonFinite, number]> } {
+  const nonFinite = points.flatMap(([value, at]): Array<[NonFinite, number]> => (Number.isFinite(value) ? [] : [[spellNonFinite(value), at]]));
+  if (nonFinite.length === 0) return { datapoints: [...points] };
+  return { datapoints: points.map(([value, at]) => [Number.isFinite(value) ? value : null, at]), non_finite: nonFinite };
+}
+
 /** Runs every visible target; unknown metrics and empty ranges give no series, not errors. */
 export async function runGrafanaQuery(tx: Tx, tenantId: string, body: QueryBody, rawMaxRangeMs: number): Promise<QueryResult[]> {
   const from = new Date(body.range.from);
@@ -88,7 +96,7 @@ export async function runGrafanaQuery(tx: Tx, tenantId: string, body: QueryBody,
     }
     const result = await querySeries(tx, tenantId, { name, service: payload.service, matchers, from, to, bucketMs, aggregation: payload.aggregation ?? 'avg' }, rawMaxRangeMs);
     for (const series of result.series) {
-      results.push({ target: payload.alias ?? seriesName(series), refId: target.refId, datapoints: series.points });
+      results.push({ target: payload.alias ?? seriesName(series), refId: target.refId, ...datapointsOf(series.points) });
     }
   }
   return results;

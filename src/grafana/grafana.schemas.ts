@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { NON_FINITE, type NonFinite } from '../platform/non-finite.js';
 
 /** Grafana sends its whole options object: unknown keys are accepted and ignored everywhere. */
 const open = { additionalProperties: true } as const;
@@ -46,7 +47,13 @@ export const QueryBodySchema = Type.Object(
 );
 export type QueryBody = Static<typeof QueryBodySchema>;
 
-export const TimeserieSchema = Type.Object({ target: Type.String(), refId: Type.Optional(Type.String()), datapoints: Type.Array(Type.Tuple([Type.Number(), Type.Number()])) });
+export const TimeserieSchema = Type.Object({
+  target: Type.String(),
+  refId: Type.Optional(Type.String()),
+  /** [value, time in ms]; the value is null where it is not finite (see non_finite). A type list, not anyOf: fast-json-stringify fails on anyOf inside a tuple. */
+  datapoints: Type.Array(Type.Tuple([Type.Unsafe<number | null>({ type: ['number', 'null'] }), Type.Number()])),
+  non_finite: Type.Optional(Type.Array(Type.Tuple([Type.Unsafe<NonFinite>({ type: 'string', enum: NON_FINITE }), Type.Number()]), { description: 'datapoints whose value is not finite (a sum past the double range), as ["+Inf" | "-Inf" | "NaN", time]' })),
+});
 export const TableSchema = Type.Object({
   type: Type.Literal('table'),
   refId: Type.Optional(Type.String()),

@@ -1,4 +1,5 @@
 import type { Tx } from '../platform/db/index.js';
+import { finiteMean, finiteSum } from '../platform/db/finite-aggregates.js';
 
 export type RollupResolution = '5m' | '1h' | '1d';
 
@@ -86,14 +87,15 @@ export async function deleteMarks(tx: Tx, tenantId: string, rows: readonly Serie
 /**
  * Recomputes the given (bucket, series) rows of one tenant from raw samples and upserts them:
  * running it twice gives the same rows (idempotent), late samples are picked up. Each pair is one
- * range scan of the (tenant_id, series_key, "timestamp") index.
+ * range scan of the (tenant_id, series_key, "timestamp") index. Sum and avg never raise: a sum
+ * past the double range is stored as +/-Infinity, the avg stays finite (finite-aggregates.ts).
  */
 export async function computeRollups(tx: Tx, tenantId: string, resolution: { name: RollupResolution; ms: number }, rows: readonly SeriesBucket[], now: Date): Promise<number> {
   if (rows.length === 0) return 0;
   const result = await tx.query(
     `INSERT INTO metric_rollups (tenant_id, resolution, bucket_start, series_key, metric_name, service_name, labels, count, sum, min, max, avg, p95, updated_at)
      SELECT m.tenant_id, $4, b.bucket_start, m.series_key, m.metric_name, m.service_name, m.labels,
-            count(*), sum(m.value), min(m.value), max(m.value), avg(m.value),
+            count(*), ${finiteSum({ value: 'm.value' })}, min(m.value), max(m.value), ${finiteMean({ value: 'm.value' }, 'count(m.value)')},
             percentile_cont(0.95) WITHIN GROUP (ORDER BY m.value), $6
      FROM unnest($2::timestamptz[], $3::text[]) AS b(bucket_start, series_key)
      JOIN metrics m ON m.tenant_id = $1 AND m.series_key = b.series_key

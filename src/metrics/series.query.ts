@@ -1,4 +1,5 @@
 import type { Tx } from '../platform/db/index.js';
+import { finiteMean, finiteSum } from '../platform/db/finite-aggregates.js';
 import type { Matcher } from '../platform/matchers/index.js';
 import { matcherConditions } from './label-matchers.js';
 import { ROLLUP_RESOLUTIONS, type RollupResolution } from './rollups.repository.js';
@@ -32,8 +33,11 @@ export interface SeriesResult {
   bucketMs: number;
 }
 
-const RAW_AGGREGATE: Record<Aggregation, string> = { avg: 'avg(value)', sum: 'sum(value)', min: 'min(value)', max: 'max(value)', count: 'count(*)' };
-const ROLLUP_AGGREGATE: Record<Aggregation, string> = { avg: 'sum(sum) / sum(count)', sum: 'sum(sum)', min: 'min(min)', max: 'max(max)', count: 'sum(count)' };
+// Sums and means never raise on finite samples: a sum past the double range is +/-Infinity
+// (finite-aggregates.ts). Over rollups, a bucket's exact total is its finite avg times its count.
+const ROLLUP_TOTAL = { value: 'sum', exact: 'avg::numeric * count' };
+const RAW_AGGREGATE: Record<Aggregation, string> = { avg: finiteMean({ value: 'value' }, 'count(value)'), sum: finiteSum({ value: 'value' }), min: 'min(value)', max: 'max(value)', count: 'count(*)' };
+const ROLLUP_AGGREGATE: Record<Aggregation, string> = { avg: finiteMean(ROLLUP_TOTAL, 'sum(count)'), sum: finiteSum(ROLLUP_TOTAL), min: 'min(min)', max: 'max(max)', count: 'sum(count)' };
 
 /**
  * Long ranges at coarse buckets read rollups: the coarsest resolution not larger than the

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertChange, AlertRow } from '../alerts/alert-store.js';
 import type { CommittedBatch, Ingest } from '../metrics/ingest.js';
+import { finiteOrNull, nonFiniteMember, type NonFiniteFields } from '../platform/non-finite.js';
 import type { PubSub } from '../platform/pubsub/index.js';
 import type { Hub } from './hub.js';
 import type { AlertOut, MetricSampleOut } from './messages.js';
@@ -68,6 +69,7 @@ export async function wireFanout(deps: { hub: Hub; ingest: Ingest; alerts: Alert
 const iso = (value: Date | string | null): string | null => (value === null ? null : value instanceof Date ? value.toISOString() : new Date(value).toISOString());
 
 export function alertOut(row: AlertRow): AlertOut {
+  const flags: NonFiniteFields = {};
   return {
     id: row.id,
     fingerprint: row.fingerprint,
@@ -79,11 +81,12 @@ export function alertOut(row: AlertRow): AlertOut {
     source: row.source,
     service_name: row.service_name,
     labels: row.labels,
-    value: row.value,
+    value: row.value === null ? null : finiteOrNull(row.value, 'value', flags),
     starts_at: iso(row.starts_at) ?? '',
     fired_at: iso(row.fired_at),
     acknowledged_at: iso(row.acknowledged_at),
     acknowledged_by: row.acknowledged_by,
     resolved_at: iso(row.resolved_at),
+    ...nonFiniteMember(flags),
   };
 }

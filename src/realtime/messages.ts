@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { METRIC_NAME_PATTERN } from '../metrics/sample.js';
+import type { NonFiniteFields } from '../platform/non-finite.js';
 
 /**
  * The WebSocket protocol of `/api/v1/ws`. Every client message is a JSON object with an
@@ -49,6 +50,8 @@ export interface AlertOut {
   acknowledged_at: string | null;
   acknowledged_by: string | null;
   resolved_at: string | null;
+  /** `value` when it is not finite (then null): "+Inf", "-Inf" or "NaN". */
+  non_finite?: NonFiniteFields;
 }
 
 /** Everything the server sends. */

@@ -1,5 +1,6 @@
 import { AppError, ValidationError } from '../errors.js';
 import type { Tx } from '../platform/db/index.js';
+import { finiteMean, finiteSum } from '../platform/db/finite-aggregates.js';
 import type { ResolvedRange } from './report-range.js';
 import { GROUPINGS, type ReportQuery } from './report.schema.js';
 
@@ -7,8 +8,9 @@ export type Cell = string | number | null;
 
 export interface ReportData {
   columns: string[];
+  /** A number may be +/-Infinity (a sum past the double range): each renderer writes it its way. */
   rows: Array<Record<string, Cell>>;
-  /** The main series, drawn in PDF reports. */
+  /** The main series, drawn in PDF reports (finite values only). */
   chart: { title: string; kind: 'line' | 'bar'; points: Array<{ label: string; value: number }> };
 }
 
@@ -50,7 +52,8 @@ function plan(tenantId: string, query: ReportQuery, range: ResolvedRange, limit:
       const by = group ?? 'hour';
       const key = by === 'service' ? 'service_name' : `date_trunc(${param(by)}, "timestamp", 'UTC') AS bucket`;
       const where = `tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND metric_name = ${param(query.metric_name)}${query.service === undefined ? '' : ` AND service_name = ${param(query.service)}`}`;
-      const sql = finish(`SELECT ${key}, count(*)::int AS samples, avg(value) AS avg, min(value) AS min, max(value) AS max, sum(value) AS sum FROM metrics WHERE ${where} GROUP BY 1 ORDER BY 1`);
+      // Sum and avg never raise on finite samples; a sum past the double range is +/-Infinity.
+      const sql = finish(`SELECT ${key}, count(*)::int AS samples, ${finiteMean({ value: 'value' }, 'count(value)')} AS avg, min(value) AS min, max(value) AS max, ${finiteSum({ value: 'value' })} AS sum FROM metrics WHERE ${where} GROUP BY 1 ORDER BY 1`);
       const first = by === 'service' ? 'service_name' : 'bucket';
       return { sql, params, columns: [first, 'samples', 'avg', 'min', 'max', 'sum'], chart: { title: `${query.metric_name ?? ''} (average)`, column: 'avg', kind: by === 'service' ? 'bar' : 'line' } };
     }
@@ -120,7 +123,7 @@ export async function runReportQuery(tx: Tx, tenantId: string, query: ReportQuer
   const label = columns[0] ?? '';
   const points = rows.flatMap((row) => {
     const value = row[chart.column];
-    return typeof value === 'number' ? [{ label: String(row[label] ?? ''), value }] : [];
+    return typeof value === 'number' && Number.isFinite(value) ? [{ label: String(row[label] ?? ''), value }] : [];
   });
   return { columns, rows, chart: { title: chart.title, kind: chart.kind, points } };
 }

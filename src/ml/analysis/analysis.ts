@@ -37,7 +37,8 @@ export function paymentBuckets(samples: readonly PaymentSample[], bucketMs: numb
 /** Failure rate per bucket, oldest first, for buckets with enough attempts. */
 export function failureRates(buckets: Map<number, { failures: number; successes: number }>): Array<[number, number, number]> {
   return [...buckets.entries()]
-    .filter(([, counts]) => counts.failures + counts.successes >= MIN_ATTEMPTS_PER_BUCKET)
+    // Counts past the double range (pushed values near 1e308) give no rate: the bucket is left out.
+    .filter(([, counts]) => Number.isFinite(counts.failures + counts.successes) && counts.failures + counts.successes >= MIN_ATTEMPTS_PER_BUCKET)
     .sort((a, b) => a[0] - b[0])
     .map(([bucket, counts]) => [counts.failures / (counts.failures + counts.successes), bucket, counts.failures + counts.successes]);
 }

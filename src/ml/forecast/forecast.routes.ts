@@ -4,8 +4,11 @@ import { principalOf, READ } from '../../auth/index.js';
 import { NotFoundError } from '../../errors.js';
 import { METRIC_NAME_PATTERN } from '../../metrics/sample.js';
 import type { App } from '../../platform/http/types.js';
+import { NonFiniteFieldsSchema } from '../../platform/non-finite.js';
 
-const PointSchema = Type.Object({ timestamp: Type.String({ format: 'date-time' }), value: Type.Number(), lower: Type.Number(), upper: Type.Number() });
+/** Numbers past the double range (forecasts of huge values) are null and named in `non_finite` (docs/metrics.md). */
+const FiniteOrNull = Type.Union([Type.Number(), Type.Null()]);
+const PointSchema = Type.Object({ timestamp: Type.String({ format: 'date-time' }), value: FiniteOrNull, lower: FiniteOrNull, upper: FiniteOrNull, non_finite: NonFiniteFieldsSchema });
 
 const ForecastSchema = Type.Object({
   metric_name: Type.String(),
@@ -15,14 +18,16 @@ const ForecastSchema = Type.Object({
   season_length: Type.Union([Type.Integer(), Type.Null()]),
   confidence: Type.Number(),
   history_points: Type.Integer(),
-  residual_std: Type.Number(),
-  params: Type.Record(Type.String(), Type.Number()),
+  skipped_points: Type.Optional(Type.Integer({ description: 'history buckets left out because their value was not finite (a sum past the double range)' })),
+  residual_std: FiniteOrNull,
+  params: Type.Record(Type.String(), FiniteOrNull),
   last_observed_at: Type.String({ format: 'date-time' }),
   points: Type.Array(PointSchema),
   backtest: Type.Union([
-    Type.Object({ held_out: Type.Integer(), mae: Type.Record(Type.String(), Type.Number(), { description: 'mean absolute error of each candidate method on the held-out newest points' }) }),
+    Type.Object({ held_out: Type.Integer(), mae: Type.Record(Type.String(), FiniteOrNull, { description: 'mean absolute error of each candidate method on the held-out newest points' }) }),
     Type.Null(),
   ]),
+  non_finite: NonFiniteFieldsSchema,
 });
 
 const FactorSchema = Type.Object({

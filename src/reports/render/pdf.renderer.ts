@@ -1,4 +1,5 @@
 import PDFDocument from 'pdfkit';
+import { numberText } from '../../platform/non-finite.js';
 import type { ReportData } from '../report-query.js';
 import type { ReportHeader } from './header.js';
 
@@ -20,7 +21,7 @@ function fit(doc: Doc, text: string, width: number): string {
   return `${text.slice(0, low)}...`;
 }
 
-const formatNumber = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(Math.abs(value) >= 100 ? 1 : 3));
+const formatNumber = (value: number): string => (!Number.isFinite(value) ? numberText(value) : Number.isInteger(value) ? String(value) : value.toFixed(Math.abs(value) >= 100 ? 1 : 3));
 
 /** Line or bar chart of the main series, drawn with vector paths. */
 function drawChart(doc: Doc, chart: ReportData['chart'], top: number): number {
@@ -35,21 +36,23 @@ function drawChart(doc: Doc, chart: ReportData['chart'], top: number): number {
     doc.font('Helvetica').fontSize(9).fillColor('#555555').text('No data in this range.', left, plotTop + height / 2, { lineBreak: false });
     return bottom + 30;
   }
-  const values = points.map((point) => point.value);
+  // The scale works on half values: the span between two doubles (1e308 and -1e308) overflows, half of it does not.
+  const values = points.map((point) => point.value / 2);
   let min = Math.min(0, ...values);
   let max = Math.max(...values);
-  if (max === min) max = min + 1;
+  if (max === min) max = min + 0.5;
   const pad = (max - min) * 0.05;
   if (min < 0) min -= pad;
   max += pad;
-  const y = (value: number) => bottom - ((value - min) / (max - min)) * height;
+  const yOfHalf = (half: number) => bottom - ((half - min) / (max - min)) * height;
+  const y = (value: number) => yOfHalf(value / 2);
 
   doc.lineWidth(0.5).strokeColor('#cccccc');
   doc.font('Helvetica').fontSize(7).fillColor('#555555');
   for (let step = 0; step <= 4; step += 1) {
-    const value = min + ((max - min) * step) / 4;
-    doc.moveTo(left, y(value)).lineTo(left + width, y(value)).stroke();
-    doc.text(formatNumber(value), MARGIN, y(value) - 3, { width: 46, align: 'right', lineBreak: false });
+    const half = min + ((max - min) / 4) * step;
+    doc.moveTo(left, yOfHalf(half)).lineTo(left + width, yOfHalf(half)).stroke();
+    doc.text(formatNumber(half * 2), MARGIN, yOfHalf(half) - 3, { width: 46, align: 'right', lineBreak: false });
   }
   doc.lineWidth(1).strokeColor('#000000').moveTo(left, plotTop).lineTo(left, bottom).lineTo(left + width, bottom).stroke();
 
