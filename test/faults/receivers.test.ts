@@ -32,6 +32,8 @@ describe.skipIf(skip !== undefined)('a slow and a failing notification receiver'
     service = await createServiceProcess({
       databaseUrl: pg.url(),
       env: {
+        // The receiver is on loopback: let tenants' webhooks reach it (refused by default).
+        RECEIVER_ALLOW_PRIVATE_NETWORKS: 'true',
         ALERT_EVALUATION_INTERVAL_MS: '500',
         NOTIFICATION_INTERVAL_MS: '250',
         NOTIFICATION_TIMEOUT_MS: '1000',
