@@ -174,7 +174,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const metricsGuard = createMetricsGuard({ allowedIps: config.PROMETHEUS_ALLOWED_IPS, basicAuth: config.METRICS_BASIC_AUTH });
     const signer = createSigner(secrets.hmacSecret, config.SERVICE_NAME, () => clock.nowMs());
 
-    const scheduler = createScheduler({ db, clock, logger });
+    const scheduler = createScheduler({ db, clock, logger, registry });
     teardown.add('scheduler', () => scheduler.stop());
 
     const ingestLimits = createIngestLimits({ config, db, clock, limits });
@@ -230,17 +230,17 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     clients.onCall((call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.route, service: `${call.service}-service` }, call.durationMs));
     const collectorStatus = createSourceStatus({ db, clock, registry, systemTenantId: config.SYSTEM_TENANT_ID });
     const businessCollector = createBusinessCollector({ db, clients, ingest, status: collectorStatus, logger, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, tenants: config.BUSINESS_COLLECTOR_TENANTS.length > 0 ? config.BUSINESS_COLLECTOR_TENANTS : [config.SYSTEM_TENANT_ID] });
-    scheduler.add({ name: BUSINESS_COLLECTOR, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, run: ({ now, signal }) => businessCollector.run(now, signal) });
+    scheduler.add({ name: BUSINESS_COLLECTOR, intervalMs: config.BUSINESS_COLLECTOR_INTERVAL_MS, run: ({ now, signal, unitFailed }) => businessCollector.run(now, signal, unitFailed) });
     const blockchainCollector = createBlockchainCollector({
       db, ingest, status: collectorStatus, logger, systemTenantId: config.SYSTEM_TENANT_ID, wallets: config.SOLANA_MINT_WALLETS, transferExpiryMs: config.NFT_TRANSFER_EXPIRY_MS,
       rpc: config.SOLANA_RPC_URL === undefined ? undefined : { url: config.SOLANA_RPC_URL, timeoutMs: config.SOLANA_RPC_TIMEOUT_MS },
       ipfs: config.IPFS_GATEWAY_URL === undefined || config.IPFS_PROBE_CID === undefined ? undefined : { gatewayUrl: config.IPFS_GATEWAY_URL, cid: config.IPFS_PROBE_CID, timeoutMs: config.SOLANA_RPC_TIMEOUT_MS },
       onRpcCall: (call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.method, service: 'solana-rpc' }, call.durationMs),
     });
-    scheduler.add({ name: BLOCKCHAIN_COLLECTOR, intervalMs: config.BLOCKCHAIN_COLLECTOR_INTERVAL_MS, run: ({ now, signal }) => blockchainCollector.run(now, signal) });
+    scheduler.add({ name: BLOCKCHAIN_COLLECTOR, intervalMs: config.BLOCKCHAIN_COLLECTOR_INTERVAL_MS, run: ({ now, signal, unitFailed }) => blockchainCollector.run(now, signal, unitFailed) });
     // reports (issue 8): definitions, generation once per cluster, files under REPORTS_DIR, e-mail through the alerting sender
     const reports = createReports({ db, clock, logger, email, reportsDir: config.REPORTS_DIR, maxRows: config.REPORT_MAX_ROWS });
-    scheduler.add({ name: REPORT_GENERATION_JOB, intervalMs: config.REPORT_GENERATION_INTERVAL_MS, timeoutMs: 10 * 60_000, run: ({ now, signal }) => reports.runDue(now, signal) });
+    scheduler.add({ name: REPORT_GENERATION_JOB, intervalMs: config.REPORT_GENERATION_INTERVAL_MS, timeoutMs: 10 * 60_000, run: ({ now, signal, unitFailed }) => reports.runDue(now, signal, unitFailed) });
 
     // analytics and ML (issue 7): training worker, stored models loaded at start, live anomaly
     // scoring of committed samples with alerts, the autoencoder retraining job

@@ -108,10 +108,10 @@ export function createAlerting(deps: AlertingDeps) {
     {
       name: 'alert-evaluation',
       intervalMs: config.ALERT_EVALUATION_INTERVAL_MS,
-      async run() {
+      async run({ unitFailed }) {
         const stop = metrics.evaluation.startTimer();
         try {
-          await evaluator.evaluateAll();
+          await evaluator.evaluateAll(unitFailed);
         } finally {
           stop();
         }
@@ -120,12 +120,12 @@ export function createAlerting(deps: AlertingDeps) {
     {
       name: 'notification-delivery',
       intervalMs: config.NOTIFICATION_INTERVAL_MS,
-      async run() {
-        await dispatcher.dispatchAll();
-        await delivery.deliverDue();
+      async run({ unitFailed }) {
+        await dispatcher.dispatchAll(unitFailed);
+        await delivery.deliverDue({ onUnitFailure: unitFailed });
       },
     },
-    { name: 'alert-escalation', intervalMs: config.ALERT_ESCALATION_INTERVAL_MS, run: async () => void (await escalation.escalateAll()) },
+    { name: 'alert-escalation', intervalMs: config.ALERT_ESCALATION_INTERVAL_MS, run: async ({ unitFailed }) => void (await escalation.escalateAll(unitFailed)) },
   ];
 
   return {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Db, Tx } from '../platform/db/index.js';
+import type { UnitFailed } from '../platform/scheduler.js';
 import type { AlertRow } from './alert-store.js';
 import type { ChannelName } from './channels.js';
 import { canonicalLabels } from './fingerprint.js';
@@ -123,7 +124,7 @@ export function createDispatcher(deps: { db: Db; clock: Clock; logger: Logger; c
     async dispatchTenant(tenantId: string): Promise<number> {
       return deps.db.withTenant(tenantId, (tx) => dispatchIn(tx, tenantId, deps.clock.now()));
     },
-    async dispatchAll(): Promise<number> {
+    async dispatchAll(onUnitFailure?: UnitFailed): Promise<number> {
       const tenants = await deps.db.asSystem((tx) => tenantsToDispatch(tx));
       let enqueued = 0;
       for (const tenantId of tenants) {
@@ -131,6 +132,7 @@ export function createDispatcher(deps: { db: Db; clock: Clock; logger: Logger; c
           enqueued += await deps.db.withTenant(tenantId, (tx) => dispatchIn(tx, tenantId, deps.clock.now()));
         } catch (error) {
           deps.logger.error({ err: error, tenantId }, 'notification dispatch failed for tenant');
+          onUnitFailure?.({ tenantId }, error);
         }
       }
       return enqueued;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Db, Tx } from '../platform/db/index.js';
+import type { UnitFailed } from '../platform/scheduler.js';
 import { ALERT_COLUMNS, recordAlertEvents, type AlertChange, type AlertRow } from './alert-store.js';
 import type { ChannelName } from './channels.js';
 import { groupOf, notifiedAlert } from './dispatch.js';
@@ -133,7 +134,7 @@ export function createEscalation(deps: { db: Db; clock: Clock; logger: Logger; c
 
   return {
     escalateTenant: (tenantId: string) => deps.db.withTenant(tenantId, (tx) => escalateIn(tx, tenantId, deps.clock.now())),
-    async escalateAll(): Promise<{ steps: number; stopped: number }> {
+    async escalateAll(onUnitFailure?: UnitFailed): Promise<{ steps: number; stopped: number }> {
       const tenants = await deps.db.asSystem((tx) =>
         tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM alerts WHERE resolved = false AND status = 'firing' UNION SELECT tenant_id FROM alert_escalations WHERE status = 'active'`),
       );
@@ -145,6 +146,7 @@ export function createEscalation(deps: { db: Db; clock: Clock; logger: Logger; c
           totals.stopped += result.stopped;
         } catch (error) {
           deps.logger.error({ err: error, tenantId }, 'escalation failed for tenant');
+          onUnitFailure?.({ tenantId }, error);
         }
       }
       return totals;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Db, Tx } from '../platform/db/index.js';
+import type { UnitFailed } from '../platform/scheduler.js';
 import type { AlertChange, AlertInput, AlertStore } from './alert-store.js';
 import { listRules, type RuleRow } from './alert-rules.repository.js';
 import type { Condition } from './alert-rules.schema.js';
@@ -188,8 +189,8 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
 
   return {
     evaluateTenant,
-    /** One cycle over every tenant with rules or open rule alerts. */
-    async evaluateAll(): Promise<{ tenants: number; rules: number; changes: number }> {
+    /** One cycle over every tenant with rules or open rule alerts; a tenant that fails is logged, reported and skipped. */
+    async evaluateAll(onUnitFailure?: UnitFailed): Promise<{ tenants: number; rules: number; changes: number }> {
       const tenants = await deps.db.asSystem((tx) => tenantsToEvaluate(tx));
       const totals = { tenants: tenants.length, rules: 0, changes: 0 };
       for (const tenantId of tenants) {
@@ -199,6 +200,7 @@ export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; al
           totals.changes += result.changes.length;
         } catch (error) {
           deps.logger.error({ err: error, tenantId }, 'alert evaluation failed for tenant');
+          onUnitFailure?.({ tenantId }, error);
         }
       }
       return totals;

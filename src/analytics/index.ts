@@ -49,8 +49,8 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
   deps.scheduler.add({
     name: FRAUD_TRAINING_JOB,
     intervalMs: config.FRAUD_TRAINING_INTERVAL_MS,
-    async run({ signal }) {
-      const trained = await fraud.trainDue(signal);
+    async run({ signal, unitFailed }) {
+      const trained = await fraud.trainDue(signal, unitFailed);
       if (trained > 0) deps.logger.info({ tenants: trained }, 'fraud networks retrained');
     },
   });
@@ -75,8 +75,8 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
   deps.scheduler.add({
     name: SELLOUT_TRAINING_JOB,
     intervalMs: config.SELLOUT_TRAINING_INTERVAL_MS,
-    async run({ signal }) {
-      const trained = await sellout.trainDue(signal);
+    async run({ signal, unitFailed }) {
+      const trained = await sellout.trainDue(signal, unitFailed);
       if (trained > 0) deps.logger.info({ tenants: trained }, 'sellout models retrained');
     },
   });
@@ -84,15 +84,15 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
   deps.scheduler.add({
     name: SALES_TRACKING_JOB,
     intervalMs: config.SALES_TRACKING_INTERVAL_MS,
-    async run({ signal }) {
-      await sales.trackAll(signal);
+    async run({ signal, unitFailed }) {
+      await sales.trackAll(signal, unitFailed);
     },
   });
   // Needs both domains (anomaly detector and sales reports), so it is registered here.
   deps.scheduler.add({
     name: ML_ANALYSIS_JOB,
     intervalMs: config.ML_ANALYSIS_INTERVAL_MS,
-    async run({ signal }) {
+    async run({ signal, unitFailed }) {
       const outcome = await runMlAnalysis(
         {
           db: deps.db,
@@ -103,6 +103,7 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
           settings: { bucketMs: config.ML_ANALYSIS_BUCKET_MS, lookbackMs: config.ML_ANALYSIS_LOOKBACK_MS, alertScore: config.ANOMALY_ALERT_SCORE, retentionMs: config.ML_ANALYSIS_RETENTION_DAYS * 86_400_000, maxPaymentSamples: 200_000 },
         },
         signal,
+        unitFailed,
       );
       deps.logger.info(outcome, 'ml analysis done');
     },

@@ -7,8 +7,8 @@ export function incidentAutoOpenJob(incidents: IncidentService, intervalMs: numb
   return {
     name: INCIDENT_AUTO_OPEN_JOB,
     intervalMs,
-    async run() {
-      await incidents.autoOpen(afterMs);
+    async run({ unitFailed }) {
+      await incidents.autoOpen(afterMs, unitFailed);
     },
   };
 }

@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { Cache } from '../platform/cache/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db, Tx } from '../platform/db/index.js';
+import type { UnitFailed } from '../platform/scheduler.js';
 import {
   activeCounts,
   addTimeline,
@@ -15,6 +16,7 @@ import {
   listIncidents,
   timelineOf,
   updateIncident,
+  type AutoOpenCandidate,
   type IncidentChanges,
   type IncidentFilter,
   type IncidentRow,
@@ -63,6 +65,25 @@ export function createIncidentService(deps: { db: Db; cache: Cache; clock: Clock
     const updated = await updateIncident(tx, tenantId, incident.id, { status: 'resolved', resolved_at: now, resolution }, now);
     await addTimeline(tx, tenantId, incident.id, { kind: 'resolved', message: resolution ?? 'Incident resolved', author: actor, data: { from: incident.status } }, now);
     return updated ?? incident;
+  };
+
+  /** The incident of one long-firing critical alert, in its tenant's transaction; false when it already has one. */
+  const openFor = async (alert: AutoOpenCandidate, now: Date): Promise<boolean> => {
+    const created = await db.withTenant(alert.tenant_id, async (tx) => {
+      const row = await insertIncident(
+        tx,
+        alert.tenant_id,
+        { title: alert.name, description: alert.message, severity: 'critical', status: 'open', service_name: alert.service_name, alert_id: alert.alert_id, created_by: AUTO_OPEN_ACTOR, started_at: alert.fired_at },
+        now,
+      );
+      if (row === null) return false;
+      const firingFor = Math.round((now.getTime() - alert.fired_at.getTime()) / 1000);
+      await addTimeline(tx, alert.tenant_id, row.id, { kind: 'alert_firing', message: alert.message, author: AUTO_OPEN_ACTOR, data: { alert_id: alert.alert_id } }, alert.fired_at);
+      await addTimeline(tx, alert.tenant_id, row.id, { kind: 'created', message: `Opened automatically: critical alert firing for ${firingFor} s`, author: AUTO_OPEN_ACTOR, data: { alert_id: alert.alert_id } }, now);
+      return true;
+    });
+    if (created) await changed(alert.tenant_id);
+    return created;
   };
 
   return {
@@ -157,28 +178,21 @@ export function createIncidentService(deps: { db: Db; cache: Cache; clock: Clock
       });
     },
 
-    /** Opens one incident per critical alert that has been firing longer than `afterMs`, linked to it. */
-    async autoOpen(afterMs: number): Promise<number> {
+    /**
+     * Opens one incident per critical alert that has been firing longer than `afterMs`, linked to
+     * it, each in its tenant's own transaction: one that fails is logged and reported, and found
+     * again by the next run; the others go on.
+     */
+    async autoOpen(afterMs: number, onUnitFailure?: UnitFailed): Promise<number> {
       const now = clock.now();
       const candidates = await db.asSystem((tx) => autoOpenCandidates(tx, new Date(now.getTime() - afterMs), 500));
       let opened = 0;
       for (const alert of candidates) {
-        const created = await db.withTenant(alert.tenant_id, async (tx) => {
-          const row = await insertIncident(
-            tx,
-            alert.tenant_id,
-            { title: alert.name, description: alert.message, severity: 'critical', status: 'open', service_name: alert.service_name, alert_id: alert.alert_id, created_by: AUTO_OPEN_ACTOR, started_at: alert.fired_at },
-            now,
-          );
-          if (row === null) return false;
-          const firingFor = Math.round((now.getTime() - alert.fired_at.getTime()) / 1000);
-          await addTimeline(tx, alert.tenant_id, row.id, { kind: 'alert_firing', message: alert.message, author: AUTO_OPEN_ACTOR, data: { alert_id: alert.alert_id } }, alert.fired_at);
-          await addTimeline(tx, alert.tenant_id, row.id, { kind: 'created', message: `Opened automatically: critical alert firing for ${firingFor} s`, author: AUTO_OPEN_ACTOR, data: { alert_id: alert.alert_id } }, now);
-          return true;
-        });
-        if (created) {
-          opened += 1;
-          await changed(alert.tenant_id);
+        try {
+          if (await openFor(alert, now)) opened += 1;
+        } catch (error) {
+          deps.logger.error({ err: error, tenantId: alert.tenant_id, alertId: alert.alert_id }, 'incident auto-open failed for an alert; it is retried next run');
+          onUnitFailure?.({ tenantId: alert.tenant_id, alertId: alert.alert_id }, error);
         }
       }
       return opened;

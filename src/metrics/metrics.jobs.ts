@@ -14,8 +14,10 @@ export function registerMetricsJobs(deps: { config: Config; db: Db; clock: Clock
   deps.scheduler.add({
     name: 'metric-aggregation',
     intervalMs: config.METRIC_AGGREGATION_INTERVAL_MS,
-    run: async ({ now, signal }) => {
-      await runAggregation({ db: deps.db, logger: deps.logger, maxMarks: config.ROLLUP_MAX_MARKS_PER_RUN, signal }, now);
+    run: async ({ now, signal, unitFailed }) => {
+      const outcome = await runAggregation({ db: deps.db, logger: deps.logger, maxMarks: config.ROLLUP_MAX_MARKS_PER_RUN, signal }, now);
+      // The job logged each failed unit with its tenant; it keeps its marks for the next run.
+      for (let index = 0; index < outcome.failed; index += 1) unitFailed({ tenantId: outcome.failedTenants[index] });
     },
   });
   deps.scheduler.add({
@@ -24,8 +26,8 @@ export function registerMetricsJobs(deps: { config: Config; db: Db; clock: Clock
     // A daily cycle starts at CLEANUP_HOUR_UTC; other intervals are not shifted.
     offsetMs: config.CLEANUP_INTERVAL_MS === DAY_MS ? config.CLEANUP_HOUR_UTC * 3_600_000 : 0,
     timeoutMs: Math.min(config.CLEANUP_INTERVAL_MS, 30 * 60_000),
-    run: async ({ now }) => {
-      await runCleanup({ db: deps.db, logger: deps.logger, config }, now);
+    run: async ({ now, unitFailed }) => {
+      await runCleanup({ db: deps.db, logger: deps.logger, config, onUnitFailure: unitFailed }, now);
     },
   });
 }

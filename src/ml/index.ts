@@ -73,8 +73,8 @@ export async function createMl(deps: {
   deps.scheduler.add({
     name: ANOMALY_TRAINING_JOB,
     intervalMs: config.ANOMALY_TRAINING_INTERVAL_MS,
-    async run({ signal }) {
-      const trained = await anomalies.trainBusiest(signal);
+    async run({ signal, unitFailed }) {
+      const trained = await anomalies.trainBusiest(signal, unitFailed);
       deps.logger.info({ models: trained.length }, 'anomaly autoencoders retrained');
     },
   });

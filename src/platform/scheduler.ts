@@ -1,10 +1,25 @@
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from './clock.js';
 import type { Db } from './db/index.js';
+
+/** One failed unit of a job: whose (the tenant) and what (a series, a report, a step). */
+export interface JobUnit {
+  tenantId?: string;
+  [detail: string]: unknown;
+}
+
+/**
+ * Reports a unit of work that failed after the job caught and logged it and went on with the
+ * others (one tenant's failure never stops another's work). Counted in
+ * monitoring_job_unit_failures_total{job} and in the run's outcome (job_runs.last_error).
+ */
+export type UnitFailed = (unit: JobUnit, error?: unknown) => void;
 
 export interface JobContext {
   now: Date;
   signal: AbortSignal;
+  unitFailed: UnitFailed;
 }
 
 export interface Job {
@@ -22,7 +37,13 @@ export interface JobOutcome {
   name: string;
   status: 'ran' | 'skipped-busy' | 'skipped-claimed' | 'failed' | 'timed-out';
   error?: string;
+  /** Units reported failed by a run whose other units went on (see UnitFailed), and their tenants. */
+  unitFailures?: number;
+  failedTenants?: string[];
 }
+
+/** Tenants named in job_runs.last_error at most. */
+const LISTED_TENANTS = 10;
 
 export interface Scheduler {
   add(job: Job): void;
@@ -38,8 +59,12 @@ export interface Scheduler {
  * cluster-wide cycle is claimed in `job_runs` so one instance runs it; errors are logged,
  * never thrown out of the loop.
  */
-export function createScheduler(deps: { db: Db; clock: Clock; logger: Logger; onOutcome?: (outcome: JobOutcome, durationMs: number) => void }): Scheduler {
+export function createScheduler(deps: { db: Db; clock: Clock; logger: Logger; registry?: Registry; onOutcome?: (outcome: JobOutcome, durationMs: number) => void }): Scheduler {
   const jobs = new Map<string, Job>();
+  const unitFailures =
+    deps.registry === undefined
+      ? undefined
+      : new Counter({ name: 'monitoring_job_unit_failures_total', help: 'Units of periodic jobs (one tenant, series, report or step) that failed while the others went on; each is retried in a later run', labelNames: ['job'], registers: [deps.registry] });
   const running = new Map<string, Promise<JobOutcome>>();
   const timers: NodeJS.Timeout[] = [];
   const controller = new AbortController();
@@ -83,14 +108,26 @@ export function createScheduler(deps: { db: Db; clock: Clock; logger: Logger; on
       timer.unref();
     });
     let outcome: JobOutcome;
+    const failed = { units: 0, tenants: new Set<string>() };
+    const unitFailed: UnitFailed = (unit) => {
+      failed.units += 1;
+      if (unit.tenantId !== undefined) failed.tenants.add(unit.tenantId);
+      unitFailures?.inc({ job: job.name });
+    };
     try {
-      const result = await Promise.race([job.run({ now, signal: controller.signal }).then(() => 'done' as const), timeout]);
+      const result = await Promise.race([job.run({ now, signal: controller.signal, unitFailed }).then(() => 'done' as const), timeout]);
       outcome = result === 'timeout' ? { name: job.name, status: 'timed-out', error: `exceeded ${timeoutMs} ms` } : { name: job.name, status: 'ran' };
     } catch (error) {
       deps.logger.error({ err: error, job: job.name }, 'job failed');
       outcome = { name: job.name, status: 'failed', error: error instanceof Error ? error.message : String(error) };
     } finally {
       clearTimeout(timer);
+    }
+    if (failed.units > 0) {
+      const tenants = [...failed.tenants];
+      const listed = tenants.length === 0 ? '' : `; tenants ${tenants.slice(0, LISTED_TENANTS).join(', ')}${tenants.length > LISTED_TENANTS ? ` and ${tenants.length - LISTED_TENANTS} more` : ''}`;
+      const summary = `${failed.units} unit(s) failed and are retried next run${listed}`;
+      outcome = { ...outcome, unitFailures: failed.units, failedTenants: tenants, error: outcome.error === undefined ? summary : `${outcome.error}; ${summary}` };
     }
     if (clusterWide) await record(job, outcome.status, outcome.error).catch((error: unknown) => deps.logger.error({ err: error, job: job.name }, 'job record failed'));
     deps.onOutcome?.(outcome, performance.now() - started);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EmailSender } from '../alerts/notify/email.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
+import type { UnitFailed } from '../platform/scheduler.js';
 import { createReportFiles, type ReportFiles } from './report-files.js';
 import { createReportGenerationJob } from './report-generation.job.js';
 import { createReportGenerator, type ReportGenerator } from './report-generator.js';
@@ -13,7 +14,7 @@ export interface Reports {
   files: ReportFiles;
   generator: ReportGenerator;
   /** One cycle of the report-generation job (the scheduler runs it once per cluster). */
-  runDue(now: Date, signal: AbortSignal): Promise<void>;
+  runDue(now: Date, signal: AbortSignal, onUnitFailure?: UnitFailed): Promise<void>;
 }
 
 export function createReports(deps: { db: Db; clock: Clock; logger: Logger; email: EmailSender; reportsDir: string; maxRows: number }): Reports {

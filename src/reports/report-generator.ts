@@ -115,14 +115,14 @@ export function createReportGenerator(deps: ReportGeneratorDeps): ReportGenerato
           email_status: report.recipients.length > 0 ? ('retrying' as const) : ('not_requested' as const),
         };
       } catch (error) {
-        deps.logger.warn({ err: error, reportId: report.id }, 'report generation failed');
+        deps.logger.warn({ err: error, tenantId: report.tenant_id, reportId: report.id }, 'report generation failed');
         const message = error instanceof Error ? error.message : String(error);
         finished = { status: 'failed' as const, range_from: range?.from ?? null, range_to: range?.to ?? null, file_url: null, file_path: null, row_count: null, byte_size: null, error: message, email_status: null };
       }
       let history = await deps.db.withTenant(report.tenant_id, (tx) => finishRun(tx, report.tenant_id, claimed.id, finished));
       if (history.status === 'succeeded' && report.recipients.length > 0 && range !== null) {
         const mailed = await mail(report, history, range).catch((error: unknown) => {
-          deps.logger.error({ err: error, reportId: report.id }, 'report e-mail failed');
+          deps.logger.error({ err: error, tenantId: report.tenant_id, reportId: report.id }, 'report e-mail failed');
           return null;
         });
         history = mailed ?? history;

@@ -47,6 +47,18 @@ export async function tenantsWithData(tx: Tx, from: Date, to: Date): Promise<str
   return rows.map((row) => row.tenant_id);
 }
 
+/** Tenants with data in the period but no stored row of it: those whose computation failed (or found nothing to store). */
+export async function tenantsWithoutSla(tx: Tx, from: Date, to: Date): Promise<string[]> {
+  const tenants = await tenantsWithData(tx, from, to);
+  if (tenants.length === 0) return [];
+  const { rows } = await tx.query<{ tenant_id: string }>(
+    `SELECT t.tenant_id FROM unnest($1::uuid[]) AS t(tenant_id)
+     WHERE NOT EXISTS (SELECT 1 FROM sla_metrics s WHERE s.tenant_id = t.tenant_id AND s.period_start = $2 AND s.period_end = $3)`,
+    [tenants, from, to],
+  );
+  return rows.map((row) => row.tenant_id);
+}
+
 export interface SlaViolation {
   type: 'uptime' | 'response_time_p95';
   target: number;

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config, SlaTarget } from '../config.js';
 import type { Db } from '../platform/db/index.js';
-import { responseTimeByService, storedSla, tenantsWithData, upsertSla, uptimeByService, type SlaViolation, type StoredSlaRow } from './sla.repository.js';
+import type { UnitFailed } from '../platform/scheduler.js';
+import { responseTimeByService, storedSla, tenantsWithData, tenantsWithoutSla, upsertSla, uptimeByService, type SlaViolation, type StoredSlaRow } from './sla.repository.js';
 
 export interface SlaEntry {
   service_name: string;
@@ -59,27 +60,40 @@ export function createSlaService(deps: { config: Config; db: Db; logger: Logger 
     });
   };
 
-  /** Computes one period for every tenant with data and stores it in sla_metrics (idempotent). */
-  const computeAndStore = async (from: Date, to: Date): Promise<number> => {
-    const tenants = await deps.db.asSystem((tx) => tenantsWithData(tx, from, to));
+  /**
+   * Computes one period for every tenant with data (`onlyMissing`: only those with no stored row
+   * of it) and stores it in sla_metrics (idempotent). A tenant that fails is logged and reported;
+   * the others go on.
+   */
+  const computeAndStore = async (from: Date, to: Date, onUnitFailure?: UnitFailed, options: { onlyMissing?: boolean } = {}): Promise<number> => {
+    const tenants = await deps.db.asSystem((tx) => (options.onlyMissing === true ? tenantsWithoutSla(tx, from, to) : tenantsWithData(tx, from, to)));
     let stored = 0;
     for (const tenantId of tenants) {
-      const entries = await compute(tenantId, from, to);
-      const rows: StoredSlaRow[] = entries.map((entry) => ({
-        service_name: entry.service_name,
-        period_start: from,
-        period_end: to,
-        uptime_percentage: entry.uptime_percentage,
-        response_time_p95: entry.response_time_p95,
-        target_uptime_percentage: entry.target_uptime_percentage,
-        target_response_time_ms: entry.target_response_time_ms,
-        checks_total: entry.checks_total,
-        violations: entry.violations,
-      }));
-      await deps.db.withTenant(tenantId, (tx) => upsertSla(tx, tenantId, rows));
-      stored += rows.length;
+      try {
+        stored += await computeAndStoreTenant(tenantId, from, to);
+      } catch (error) {
+        deps.logger.error({ err: error, tenantId, from: from.toISOString(), to: to.toISOString() }, 'sla computation failed for tenant');
+        onUnitFailure?.({ tenantId }, error);
+      }
     }
     return stored;
+  };
+
+  const computeAndStoreTenant = async (tenantId: string, from: Date, to: Date): Promise<number> => {
+    const entries = await compute(tenantId, from, to);
+    const rows: StoredSlaRow[] = entries.map((entry) => ({
+      service_name: entry.service_name,
+      period_start: from,
+      period_end: to,
+      uptime_percentage: entry.uptime_percentage,
+      response_time_p95: entry.response_time_p95,
+      target_uptime_percentage: entry.target_uptime_percentage,
+      target_response_time_ms: entry.target_response_time_ms,
+      checks_total: entry.checks_total,
+      violations: entry.violations,
+    }));
+    await deps.db.withTenant(tenantId, (tx) => upsertSla(tx, tenantId, rows));
+    return rows.length;
   };
 
   return {

@@ -53,8 +53,8 @@ export async function createStreaming(deps: StreamingDeps): Promise<Streaming> {
     intervalMs: deps.config.STREAM_PROCESSOR_INTERVAL_MS,
     // Windows live in each instance's memory, so each instance ticks its own.
     clusterWide: false,
-    run: async () => {
-      await processor.tick();
+    run: async ({ unitFailed }) => {
+      await processor.tick(unitFailed);
     },
   });
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertInput } from '../alerts/alert-store.js';
 import type { Clock } from '../platform/clock.js';
+import type { UnitFailed } from '../platform/scheduler.js';
 import type { StreamingMetrics } from './streaming.metrics.js';
 
 export const WINDOW_MS = 60_000;
@@ -111,8 +112,8 @@ export function createStreamProcessor(options: StreamProcessorOptions) {
         }, window, (w) => w?.fraud.get(tenantId) ?? 0);
       }
     },
-    /** Discards old windows and resolves patterns that stayed quiet for a whole window. */
-    async tick(): Promise<{ discarded: number; resolved: number }> {
+    /** Discards old windows and resolves patterns that stayed quiet for a whole window (a tenant's failed resolve is retried next tick). */
+    async tick(onUnitFailure?: UnitFailed): Promise<{ discarded: number; resolved: number }> {
       const now = options.clock.nowMs();
       const currentStart = Math.floor(now / WINDOW_MS) * WINDOW_MS;
       let discarded = 0;
@@ -128,9 +129,14 @@ export function createStreamProcessor(options: StreamProcessorOptions) {
         if (entry.windowStart >= currentStart - WINDOW_MS) continue;
         const quiet = entry.count(previous) <= (entry.fingerprint === 'pattern:fraud_spike' ? options.fraudSpikeThreshold : options.highFrequencyThreshold);
         if (!quiet) continue;
-        raised.delete(id);
-        resolved += 1;
-        await options.alerts.resolve(entry.tenantId, { fingerprint: entry.fingerprint }, SOURCE).catch((error: unknown) => options.logger.error({ err: error }, 'pattern resolve failed'));
+        try {
+          await options.alerts.resolve(entry.tenantId, { fingerprint: entry.fingerprint }, SOURCE);
+          raised.delete(id);
+          resolved += 1;
+        } catch (error) {
+          options.logger.error({ err: error, tenantId: entry.tenantId, fingerprint: entry.fingerprint }, 'pattern resolve failed; retried next tick');
+          onUnitFailure?.({ tenantId: entry.tenantId, fingerprint: entry.fingerprint }, error);
+        }
       }
       return { discarded, resolved };
     },

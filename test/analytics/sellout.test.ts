@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
+import type { JobUnit } from '../../src/platform/scheduler.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
 import { startFakeService, type FakeService } from '../support/fake-services.js';
+import { failTenant } from '../support/tenant-faults.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -161,6 +164,31 @@ describe('LSTM sellout model', () => {
     expect((await get(tenant, '/api/v1/analytics/sellout-model')).json<ModelSummary>().version).toBe(2);
     await t.container.analytics.sellout.trainDue();
     expect((await get(tenant, '/api/v1/analytics/sellout-model')).json<ModelSummary>().version).toBe(2);
+  }, 120_000);
+
+  it("jobs over every tenant's sales go on past a tenant whose work fails, and report it (a failure stopped the sellout training loop)", async () => {
+    // Tenants are trained in id order: this one comes before the tenant that is due.
+    const failing = `00000000-0000-4000-8000-${randomUUID().slice(-12)}`;
+    await track(failing, { sale_id: 'failing-1', event_id: 'live-1', tickets: 1, sold_at: clock.now() });
+    clock.advance(60_000);
+    await track(tenant, { sale_id: 'live-later', event_id: 'live-1', tickets: 1, sold_at: clock.now() });
+    clock.advance(60_000);
+    const reported: JobUnit[] = [];
+    const undo = failTenant(t.container.db, failing);
+    try {
+      expect(await t.container.analytics.sellout.trainDue(undefined, (unit) => reported.push(unit))).toBeGreaterThanOrEqual(1);
+      expect(reported).toContainEqual({ tenantId: failing });
+      expect((await get(tenant, '/api/v1/analytics/sellout-model')).json<ModelSummary>().version).toBe(3);
+
+      reported.length = 0;
+      expect(await t.container.analytics.sales.trackAll(undefined, (unit) => reported.push(unit))).toBeGreaterThanOrEqual(1);
+      expect(reported).toContainEqual({ tenantId: failing, eventId: 'live-1' });
+      expect(reported).not.toContainEqual(expect.objectContaining({ tenantId: tenant }));
+      const tracked = await get(tenant, '/api/v1/monitoring/metrics?name=event_tickets_sold&limit=1');
+      expect(tracked.json<{ data: Array<{ labels: Record<string, string> }> }>().data).toEqual([expect.objectContaining({ labels: { event_id: 'live-1' } })]);
+    } finally {
+      undo();
+    }
   }, 120_000);
 
   it('when the inference worker fails, the report still answers with the baseline and says why', async () => {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, Tx } from '../../platform/db/index.js';
+import type { UnitFailed } from '../../platform/scheduler.js';
 import type { AlertingMetrics } from '../alerting.metrics.js';
 import type { ChannelName } from '../channels.js';
 import type { Resolved } from '../receivers/receiver.js';
@@ -106,7 +107,7 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
     return settle(held, await sendWithin(deps.channels, lookup, held, config.NOTIFICATION_TIMEOUT_MS));
   };
 
-  const deliverChannel = async (rows: OutboxRow[], result: DeliveryResult, lookup: ReceiverLookup): Promise<void> => {
+  const deliverChannel = async (rows: OutboxRow[], result: DeliveryResult, lookup: ReceiverLookup, onUnitFailure?: UnitFailed): Promise<void> => {
     // Slack replies must not overtake the message that starts their thread, nor a PagerDuty resolve
     // its trigger: a group's row waits while an earlier one is undelivered. Rows come in creation
     // order, so the database is asked once per group and the rest is known from this pass.
@@ -115,25 +116,33 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
     for (const row of rows) {
       const ordered = (row.channel === 'slack' || row.channel === 'pagerduty') && row.group_key !== null;
       const key = `${row.tenant_id}|${row.group_key ?? ''}`;
-      if (ordered && !checked.has(key)) {
-        checked.add(key);
-        if (await unit(row.tenant_id, (tx) => hasEarlierUndelivered(tx, row))) blocked.add(key);
+      try {
+        if (ordered && !checked.has(key)) {
+          checked.add(key);
+          if (await unit(row.tenant_id, (tx) => hasEarlierUndelivered(tx, row))) blocked.add(key);
+        }
+        if (ordered && blocked.has(key)) {
+          const released = await unit(row.tenant_id, (tx) => release(tx, row, deps.clock.now()));
+          result[released ? 'deferred' : 'lostLease'] += 1;
+          continue;
+        }
+        const settled = await attempt(row, lookup);
+        // A row taken over is being sent by another pass: this group's later rows wait for it.
+        if (ordered && (settled === 'retrying' || settled === 'lostLease')) blocked.add(key);
+        result[settled] += 1;
+      } catch (error) {
+        // A database unit of one tenant's row failed: the row keeps its lease and comes back when
+        // it ends; the group's later rows wait for it, and every other row of the pass goes on.
+        if (ordered) blocked.add(key);
+        deps.logger.error({ err: error, tenantId: row.tenant_id, notification: row.id, channel: row.channel }, 'notification delivery of a row failed; it is retried when its lease ends');
+        onUnitFailure?.({ tenantId: row.tenant_id, notification: row.id }, error);
       }
-      if (ordered && blocked.has(key)) {
-        const released = await unit(row.tenant_id, (tx) => release(tx, row, deps.clock.now()));
-        result[released ? 'deferred' : 'lostLease'] += 1;
-        continue;
-      }
-      const settled = await attempt(row, lookup);
-      // A row taken over is being sent by another pass: this group's later rows wait for it.
-      if (ordered && (settled === 'retrying' || settled === 'lostLease')) blocked.add(key);
-      result[settled] += 1;
     }
   };
 
   return {
-    /** One pass over due rows; `tenantId` limits it to one tenant. */
-    async deliverDue(options: { tenantId?: string; limit?: number } = {}): Promise<DeliveryResult> {
+    /** One pass over due rows; `tenantId` limits it to one tenant; a row whose database work fails is reported to `onUnitFailure`. */
+    async deliverDue(options: { tenantId?: string; limit?: number; onUnitFailure?: UnitFailed } = {}): Promise<DeliveryResult> {
       const now = deps.clock.now();
       const lease = { owner: randomUUID(), until: leaseFrom(now) };
       const limit = options.limit ?? 500;
@@ -156,7 +165,7 @@ export function createDelivery(deps: { config: Config; db: Db; clock: Clock; log
         receivers.set(key, known);
         return known;
       };
-      await Promise.all([...byChannel.values()].map((list) => deliverChannel(list, result, lookup)));
+      await Promise.all([...byChannel.values()].map((list) => deliverChannel(list, result, lookup, options.onUnitFailure)));
       return result;
     },
   };

@@ -5,6 +5,7 @@ import { denseForward, denseLayersOf, type DenseLayer, type ModelStore, type Tra
 import type { Bus } from '../../platform/bus/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
+import type { UnitFailed } from '../../platform/scheduler.js';
 import { createFraudEventWriter } from './fraud-event-writer.js';
 import { backtestFraud, blendedScore, type FraudBacktest, type FraudScorer } from './fraud-backtest.js';
 import { evaluateRules, featuresOf, IpRanges, riskLevelOf, type FraudPattern, type FraudSignals, type Reason, type RiskLevel } from './fraud-rules.js';
@@ -153,7 +154,7 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
     },
 
     /** Training job: every tenant whose investigations are newer than its model. */
-    async trainDue(signal?: AbortSignal): Promise<number> {
+    async trainDue(signal?: AbortSignal, onUnitFailure?: UnitFailed): Promise<number> {
       const tenants = await deps.db.asSystem((tx) => tenantsToRetrain(tx, settings.trainingMinEvents));
       let trained = 0;
       for (const tenantId of tenants) {
@@ -163,6 +164,7 @@ export function createFraudService(deps: { db: Db; bus: Bus; clock: Clock; logge
           trained += 1;
         } catch (error) {
           deps.logger.warn({ err: error, tenantId }, 'fraud model training failed');
+          onUnitFailure?.({ tenantId }, error);
         }
       }
       return trained;

@@ -6,6 +6,7 @@ import type { CatalogueFeed } from '../../metrics/index.js';
 import type { Ingest } from '../../metrics/ingest.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
+import type { UnitFailed } from '../../platform/scheduler.js';
 import { activeEvents, eventTotals, insertSale, recentSales, tenantTotals } from './sales.repository.js';
 import type { SelloutModel } from './sellout-model.js';
 import { baselineSellout, rateWindowHours, trendOf, type SelloutPrediction, type Trend } from './sellout.js';
@@ -127,7 +128,7 @@ export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock:
     report,
 
     /** Tracking job: every event with recent sales, published as metrics; imminent sellouts alert. */
-    async trackAll(signal?: AbortSignal): Promise<number> {
+    async trackAll(signal?: AbortSignal, onUnitFailure?: UnitFailed): Promise<number> {
       const since = new Date(deps.clock.nowMs() - 24 * HOUR);
       const events = await deps.db.asSystem((tx) => activeEvents(tx, since));
       let tracked = 0;
@@ -160,6 +161,7 @@ export function createSalesService(deps: { sellout: SelloutModel; db: Db; clock:
           tracked += 1;
         } catch (error) {
           deps.logger.warn({ err: error, tenantId, eventId }, 'sales tracking of an event failed');
+          onUnitFailure?.({ tenantId, eventId }, error);
         }
       }
       return tracked;

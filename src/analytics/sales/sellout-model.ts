@@ -6,6 +6,7 @@ import { AppError, NotConfiguredError } from '../../errors.js';
 import type { ModelStore, StoredModel, Trainer } from '../../ml/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, Tx } from '../../platform/db/index.js';
+import type { UnitFailed } from '../../platform/scheduler.js';
 import { eventsWithSales, selloutTime, slotHistogram, tenantsWithSales } from './sales.repository.js';
 import {
   baselineHoursAt,
@@ -203,22 +204,25 @@ export function createSelloutModel(deps: { db: Db; clock: Clock; logger: Logger;
       return summary;
     },
 
-    /** Training job: every tenant with sales newer than its model. */
-    async trainDue(signal?: AbortSignal): Promise<number> {
+    /** Training job: every tenant with sales newer than its model; a tenant that fails is logged and reported, the others go on. */
+    async trainDue(signal?: AbortSignal, onUnitFailure?: UnitFailed): Promise<number> {
       if (!deps.clients.events.configured) return 0;
       const since = new Date(deps.clock.nowMs() - settings.lookbackMs);
       const tenants = await deps.db.asSystem((tx) => tenantsWithSales(tx, since));
       let trained = 0;
       for (const { tenant_id: tenantId, last_sale_at: lastSale } of tenants) {
         if (signal?.aborted === true) break;
-        const current = await deps.models.latest(tenantId, 'sellout', MODEL_KEY);
-        if (current !== undefined && current.trainedAt >= lastSale) continue;
         try {
+          const current = await deps.models.latest(tenantId, 'sellout', MODEL_KEY);
+          if (current !== undefined && current.trainedAt >= lastSale) continue;
           await this.train(tenantId);
           trained += 1;
         } catch (error) {
           if (error instanceof AppError && error.code === 'INSUFFICIENT_HISTORY') deps.logger.debug({ tenantId, details: error.details }, 'no sellout model yet');
-          else deps.logger.warn({ err: error, tenantId }, 'sellout model training failed');
+          else {
+            deps.logger.warn({ err: error, tenantId }, 'sellout model training failed');
+            onUnitFailure?.({ tenantId }, error);
+          }
         }
       }
       return trained;

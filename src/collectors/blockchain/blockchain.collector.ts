@@ -3,6 +3,7 @@ import { UpstreamUnavailableError, type SourceStatus } from '../../clients/index
 import type { Ingest } from '../../metrics/ingest.js';
 import type { SampleInput } from '../../metrics/sample.js';
 import type { Db } from '../../platform/db/index.js';
+import type { UnitFailed } from '../../platform/scheduler.js';
 import { probeIpfs } from './ipfs.probe.js';
 import { applyUpdates, openTransfers, touchChecked, type TransferRow } from './nft-transfers.repository.js';
 import { createSolanaRpc, SolanaResults, SolanaRpcError, type RpcCall, type SolanaRpc } from './solana-rpc.js';
@@ -164,7 +165,7 @@ export function createBlockchainCollector(deps: BlockchainCollectorDeps) {
     deps.status.record(deps.systemTenantId, BLOCKCHAIN_COLLECTOR, source, outcome).catch((error: unknown) => deps.logger.error({ err: error, source }, 'collector status not stored'));
 
   return {
-    async run(now: Date, signal: AbortSignal): Promise<void> {
+    async run(now: Date, signal: AbortSignal, onUnitFailure?: UnitFailed): Promise<void> {
       const at = now.toISOString();
       const errors: Errors = new Map();
       const platform: SampleInput[] = [];
@@ -180,8 +181,13 @@ export function createBlockchainCollector(deps: BlockchainCollectorDeps) {
         await record('solana-rpc', result.failures.length === 0 ? { status: 'ok', valuesRecorded: result.samples.length } : { status: 'error', error: result.failures[0] });
         try {
           const settled = await transfers(rpc, now, errors, signal);
+          // Settlements are stored for every tenant; each tenant's samples are its own unit.
           for (const [tenantId, samples] of settled.byTenant) {
-            if (samples.length > 0) await deps.ingest.ingest(tenantId, samples, 'collector');
+            if (samples.length === 0) continue;
+            await deps.ingest.ingest(tenantId, samples, 'collector').catch((error: unknown) => {
+              deps.logger.error({ err: error, tenantId }, 'nft transfer samples of a tenant could not be stored');
+              onUnitFailure?.({ tenantId }, error);
+            });
           }
           await record('nft-transfers', { status: 'ok', valuesRecorded: settled.settled });
         } catch (error) {

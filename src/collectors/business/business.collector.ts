@@ -4,6 +4,7 @@ import { NotConfiguredError } from '../../errors.js';
 import type { Ingest } from '../../metrics/ingest.js';
 import type { SampleInput } from '../../metrics/sample.js';
 import type { Db } from '../../platform/db/index.js';
+import type { UnitFailed } from '../../platform/scheduler.js';
 import { eventSamples, salesSamples, ticketSamples, venueSamples } from './business-samples.js';
 import { aggregateSales, salesTableExists, tenantsWithSales } from './sales.source.js';
 
@@ -83,7 +84,7 @@ export function createBusinessCollector(deps: BusinessCollectorDeps) {
   };
 
   return {
-    async run(now: Date, signal: AbortSignal): Promise<void> {
+    async run(now: Date, signal: AbortSignal, onUnitFailure?: UnitFailed): Promise<void> {
       const window = collectionWindow(now, deps.intervalMs);
       const hasSales = await salesTableExists(deps.db);
       const salesTenants = hasSales ? await tenantsWithSales(deps.db, window) : [];
@@ -92,7 +93,10 @@ export function createBusinessCollector(deps: BusinessCollectorDeps) {
       // upstream must not multiply into one burst per tenant.
       for (const tenantId of tenants) {
         if (signal.aborted) return;
-        await collectTenant(tenantId, window, hasSales, signal).catch((error: unknown) => deps.logger.error({ err: error, tenantId }, 'business collection failed for tenant'));
+        await collectTenant(tenantId, window, hasSales, signal).catch((error: unknown) => {
+          deps.logger.error({ err: error, tenantId }, 'business collection failed for tenant');
+          onUnitFailure?.({ tenantId }, error);
+        });
       }
     },
   };

@@ -4,6 +4,7 @@ import { activeEvents } from '../../analytics/sales/sales.repository.js';
 import type { EventSalesReport } from '../../analytics/sales/sales-service.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
+import type { UnitFailed } from '../../platform/scheduler.js';
 import { latencyP95Buckets } from '../forecast/latency-forecast.js';
 import { failureRates, isMeaningfulRise, newestScore, paymentBuckets } from './analysis.js';
 import { deleteResultsBefore, insertResults, paymentSamples, tenantsWithData, type AnalysisResult } from './analysis.repository.js';
@@ -34,7 +35,7 @@ export interface MlAnalysisDeps {
  * detector), and a refresh of the sellout prediction of every event with sales in the lookback.
  * Every subject's result is stored; anomalies of a recent bucket raise an `anomaly` alert.
  */
-export async function runMlAnalysis(deps: MlAnalysisDeps, signal?: AbortSignal): Promise<{ tenants: number; results: number; anomalies: number }> {
+export async function runMlAnalysis(deps: MlAnalysisDeps, signal?: AbortSignal, onUnitFailure?: UnitFailed): Promise<{ tenants: number; results: number; anomalies: number }> {
   const { settings } = deps;
   const runAt = deps.clock.now();
   const since = new Date(runAt.getTime() - settings.lookbackMs);
@@ -101,6 +102,7 @@ export async function runMlAnalysis(deps: MlAnalysisDeps, signal?: AbortSignal):
       }
     } catch (error) {
       deps.logger.warn({ err: error, tenantId }, 'ml-analysis of a tenant failed');
+      onUnitFailure?.({ tenantId }, error);
     }
   }
   await deps.db.asSystem((tx) => deleteResultsBefore(tx, new Date(runAt.getTime() - settings.retentionMs)));

@@ -6,6 +6,7 @@ import type { CommittedBatch } from '../../metrics/ingest.js';
 import type { Sample } from '../../metrics/sample.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/index.js';
+import type { UnitFailed } from '../../platform/scheduler.js';
 import type { ModelStore } from '../model-store.js';
 import type { Trainer } from '../tf/trainer.js';
 import { AutoencoderScorer, WINDOW, paramsOf, windowsOf } from './autoencoder.js';
@@ -59,7 +60,7 @@ export interface AnomalyService {
   stats(): { series: number; queued: number; dropped: number; scored: number };
   trainSeries(tenantId: string, seriesKey: string): Promise<TrainedModelSummary>;
   /** Training job: the busiest series of every tenant over the last days, each in the worker. */
-  trainBusiest(signal?: AbortSignal): Promise<TrainedModelSummary[]>;
+  trainBusiest(signal?: AbortSignal, onUnitFailure?: UnitFailed): Promise<TrainedModelSummary[]>;
   list(tenantId: string, filter: AnomalyFilter): Promise<AnomalyRow[]>;
 }
 
@@ -240,7 +241,7 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
     idle: () => chain,
     stats: () => ({ series: states.size, queued, dropped, scored }),
     trainSeries,
-    async trainBusiest(signal) {
+    async trainBusiest(signal, onUnitFailure) {
       const since = new Date(deps.clock.nowMs() - settings.trainingDays * 86_400_000);
       const series = await deps.db.asSystem((tx) => busiestSeries(tx, since, settings.trainingMinSamples, settings.trainingMaxSeries));
       const trained: TrainedModelSummary[] = [];
@@ -249,7 +250,8 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
         try {
           trained.push(await trainSeries(entry.tenant_id, entry.series_key));
         } catch (error) {
-          deps.logger.warn({ err: error, series: entry.series_key }, 'autoencoder training failed');
+          deps.logger.warn({ err: error, tenantId: entry.tenant_id, series: entry.series_key }, 'autoencoder training failed');
+          onUnitFailure?.({ tenantId: entry.tenant_id, series: entry.series_key }, error);
         }
       }
       return trained;

@@ -5,6 +5,7 @@ import { ManualClock } from '../../../src/platform/clock.js';
 import { bearer, createTestApp, newTenant, signedHeaders, type TestApp } from '../../support/app.js';
 import { startFakeService, type FakeService } from '../../support/fake-services.js';
 import { base58, startFakeSolana, type FakeSolana } from '../../support/fake-solana.js';
+import { failTenant } from '../../support/tenant-faults.js';
 
 const INTERVAL = 30_000;
 const WALLETS = [base58('wallet-a', 44), base58('wallet-b', 44)];
@@ -286,6 +287,31 @@ describe('blockchain collector', () => {
     // Another tenant does not see it.
     const other = await testApp.app.inject({ method: 'GET', url: '/api/v1/monitoring/nft/transfers', headers: await bearer(newTenant(), ['viewer']) });
     expect(other.json<{ data: Transfer[] }>().data).toEqual([]);
+  });
+
+  it("a tenant whose samples cannot be stored is counted; the other tenants' settled transfers are recorded (the first failure stopped the loop)", async () => {
+    const [failing, healthy] = [newTenant(), newTenant()];
+    const transfers: Array<{ tenant: string; id: string }> = [];
+    for (const tenant of [failing, healthy]) {
+      const body = newTransfer({ type: 'resale' });
+      const transfer = (await track(tenant, body)).json<Transfer>();
+      transfers.push({ tenant, id: transfer.id });
+      blockTimes.set(880, Math.floor(new Date(transfer.submitted_at).getTime() / 1000) + 5);
+      chainStatuses.set(body.signature, { slot: 880, confirmations: 3, err: null, confirmationStatus: 'confirmed' });
+    }
+    const undo = failTenant(testApp.container.db, failing, (sql) => sql.includes('INSERT INTO metrics'));
+    try {
+      const outcome = await testApp.container.scheduler.runNow(BLOCKCHAIN_COLLECTOR);
+      expect(outcome.status).toBe('ran');
+      expect(outcome.failedTenants).toContain(failing);
+      expect(outcome.failedTenants).not.toContain(healthy);
+    } finally {
+      undo();
+    }
+    for (const { tenant, id } of transfers) expect((await transferOf(tenant, id)).status).toBe('confirmed');
+    expect(await samplesNow(healthy, 'nft_transferred_total')).toEqual([expect.objectContaining({ value: 1 })]);
+    expect(await samplesNow(failing, 'nft_transferred_total')).toEqual([]);
+    expect((await platformStatus(newTenant())).get('nft-transfers')?.status).toBe('ok');
   });
 
   it('says "not configured" for Solana and IPFS when their URLs are unset', async () => {
