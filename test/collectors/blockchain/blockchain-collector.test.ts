@@ -203,7 +203,10 @@ describe('blockchain collector', () => {
     expect(confirmed).toMatchObject({ status: 'confirmed', slot: 777, error: null, confirmation_ms: expectedMs });
     expect((await samplesNow(tenant, 'solana_transaction_time_ms')).map((sample) => [sample.value, sample.labels['type']])).toEqual([[expectedMs, 'resale']]);
     expect((await samplesNow(tenant, 'nft_transferred_total')).map((sample) => [sample.value, sample.labels['type']])).toEqual([[1, 'resale']]);
-    expect(await scrape()).toMatch(/nft_transferred_total\{type="resale"\} [1-9]/);
+    // A tenant's transfers count in its own export, never in the platform's /metrics (issue 13, point 5).
+    const exported = await testApp.app.inject({ method: 'GET', url: '/api/v1/monitoring/metrics/export', headers: await bearer(tenant, ['viewer']) });
+    expect(exported.body).toMatch(/nft_transferred_total\{[^}]*type="resale"[^}]*\} 1/);
+    expect(await scrape()).not.toMatch(/nft_transferred_total\{type="resale"\} [1-9]/);
 
     chainStatuses.set(body.signature, { slot: 777, confirmations: null, err: null, confirmationStatus: 'finalized' });
     clock.advance(INTERVAL);
