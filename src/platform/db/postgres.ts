@@ -49,6 +49,17 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
   const reportConnectionError = (error: Error) => options.onConnectionError?.(error);
   // An idle client that errors (server restart) must not crash the process.
   pool.on('error', reportConnectionError);
+  // pg-pool listens for errors only while a client is idle, and hands a new client out before the
+  // caller can attach a listener: a backend terminated in that gap (its message read together with
+  // the ready message) emitted an unhandled 'error' and ended the process. Every client gets a
+  // listener for its whole life the moment it connects; a client that errored is never reused.
+  const brokenClients = new WeakSet<pg.PoolClient>();
+  pool.on('connect', (client) => {
+    client.on('error', (error: Error) => {
+      brokenClients.add(client);
+      reportConnectionError(error);
+    });
+  });
   let closed = false;
 
   const connect = async (): Promise<pg.PoolClient> => {
@@ -64,13 +75,6 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
     const scope = scopeStatements(tenantId);
     const client = await connect();
     let broken = false;
-    // pg-pool listens for errors only on idle clients: a backend terminated while this one is
-    // checked out emits 'error' here, which would otherwise end the process.
-    const onError = (error: Error) => {
-      broken = true;
-      reportConnectionError(error);
-    };
-    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL ROLE ${scope.role}`);
@@ -93,8 +97,7 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
         });
       throw asDatabaseError(error);
     } finally {
-      client.removeListener('error', onError);
-      client.release(broken);
+      client.release(broken || brokenClients.has(client));
     }
   };
 
