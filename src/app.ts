@@ -70,10 +70,16 @@ export async function buildApp(container: Container): Promise<App> {
   });
 
   installJsonParser(app);
-  installErrorHandling(app);
+  installErrorHandling(app, { rateRefusalDelayMs: container.config.LIMIT_RATE_REFUSAL_DELAY_MS });
   installInputGuards(app);
   // Before any route: request rates per client IP (onRequest) and per tenant (after each route's authentication).
-  await requestLimits(app, { limits: container.limits, windowMs: container.config.LIMIT_REQUEST_WINDOW_MS, scrapeAllowedIps: container.config.PROMETHEUS_ALLOWED_IPS });
+  await requestLimits(app, {
+    limits: container.limits,
+    windowMs: container.config.LIMIT_REQUEST_WINDOW_MS,
+    concurrentPerTenant: container.config.LIMIT_CONCURRENT_REQUESTS_PER_TENANT,
+    queuedPerTenant: container.config.LIMIT_QUEUED_REQUESTS_PER_TENANT,
+    scrapeAllowedIps: container.config.PROMETHEUS_ALLOWED_IPS,
+  });
   await installOpenApi(app, container.version);
   // Before any route: times every request of every route (http_request_duration_ms, HTTP collector).
   await app.register(httpInstrumentation({ catalogue: container.catalogue, serviceName: container.config.SERVICE_NAME, observers: [(observation) => container.selfCollectors.http.observe(observation)] }));

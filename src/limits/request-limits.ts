@@ -10,6 +10,8 @@ const PROBES = new Set(['/health/live', '/health/ready']);
 export interface RequestLimitsDeps {
   limits: TenantLimits;
   windowMs: number;
+  concurrentPerTenant: number;
+  queuedPerTenant: number;
   /** PROMETHEUS_ALLOWED_IPS: scrapes from these addresses are not counted. */
   scrapeAllowedIps: readonly string[];
 }
@@ -28,6 +30,8 @@ export async function requestLimits(app: App, deps: RequestLimitsDeps): Promise<
     windowMs: deps.windowMs,
     perIp: limits.value('requests_per_ip'),
     perTenant: limits.value('requests'),
+    concurrentPerTenant: deps.concurrentPerTenant,
+    queuedPerTenant: deps.queuedPerTenant,
     keys: { ip: requestKey.ip, tenant: requestKey.tenant },
     exempt,
     seen: (tenantId) => limits.seen(tenantId),

@@ -32,6 +32,8 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     CACHE_NAMESPACE: `monitoring-test-${process.pid}:`,
     // The receivers of tests are local servers; test/alerts/receiver-destinations.test.ts turns this off.
     RECEIVER_ALLOW_PRIVATE_NETWORKS: 'true',
+    // Refusals answer at once in tests; test/platform/rate-refusal-delay.test.ts checks the delay.
+    LIMIT_RATE_REFUSAL_DELAY_MS: '0',
     ...overrides,
   };
 }

@@ -44,8 +44,24 @@ function errorBody(error: AppError, requestId: string): ErrorBody {
   return body;
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
+/** The request-rate refusals: a client that ignores them and retries at once is slowed down. */
+const RATE_REFUSALS = new Set(['requests', 'requests_per_ip']);
+
+const isRateRefusal = (error: AppError): boolean =>
+  error.code === 'RATE_LIMITED' && typeof error.details === 'object' && error.details !== null && 'limit' in error.details && RATE_REFUSALS.has(String(error.details.limit));
+
+export interface ErrorHandlingOptions {
+  /**
+   * How long a request-rate refusal (429) is held before it is sent. A flooding client that
+   * retries at once then sends one request per connection per delay, and what it costs the process
+   * is a timer, not the CPU every other tenant's requests wait for.
+   */
+  rateRefusalDelayMs?: number;
+}
+
+export function installErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
+  const delayMs = options.rateRefusalDelayMs ?? 0;
+  app.setErrorHandler(async (raw: FastifyError | Error, request, reply) => {
     const error = toAppError(raw);
     if (error.statusCode >= 500 && error.code === 'INTERNAL') request.log.error({ err: raw }, 'unhandled error');
     else if (error.statusCode >= 500) request.log.warn({ err: raw, code: error.code }, error.message);
@@ -56,7 +72,8 @@ export function installErrorHandling(app: FastifyInstance): void {
       // Outages are retried by well-behaved clients; a few seconds spreads their retries.
       void reply.header('retry-after', String(DEPENDENCY_RETRY_AFTER_SECONDS));
     }
-    void reply.status(error.statusCode).send(body);
+    if (delayMs > 0 && isRateRefusal(error)) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return reply.status(error.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     const body: ErrorBody = { error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found` }, requestId: request.id };

@@ -1,6 +1,7 @@
 import rateLimit, { normalizeIP, type FastifyRateLimitStore } from '@fastify/rate-limit';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LimitCounters } from '../limits/index.js';
+import { createTenantGate } from './tenant-gate.js';
 import type { App } from './types.js';
 
 type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
@@ -34,6 +35,9 @@ export interface RequestLimitOptions {
   windowMs: number;
   perIp: number;
   perTenant: number;
+  /** Requests of one tenant processed at once; the rest wait their turn, up to queuedPerTenant. */
+  concurrentPerTenant: number;
+  queuedPerTenant: number;
   /** Counter keys: one per client IP, one per tenant. */
   keys: { ip(ip: string): string; tenant(tenantId: string): string };
   /** Requests never counted (probes, scrapes from allowed addresses). */
@@ -70,12 +74,29 @@ export async function installRequestLimits(app: App, options: RequestLimitOption
     }
   });
 
-  const tenantLimit = async (request: FastifyRequest, reply: { header(name: string, value: string): unknown }) => {
+  const gate = createTenantGate({ maxRunning: options.concurrentPerTenant, maxWaiting: options.queuedPerTenant });
+  /** Holds one of the tenant's slots until the answer is sent (or the connection closes). */
+  const takeSlot = async (tenantId: string, reply: FastifyReply): Promise<void> => {
+    if (!(await gate.enter(tenantId))) {
+      throw options.refuse({ tenantId, limit: 'requests', max: options.concurrentPerTenant + options.queuedPerTenant, retryAfterSeconds: 1 });
+    }
+    let left = false;
+    reply.raw.once('close', () => {
+      if (left) return;
+      left = true;
+      gate.leave(tenantId);
+    });
+  };
+
+  const tenantLimit = (gated: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     const tenantId = request.principal?.tenantId;
     if (tenantId === undefined || options.exempt(request)) return;
     options.seen(tenantId);
     const result = await perTenant(request);
-    if (result.isAllowed) return;
+    if (result.isAllowed) {
+      if (gated) await takeSlot(tenantId, reply);
+      return;
+    }
     reply.header('x-ratelimit-limit', String(result.max));
     reply.header('x-ratelimit-remaining', String(result.remaining));
     reply.header('x-ratelimit-reset', String(result.ttlInSeconds));
@@ -84,6 +105,7 @@ export async function installRequestLimits(app: App, options: RequestLimitOption
   // Appended to every route's own preHandlers, so it runs after the route authenticated the caller.
   app.addHook('onRoute', (route) => {
     const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
-    route.preHandler = [...existing, tenantLimit];
+    // A WebSocket holds its request for the connection's life: it is not a request to take turns with.
+    route.preHandler = [...existing, tenantLimit(route.websocket !== true)];
   });
 }
