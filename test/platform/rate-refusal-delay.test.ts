@@ -6,7 +6,7 @@ import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.j
 const DELAY_MS = 400;
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ env: { LIMIT_REQUESTS_PER_TENANT: '2', LIMIT_RATE_REFUSAL_DELAY_MS: String(DELAY_MS) } });
+  t = await createTestApp({ env: { LIMIT_REQUESTS_PER_TENANT: '2', LIMIT_REQUEST_WINDOW_MS: '600000', LIMIT_RATE_REFUSAL_DELAY_MS: String(DELAY_MS) } });
 });
 afterAll(async () => t.close());
 

@@ -34,6 +34,9 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     RECEIVER_ALLOW_PRIVATE_NETWORKS: 'true',
     // Refusals answer at once in tests; test/platform/rate-refusal-delay.test.ts checks the delay.
     LIMIT_RATE_REFUSAL_DELAY_MS: '0',
+    // Test files drive one tenant hard from one address; the limits' own tests set their values.
+    LIMIT_REQUESTS_PER_TENANT: '100000',
+    LIMIT_REQUESTS_PER_IP: '100000',
     ...overrides,
   };
 }
