@@ -108,6 +108,8 @@ export interface ContainerOptions {
   config: Config;
   clock?: Clock;
   logger?: Logger;
+  /** See createScheduler: keeps this container's job claims apart from others on the same database. */
+  jobClaimScope?: string;
 }
 
 const packageVersion = (): string => {
@@ -174,7 +176,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const metricsGuard = createMetricsGuard({ allowedIps: config.PROMETHEUS_ALLOWED_IPS, basicAuth: config.METRICS_BASIC_AUTH });
     const signer = createSigner(secrets.hmacSecret, config.SERVICE_NAME, () => clock.nowMs());
 
-    const scheduler = createScheduler({ db, clock, logger, registry });
+    const scheduler = createScheduler({ db, clock, logger, registry, claimScope: options.jobClaimScope });
     teardown.add('scheduler', () => scheduler.stop());
 
     const ingestLimits = createIngestLimits({ config, db, clock, limits });

@@ -50,6 +50,8 @@ export interface Scheduler {
   start(): void;
   /** Runs one cycle of a job now (tests and manual triggers); honours the cluster claim. */
   runNow(name: string): Promise<JobOutcome>;
+  /** The job_runs.job_name under which this scheduler claims the job's cycles. */
+  claimKey(name: string): string;
   jobs(): string[];
   stop(): Promise<void>;
 }
@@ -59,7 +61,19 @@ export interface Scheduler {
  * cluster-wide cycle is claimed in `job_runs` so one instance runs it; errors are logged,
  * never thrown out of the loop.
  */
-export function createScheduler(deps: { db: Db; clock: Clock; logger: Logger; registry?: Registry; onOutcome?: (outcome: JobOutcome, durationMs: number) => void }): Scheduler {
+export function createScheduler(deps: {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  registry?: Registry;
+  onOutcome?: (outcome: JobOutcome, durationMs: number) => void;
+  /**
+   * Separates the cycle claims of deployments that share one database (test apps on a shared
+   * PostgreSQL, each with its own clock); instances of one deployment share a scope.
+   */
+  claimScope?: string;
+}): Scheduler {
+  const claimKey = (name: string): string => (deps.claimScope === undefined ? name : `${deps.claimScope}:${name}`);
   const jobs = new Map<string, Job>();
   const unitFailures =
     deps.registry === undefined
@@ -79,7 +93,7 @@ export function createScheduler(deps: { db: Db; clock: Clock; logger: Logger; re
          ON CONFLICT (job_name) DO UPDATE SET cycle = EXCLUDED.cycle, lease_until = EXCLUDED.lease_until, last_started_at = EXCLUDED.last_started_at
          WHERE job_runs.cycle < EXCLUDED.cycle AND (job_runs.last_finished_at >= job_runs.last_started_at OR job_runs.lease_until < $4)
          RETURNING job_name`,
-        [job.name, cycle, leaseUntil, now],
+        [claimKey(job.name), cycle, leaseUntil, now],
       ),
     );
     return result.rowCount === 1;
@@ -87,7 +101,7 @@ export function createScheduler(deps: { db: Db; clock: Clock; logger: Logger; re
 
   const record = async (job: Job, status: string, error: string | undefined) => {
     await deps.db.asSystem((tx) =>
-      tx.query('UPDATE job_runs SET last_finished_at = $2, last_status = $3, last_error = $4 WHERE job_name = $1', [job.name, deps.clock.now(), status, error ?? null]),
+      tx.query('UPDATE job_runs SET last_finished_at = $2, last_status = $3, last_error = $4 WHERE job_name = $1', [claimKey(job.name), deps.clock.now(), status, error ?? null]),
     );
   };
 
@@ -161,6 +175,7 @@ export function createScheduler(deps: { db: Db; clock: Clock; logger: Logger; re
       if (job === undefined) throw new Error(`unknown job ${name}`);
       return tick(job);
     },
+    claimKey,
     jobs: () => [...jobs.keys()],
     async stop() {
       if (stopped) return;

@@ -5,7 +5,6 @@ import { startFakeServer, type FakeServer } from '../support/health.js';
 
 // A fresh system tenant per run: on a shared PostgreSQL, earlier runs' checks and alerts stay behind.
 const SYSTEM_TENANT = newTenant();
-const JOBS = ['health-check', 'alert-evaluation', 'incident-auto-open'];
 
 let t: TestApp;
 let payment: FakeServer;
@@ -16,8 +15,6 @@ beforeAll(async () => {
   payment = await startFakeServer(() => (up ? { status: 200 } : { status: 503 }));
   clock = new ManualClock(Math.floor(Date.now() / 60_000) * 60_000);
   t = await createTestApp({ clock, env: { SYSTEM_TENANT_ID: SYSTEM_TENANT, PAYMENT_SERVICE_URL: payment.url, INCIDENT_AUTO_OPEN_AFTER_MS: '120000', HEALTH_RESULT_MAX_AGE_MS: '0' } });
-  // Cycles are claimed in job_runs; a previous run of this file (on PostgreSQL) may have claimed later ones.
-  await t.container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE job_name = ANY($1::text[])', [JOBS]));
 }, 180_000);
 afterAll(async () => {
   await t.close();

@@ -55,8 +55,6 @@ describe('reports', () => {
   beforeAll(async () => {
     smtp = await startSmtpServer();
     testApp = await createTestApp({ clock, env: env() });
-    // A persistent database (PostgreSQL runs) remembers cycles claimed by earlier runs at later fake times.
-    await testApp.container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE job_name = $1', [REPORT_GENERATION_JOB]));
   });
   afterAll(async () => {
     await testApp?.close();
@@ -347,7 +345,7 @@ describe('reports', () => {
   it.skipIf(TEST_DATABASE_URL === undefined)('runs a scheduled report once with two instances on the same PostgreSQL (skipped without TEST_DATABASE_URL)', async () => {
     const tenant = newTenant();
     const secondClock = new ManualClock(clock.nowMs());
-    const second = await createTestApp({ clock: secondClock, env: env() });
+    const second = await createTestApp({ clock: secondClock, env: env(), jobClaimScope: testApp.jobClaimScope });
     try {
       clock.set(Date.UTC(2026, 2, 1, 9, 0, 0));
       const report = await createReport(tenant, { name: 'Two instances', query: { source: 'alerts', range: { last: '24h' } }, format: 'csv', schedule: 'daily' });
@@ -393,7 +391,6 @@ describe('report e-mail retries', () => {
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     const { port } = smtp.server.address() as AddressInfo;
     testApp = await createTestApp({ clock, env: { REPORTS_DIR: reportsDir, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(port), REPORT_GENERATION_INTERVAL_MS: '60000' } });
-    await testApp.container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE job_name = $1', [REPORT_GENERATION_JOB]));
   });
   afterAll(async () => {
     await testApp?.close();

@@ -13,7 +13,6 @@ const clock = new ManualClock(Date.parse('2026-01-06T00:20:00Z'));
 
 beforeAll(async () => {
   t = await createTestApp({ clock, env: { SLA_TARGETS: JSON.stringify({ payment: { uptime_percentage: 98 }, ticket: { response_time_ms: 90 } }) } });
-  await t.container.db.asSystem((tx) => tx.query(`DELETE FROM job_runs WHERE job_name = 'sla-computation'`));
 }, 180_000);
 afterAll(async () => t.close());
 

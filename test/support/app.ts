@@ -12,16 +12,26 @@ import { TEST_HMAC_SECRET, TEST_JWT_SECRET, testEnv } from './env.js';
 export interface TestApp {
   app: App;
   container: Container;
+  /** The scope of this app's job claims in job_runs (see createScheduler). */
+  jobClaimScope: string;
   close(): Promise<void>;
 }
 
 /** Builds the real app on the adapters of this run (embedded, or TEST_* servers). */
-export async function createTestApp(options: { env?: Record<string, string | undefined>; clock?: Clock; logger?: Logger } = {}): Promise<TestApp> {
+export async function createTestApp(options: { env?: Record<string, string | undefined>; clock?: Clock; logger?: Logger; jobClaimScope?: string } = {}): Promise<TestApp> {
   const config = loadConfig(testEnv(options.env));
-  const container = await createContainer({ config, clock: options.clock, logger: options.logger });
+  // Each test app claims job cycles under its own scope (test files share one PostgreSQL and move their
+  // clocks apart); apps that stand for instances of one deployment pass the same scope.
+  const jobClaimScope = options.jobClaimScope ?? randomUUID();
+  const container = await createContainer({ config, clock: options.clock, logger: options.logger, jobClaimScope });
   const app = await buildApp(container);
   await app.ready();
-  return { app, container, close: () => app.close() };
+  const forgetClaims = () => container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE starts_with(job_name, $1)', [`${jobClaimScope}:`]));
+  const close = async () => {
+    await forgetClaims().catch(() => undefined);
+    await app.close();
+  };
+  return { app, container, jobClaimScope, close };
 }
 
 export const newTenant = (): string => randomUUID();

@@ -7,7 +7,7 @@ import type { TestApp } from './app.js';
  */
 export async function nextAnalysisCycle(t: TestApp, clock: ManualClock, offsetMs: number): Promise<number> {
   const interval = t.container.config.ML_ANALYSIS_INTERVAL_MS;
-  const claimed = await t.container.db.asSystem((tx) => tx.query<{ cycle: string }>(`SELECT cycle FROM job_runs WHERE job_name = 'ml-analysis'`));
+  const claimed = await t.container.db.asSystem((tx) => tx.query<{ cycle: string }>('SELECT cycle FROM job_runs WHERE job_name = $1', [t.container.scheduler.claimKey('ml-analysis')]));
   const last = Number(claimed.rows[0]?.cycle ?? 0);
   const cycle = Math.max(last + 1, Math.floor(Math.max(Date.now(), clock.nowMs()) / interval) + 1);
   clock.set(cycle * interval + offsetMs);

@@ -71,8 +71,6 @@ describe('blockchain collector', () => {
       },
     });
     system = testApp.container.config.SYSTEM_TENANT_ID;
-    // A persistent database (PostgreSQL runs) remembers cycles claimed by earlier runs at later fake times.
-    await testApp.container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE job_name = $1', [BLOCKCHAIN_COLLECTOR]));
   });
   afterAll(async () => {
     await testApp?.close();

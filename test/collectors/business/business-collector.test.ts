@@ -52,8 +52,6 @@ describe('business collector', () => {
         BUSINESS_COLLECTOR_INTERVAL_MS: String(INTERVAL),
       },
     });
-    // A persistent database (PostgreSQL runs) remembers cycles claimed by earlier runs at later fake times.
-    await testApp.container.db.asSystem((tx) => tx.query('DELETE FROM job_runs WHERE job_name = $1', [BUSINESS_COLLECTOR]));
   });
   afterAll(async () => {
     await testApp?.close();
