@@ -3,17 +3,19 @@ import * as hmac from '../../src/auth/hmac.js';
 import { TEST_HMAC_SECRET } from '../support/env.js';
 import { privatePostgresUnavailable } from '../support/private-postgres.js';
 import { privateRedisUnavailable } from '../support/private-redis.js';
+import { requireDependency } from '../support/programs.js';
 import { serviceModule, tokenFor, type ServiceExit, type ServiceProcess } from '../support/service-process.js';
 import { attempt, PUSH_PATH, waitFor, type Attempt, type Pusher } from './load.js';
 
 /** These tests start and stop servers and processes: far slower than the rest of the suite. */
 export const FAULT_TIMEOUT = { timeout: 120_000 } as const;
 
-/** Why the fault tests of a file cannot run here (printed), or undefined. */
+/**
+ * Why the fault tests of a file cannot run here (printed once), or undefined. Under CI a missing
+ * PostgreSQL 15 or redis-server throws instead: CI must run the fault suite, not skip it.
+ */
 export function unavailable(needs: { redis?: boolean }): string | undefined {
-  const reason = privatePostgresUnavailable() ?? (needs.redis === true ? privateRedisUnavailable() : undefined);
-  if (reason !== undefined) console.warn(`[faults] skipped: ${reason}`);
-  return reason;
+  return requireDependency(privatePostgresUnavailable() ?? (needs.redis === true ? privateRedisUnavailable() : undefined)).reason;
 }
 
 export interface Tenant {
