@@ -13,7 +13,7 @@ const SilenceBody = Type.Object(
   {
     matchers: Type.Array(MatcherSchema, { minItems: 1, maxItems: 20 }),
     starts_at: Type.Optional(Type.String({ format: 'date-time', description: 'default now' })),
-    ends_at: Type.String({ format: 'date-time' }),
+    ends_at: Type.String({ format: 'date-time', description: 'after starts_at and in the future', examples: ['2030-01-01T00:00:00Z'] }),
     comment: Type.String({ minLength: 1, maxLength: 2000 }),
   },
   { additionalProperties: false },

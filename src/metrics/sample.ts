@@ -5,11 +5,15 @@ export const LABEL_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]*$';
 
 export const SampleSchema = Type.Object(
   {
-    name: Type.String({ pattern: METRIC_NAME_PATTERN, maxLength: 200 }),
-    service: Type.String({ minLength: 1, maxLength: 100 }),
-    value: Type.Number(),
-    labels: Type.Optional(Type.Record(Type.String({ pattern: LABEL_NAME_PATTERN, maxLength: 100 }), Type.String({ maxLength: 500 }))),
-    timestamp: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: 0 })])),
+    name: Type.String({ pattern: METRIC_NAME_PATTERN, maxLength: 200, examples: ['orders_per_minute'] }),
+    service: Type.String({ minLength: 1, maxLength: 100, examples: ['ticket'] }),
+    value: Type.Number({ examples: [42] }),
+    labels: Type.Optional(Type.Record(Type.String({ pattern: LABEL_NAME_PATTERN, maxLength: 100 }), Type.String({ maxLength: 500 }), { examples: [{ region: 'eu-west' }] })),
+    timestamp: Type.Optional(
+      Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: 0 })], {
+        description: 'ISO 8601 or ms since epoch; default: the time of receipt; within the retention and at most 10 minutes ahead',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -6,7 +6,7 @@ import { SEVERITIES } from '../alerts/alert-store.js';
  * What other services put on the topics this service consumes. Extra fields are tolerated
  * (producers evolve); the fields used here are checked.
  */
-const TenantId = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+const TenantId = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'the tenant (a UUID)' });
 const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: 0 })]);
 
 /** `metrics-stream`: one sample with its tenant, or `{tenant_id, metrics: [sample, ...]}`. */
@@ -32,8 +32,8 @@ export const AlertMessageSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   severity: Type.Union(SEVERITIES.map((severity) => Type.Literal(severity))),
   message: Type.Optional(Type.String({ maxLength: 4000 })),
-  kind: Type.Optional(Type.String({ maxLength: 50 })),
-  fingerprint: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  kind: Type.Optional(Type.String({ maxLength: 50, description: '`resolved` resolves the alert of this fingerprint; anything else (or none) raises one when critical' })),
+  fingerprint: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'identity of the alert; default `external:<origin header>:<service_name>:<name>`' })),
   service_name: Type.Optional(Type.String({ maxLength: 200 })),
   labels: Type.Optional(Type.Record(Type.String(), Type.String())),
   value: Type.Optional(Type.Number()),

@@ -21,7 +21,7 @@ const TransferBody = Type.Object(
     /** `mint` feeds nft_minted_total; any other kind (transfer, resale, ...) nft_transferred_total{type}. */
     type: Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$', default: 'transfer' }),
     collection: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    submitted_at: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T' })),
+    submitted_at: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T', examples: ['2026-12-01T12:00:00Z'] })),
   },
   { additionalProperties: false },
 );
