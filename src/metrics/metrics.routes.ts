@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifySchemaValidationError } from 'fastify';
 import type { Container } from '../container.js';
 import { principalOf, READ } from '../auth/index.js';
 import { ValidationError } from '../errors.js';
@@ -6,6 +7,7 @@ import type { App } from '../platform/http/types.js';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.js';
 import { parseMatcher } from './label-matchers.js';
 import { renderExposition } from './exposition.js';
+import { samplesSchemaError } from './push-errors.js';
 import { SampleSchema, METRIC_NAME_PATTERN } from './sample.js';
 import { latestPerSeries, listSamples, type Cursor, type SampleFilter, type SampleRow } from './samples.repository.js';
 
@@ -93,6 +95,8 @@ export function metricsRoutes(container: Container) {
       '/api/v1/monitoring/metrics',
       {
         preHandler: container.auth.require(PUSH),
+        // A bad sample is answered as ingest answers it (index, name, reason), not with every schema error of both body shapes.
+        attachValidation: true,
         schema: {
           tags: ['metrics'],
           summary: `Push one sample or {"metrics":[...]} (at most INGEST_MAX_BATCH, default 10,000); answered after commit, all or nothing`,
@@ -104,6 +108,11 @@ export function metricsRoutes(container: Container) {
         },
       },
       async (request, reply) => {
+        const invalid = request.validationError;
+        if (invalid !== undefined) {
+          const errors: readonly FastifySchemaValidationError[] = Array.isArray(invalid.validation) ? invalid.validation : [];
+          throw (invalid.validationContext === 'body' ? samplesSchemaError(errors, request.body) : undefined) ?? invalid;
+        }
         const principal = principalOf(request);
         const samples = 'metrics' in request.body ? request.body.metrics : [request.body];
         const result = await container.ingest.ingest(principal.tenantId, samples, 'http', { idempotencyKey: request.headers['idempotency-key'] });

@@ -163,12 +163,50 @@ describe('bad input writes nothing', () => {
     expect(await countRows(tenant)).toBe(0);
   });
 
-  it('a schema violation (bad metric name) is refused with its path', async () => {
+  it('a schema violation (bad metric name) is refused with its index, name and field', async () => {
     const tenant = newTenant();
     const response = await push(tenant, { metrics: [{ name: 'fine', service: 's', value: 1 }, { name: '9bad name', service: 's', value: 1 }] });
     expect(response.statusCode).toBe(400);
-    expect(response.json<{ error: { code: string } }>().error.code).toBe('VALIDATION_FAILED');
-    expect(JSON.stringify(response.json())).toContain('/metrics/1/name');
+    const error = response.json<{ error: { code: string; details: { samples: Array<{ index: number; name: string | null; reason: string }> } } }>().error;
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.details.samples).toEqual([{ index: 1, name: '9bad name', reason: expect.stringMatching(/^name must match pattern/) }]);
+    expect(await countRows(tenant)).toBe(0);
+  });
+
+  // Issue 15: a batch with schema-invalid samples answered every ajv error of both body shapes
+  // (7 raw errors for one bad value), not the documented index, name and reason per sample.
+  it('schema-invalid samples in a batch are answered one entry per sample (index, name, reason), not as raw schema errors', async () => {
+    const tenant = newTenant();
+    const response = await push(tenant, {
+      metrics: [
+        { name: 'fine', service: 's', value: 1 },
+        { name: 'wrong_type', service: 's', value: '3' },
+        { service: 's', value: 1 },
+        { name: 'bad_label', service: 's', value: 1, labels: { env: 5 } },
+        { name: 'two_problems', service: 's', value: null, timestamp: true },
+      ],
+    });
+    expect(response.statusCode).toBe(400);
+    const error = response.json<{ error: { code: string; message: string; details: { samples: unknown } } }>().error;
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.message).toBe('4 of 5 samples are invalid; nothing was stored');
+    expect(error.details.samples).toEqual([
+      { index: 1, name: 'wrong_type', reason: 'value must be number' },
+      { index: 2, name: null, reason: 'name is required' },
+      { index: 3, name: 'bad_label', reason: 'labels.env must be string' },
+      { index: 4, name: 'two_problems', reason: 'value must be number; timestamp must be string, or must be number' },
+    ]);
+    expect(await countRows(tenant)).toBe(0);
+  });
+
+  it('a single schema-invalid sample is index 0; a wrong batch envelope names only the batch shape', async () => {
+    const tenant = newTenant();
+    const single = await push(tenant, { name: 'one', service: 's', value: true });
+    expect(single.statusCode).toBe(400);
+    expect(single.json<{ error: { details: unknown } }>().error.details).toEqual({ samples: [{ index: 0, name: 'one', reason: 'value must be number' }] });
+    const empty = await push(tenant, { metrics: [] });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json<{ error: { code: string; details: unknown } }>().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: '/metrics', message: 'must NOT have fewer than 1 items' }] });
     expect(await countRows(tenant)).toBe(0);
   });
 

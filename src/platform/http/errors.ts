@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { AppError } from '../../errors.js';
 import { findInputProblem, inputProblemError } from './input-guard.js';
 
@@ -12,13 +12,18 @@ interface ErrorBody {
   requestId: string;
 }
 
+/** The `details` of a schema refusal: each error's path, message and parameters. */
+export function schemaErrorDetails(errors: readonly FastifySchemaValidationError[]): Array<{ path: string; message: string; params: unknown }> {
+  return errors.map((issue) => ({ path: issue.instancePath || '/', message: issue.message ?? 'invalid', params: issue.params }));
+}
+
 /** Maps Fastify's own errors to stable codes; anything unknown is a 500 that reveals nothing. */
 function toAppError(error: FastifyError | AppError | Error): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation !== undefined) {
     return new AppError('VALIDATION_FAILED', `Request ${fastifyError.validationContext ?? 'input'} is invalid`, {
-      details: fastifyError.validation.map((issue) => ({ path: issue.instancePath || '/', message: issue.message ?? 'invalid', params: issue.params })),
+      details: schemaErrorDetails(fastifyError.validation),
     });
   }
   switch (fastifyError.code) {
