@@ -28,7 +28,7 @@ import { createRealtime, type Realtime } from './realtime/index.js';
 import { createStreaming, type Streaming } from './streaming/index.js';
 import { createCache, type Cache } from './platform/cache/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import { createDb, runtimeRoleProblem, type Db, type QueryObserver } from './platform/db/index.js';
+import { createDb, registerPoolMetrics, runtimeRoleProblem, type Db, type QueryObserver } from './platform/db/index.js';
 import { ConfigError } from './errors.js';
 import { createDependencyMetrics } from './platform/dependency.metrics.js';
 import { createScheduler, type Scheduler } from './platform/scheduler.js';
@@ -147,6 +147,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       },
     );
     teardown.add('database', () => db.close());
+    registerPoolMetrics(registry, db);
     await db.migrate();
     const runtimeProblem = runtimeRoleProblem(await db.runtimeRole?.());
     if (runtimeProblem !== undefined) {

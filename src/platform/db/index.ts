@@ -5,6 +5,7 @@ import { createPostgresDb, type RuntimeRole } from './postgres.js';
 
 export * from './db.js';
 export type { RuntimeRole } from './postgres.js';
+export { registerPoolMetrics } from './pool.metrics.js';
 
 
 export interface MigratableDb extends Db {
