@@ -35,12 +35,17 @@ export async function verifyUserToken(token: string, jwtKey: JwtKey, issuer?: st
   return { kind: 'user', subject, tenantId, roles: [...new Set(known)] };
 }
 
-/** Signs an HS256 user token (development token, tests). */
-export async function signUserToken(secret: string, claims: { sub: string; tenant_id: string; roles: Role[] }, expiresIn: string | number = '12h'): Promise<string> {
-  return new SignJWT({ tenant_id: claims.tenant_id, roles: claims.roles })
+/**
+ * Signs an HS256 user token (development token, the `token` command, tests). `expiresIn` is a
+ * span ('12h') or an absolute time in epoch seconds; `issuer` sets `iss`, which the service
+ * checks when JWT_ISSUER is configured.
+ */
+export async function signUserToken(secret: string, claims: { sub: string; tenant_id: string; roles: Role[] }, expiresIn: string | number = '12h', issuer?: string): Promise<string> {
+  const token = new SignJWT({ tenant_id: claims.tenant_id, roles: claims.roles })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub)
     .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(createSecretKey(Buffer.from(secret, 'utf8')));
+    .setExpirationTime(expiresIn);
+  if (issuer !== undefined) token.setIssuer(issuer);
+  return token.sign(createSecretKey(Buffer.from(secret, 'utf8')));
 }
