@@ -91,7 +91,7 @@ export async function buildApp(container: Container): Promise<App> {
   await app.register(alertingRoutes(container));
   await app.register(container.realtime.routes());
   await app.register(grafanaRoutes(container));
-  await app.register(sourceStatusRoutes({ auth: container.auth, status: container.collectorStatus, scheduler: container.scheduler, collectors: container.collectorJobs, clients: Object.values(container.clients.http) }));
+  await app.register(sourceStatusRoutes({ auth: container.auth, status: container.collectorStatus, scheduler: container.scheduler, clock: container.clock, collectors: container.collectorJobs, clients: Object.values(container.clients.http) }));
   await app.register(nftTransferRoutes({ auth: container.auth, db: container.db, clock: container.clock }));
   await app.register(reportRoutes({ auth: container.auth, db: container.db, clock: container.clock, files: container.reports.files, generator: container.reports.generator }));
   await app.register(healthRoutes(container, container.health));

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { principalOf, READ } from '../auth/index.js';
-import { NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Clock } from '../platform/clock.js';
 import type { Scheduler } from '../platform/scheduler.js';
 import type { App } from '../platform/http/types.js';
 import type { Authenticator } from '../auth/index.js';
@@ -30,7 +31,7 @@ const ClientStateSchema = Type.Object({
 const JobOutcomeSchema = Type.Object({ name: Type.String(), status: Type.String(), error: Type.Optional(Type.String()) });
 
 /** Collector status (why a value is missing) and on-demand runs of the collectors. */
-export function sourceStatusRoutes(deps: { auth: Authenticator; status: SourceStatus; scheduler: Scheduler; collectors: readonly string[]; clients: readonly ServiceClient[] }) {
+export function sourceStatusRoutes(deps: { auth: Authenticator; status: SourceStatus; scheduler: Scheduler; clock: Clock; collectors: readonly string[]; clients: readonly ServiceClient[] }) {
   return async (app: App) => {
     app.get(
       '/api/v1/monitoring/collectors',
@@ -56,14 +57,27 @@ export function sourceStatusRoutes(deps: { auth: Authenticator; status: SourceSt
         preHandler: deps.auth.require({ roles: ['admin'], services: true, platform: true }),
         schema: {
           tags: ['collectors'],
-          summary: "Run one collector cycle now (platform tenant's admins and signed services; honours the cluster claim: a cycle already run is skipped)",
+          summary: "Run one collector cycle now (platform tenant's admins and signed services)",
+          description:
+            'Runs even when the scheduler has already run or claimed this cycle (the scheduled run still happens). Never two runs of a collector at once, in the whole cluster: while one is running, 409 CONFLICT with `details.busy_until` (the end of its lease, the latest it can run) and `Retry-After`.',
           params: Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' }) }),
           response: { 200: JobOutcomeSchema },
         },
       },
       async (request) => {
-        if (!deps.collectors.includes(request.params.name)) throw new NotFoundError('collector', request.params.name);
-        return deps.scheduler.runNow(request.params.name);
+        const { name } = request.params;
+        if (!deps.collectors.includes(name)) throw new NotFoundError('collector', name);
+        const outcome = await deps.scheduler.runManually(name);
+        if (outcome.status === 'skipped-busy') {
+          const busyUntil = outcome.busyUntil ?? new Date();
+          const retryAfterSeconds = Math.max(1, Math.ceil((busyUntil.getTime() - deps.clock.nowMs()) / 1000));
+          throw new ConflictError(`Collector ${name} is running; it can run again once that run ends, by ${busyUntil.toISOString()} at the latest`, {
+            collector: name,
+            busy_until: busyUntil.toISOString(),
+            retryAfterSeconds,
+          });
+        }
+        return { name: outcome.name, status: outcome.status, error: outcome.error };
       },
     );
   };

@@ -40,6 +40,8 @@ export interface JobOutcome {
   /** Units reported failed by a run whose other units went on (see UnitFailed), and their tenants. */
   unitFailures?: number;
   failedTenants?: string[];
+  /** skipped-busy: when the run in flight (here, or for a cluster-wide job anywhere) ends at the latest, its lease. */
+  busyUntil?: Date;
 }
 
 /** Tenants named in job_runs.last_error at most. */
@@ -48,8 +50,15 @@ const LISTED_TENANTS = 10;
 export interface Scheduler {
   add(job: Job): void;
   start(): void;
-  /** Runs one cycle of a job now (tests and manual triggers); honours the cluster claim. */
+  /** Runs one cycle of a job now as a tick would (tests): honours the cluster claim, so a cycle already run is skipped-claimed. */
   runNow(name: string): Promise<JobOutcome>;
+  /**
+   * Runs a job now because someone asked (a collector's "run now"). Not refused because this cycle
+   * was already claimed or run: it takes the job's lease without the cycle, so the cycle's scheduled
+   * run still happens. Never runs while the job is running, here or (cluster-wide jobs) on another
+   * instance: then skipped-busy with busyUntil.
+   */
+  runManually(name: string): Promise<JobOutcome>;
   /** The job_runs.job_name under which this scheduler claims the job's cycles. */
   claimKey(name: string): string;
   jobs(): string[];
@@ -79,7 +88,7 @@ export function createScheduler(deps: {
     deps.registry === undefined
       ? undefined
       : new Counter({ name: 'monitoring_job_unit_failures_total', help: 'Units of periodic jobs (one tenant, series, report or step) that failed while the others went on; each is retried in a later run', labelNames: ['job'], registers: [deps.registry] });
-  const running = new Map<string, Promise<JobOutcome>>();
+  const running = new Map<string, { run: Promise<JobOutcome>; until: Date }>();
   const timers: NodeJS.Timeout[] = [];
   const controller = new AbortController();
   let stopped = false;
@@ -99,18 +108,47 @@ export function createScheduler(deps: {
     return result.rowCount === 1;
   };
 
+  /**
+   * The lease of a manual run: taken when no run holds the job (finished, or its lease ran out),
+   * leaving the cycle as it is. Answers the end of the lease in the way, or undefined once taken.
+   */
+  const leaseWithoutCycle = async (job: Job, now: Date): Promise<Date | undefined> => {
+    const leaseUntil = new Date(now.getTime() + (job.timeoutMs ?? job.intervalMs));
+    return deps.db.asSystem(async (tx) => {
+      // A first row gets cycle -1, below every real cycle: the scheduled claim still takes this cycle.
+      const taken = await tx.query(
+        `INSERT INTO job_runs (job_name, cycle, lease_until, last_started_at) VALUES ($1, -1, $2, $3)
+         ON CONFLICT (job_name) DO UPDATE SET lease_until = EXCLUDED.lease_until, last_started_at = EXCLUDED.last_started_at
+         WHERE job_runs.last_finished_at >= job_runs.last_started_at OR job_runs.lease_until < $3
+         RETURNING job_name`,
+        [claimKey(job.name), leaseUntil, now],
+      );
+      if (taken.rowCount === 1) return undefined;
+      const held = await tx.query<{ lease_until: Date | string }>('SELECT lease_until FROM job_runs WHERE job_name = $1', [claimKey(job.name)]);
+      const until = held.rows[0]?.lease_until;
+      return until === undefined ? leaseUntil : new Date(until);
+    });
+  };
+
+  /** The cluster's go-ahead: undefined, or the outcome of a run that must not start. */
+  const take = async (job: Job, now: Date, manual: boolean): Promise<JobOutcome | undefined> => {
+    if (!manual) return (await claim(job, now)) ? undefined : { name: job.name, status: 'skipped-claimed' };
+    const busyUntil = await leaseWithoutCycle(job, now);
+    return busyUntil === undefined ? undefined : { name: job.name, status: 'skipped-busy', busyUntil };
+  };
+
   const record = async (job: Job, status: string, error: string | undefined) => {
     await deps.db.asSystem((tx) =>
       tx.query('UPDATE job_runs SET last_finished_at = $2, last_status = $3, last_error = $4 WHERE job_name = $1', [claimKey(job.name), deps.clock.now(), status, error ?? null]),
     );
   };
 
-  const execute = async (job: Job): Promise<JobOutcome> => {
-    const now = deps.clock.now();
+  const execute = async (job: Job, now: Date, manual: boolean): Promise<JobOutcome> => {
     const started = performance.now();
     const clusterWide = job.clusterWide ?? true;
     try {
-      if (clusterWide && !(await claim(job, now))) return { name: job.name, status: 'skipped-claimed' };
+      const refused = clusterWide ? await take(job, now, manual) : undefined;
+      if (refused !== undefined) return refused;
     } catch (error) {
       deps.logger.error({ err: error, job: job.name }, 'job claim failed');
       return { name: job.name, status: 'failed', error: String(error) };
@@ -148,12 +186,19 @@ export function createScheduler(deps: {
     return outcome;
   };
 
-  const tick = (job: Job): Promise<JobOutcome> => {
+  const tick = (job: Job, manual = false): Promise<JobOutcome> => {
     const inFlight = running.get(job.name);
-    if (inFlight !== undefined) return Promise.resolve({ name: job.name, status: 'skipped-busy' });
-    const run = execute(job).finally(() => running.delete(job.name));
-    running.set(job.name, run);
+    if (inFlight !== undefined) return Promise.resolve({ name: job.name, status: 'skipped-busy', busyUntil: inFlight.until });
+    const now = deps.clock.now();
+    const run = execute(job, now, manual).finally(() => running.delete(job.name));
+    running.set(job.name, { run, until: new Date(now.getTime() + (job.timeoutMs ?? job.intervalMs)) });
     return run;
+  };
+
+  const jobNamed = (name: string): Job => {
+    const job = jobs.get(name);
+    if (job === undefined) throw new Error(`unknown job ${name}`);
+    return job;
   };
 
   return {
@@ -171,9 +216,10 @@ export function createScheduler(deps: {
       }
     },
     async runNow(name) {
-      const job = jobs.get(name);
-      if (job === undefined) throw new Error(`unknown job ${name}`);
-      return tick(job);
+      return tick(jobNamed(name));
+    },
+    async runManually(name) {
+      return tick(jobNamed(name), true);
     },
     claimKey,
     jobs: () => [...jobs.keys()],
@@ -182,7 +228,7 @@ export function createScheduler(deps: {
       stopped = true;
       for (const timer of timers) clearInterval(timer);
       controller.abort();
-      await Promise.allSettled(running.values());
+      await Promise.allSettled([...running.values()].map((inFlight) => inFlight.run));
     },
   };
 }

@@ -71,7 +71,8 @@ export function installErrorHandling(app: FastifyInstance, options: ErrorHandlin
     if (error.statusCode >= 500 && error.code === 'INTERNAL') request.log.error({ err: raw }, 'unhandled error');
     else if (error.statusCode >= 500) request.log.warn({ err: raw, code: error.code }, error.message);
     const body = errorBody(error, request.id);
-    if (error.code === 'RATE_LIMITED' && typeof error.details === 'object' && error.details !== null && 'retryAfterSeconds' in error.details) {
+    // A refusal that says when to come back (a limit, a collector already running) says it in Retry-After too.
+    if (typeof error.details === 'object' && error.details !== null && 'retryAfterSeconds' in error.details) {
       void reply.header('retry-after', String(error.details.retryAfterSeconds));
     } else if (error.code === 'DEPENDENCY_UNAVAILABLE' || error.code === 'SHUTTING_DOWN') {
       // Outages are retried by well-behaved clients; a few seconds spreads their retries.
