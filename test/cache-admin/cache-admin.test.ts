@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/platform/clock.js';
 import { bearer, createTestApp, newTenant, signedHeaders, type TestApp } from '../support/app.js';
 
 let t: TestApp;
 /** SYSTEM_TENANT_ID of this app: its admins may act on the whole cache. */
 const platform = newTenant();
 beforeAll(async () => {
-  t = await createTestApp({ env: { SYSTEM_TENANT_ID: platform } });
+  // A still clock: the default dashboard range ends at the next whole minute, so a minute passing
+  // between two reads would change the cache key and look like a flush.
+  t = await createTestApp({ clock: new ManualClock(Date.now()), env: { SYSTEM_TENANT_ID: platform } });
 }, 180_000);
 afterAll(async () => t.close());
 
