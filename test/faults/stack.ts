@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as hmac from '../../src/auth/hmac.js';
-import { TEST_HMAC_SECRET } from '../support/env.js';
+import { TEST_DATABASE_URL, TEST_HMAC_SECRET } from '../support/env.js';
 import { privatePostgresUnavailable } from '../support/private-postgres.js';
 import { privateRedisUnavailable } from '../support/private-redis.js';
 import { requireDependency } from '../support/programs.js';
@@ -10,11 +10,20 @@ import { attempt, PUSH_PATH, waitFor, type Attempt, type Pusher } from './load.j
 /** These tests start and stop servers and processes: far slower than the rest of the suite. */
 export const FAULT_TIMEOUT = { timeout: 120_000 } as const;
 
+const EMBEDDED_PASS = 'the fault suite runs in the pass on PostgreSQL and Redis (TEST_DATABASE_URL set): it starts its own servers, and one run of it is enough';
+let toldEmbedded = false;
+
 /**
  * Why the fault tests of a file cannot run here (printed once), or undefined. Under CI a missing
  * PostgreSQL 15 or redis-server throws instead: CI must run the fault suite, not skip it.
+ * The suite never uses the embedded adapters, so the embedded pass leaves it to the server pass.
  */
 export function unavailable(needs: { redis?: boolean }): string | undefined {
+  if (TEST_DATABASE_URL === undefined) {
+    if (!toldEmbedded) console.warn(`[tests] skipped: ${EMBEDDED_PASS}`);
+    toldEmbedded = true;
+    return EMBEDDED_PASS;
+  }
   return requireDependency(privatePostgresUnavailable() ?? (needs.redis === true ? privateRedisUnavailable() : undefined)).reason;
 }
 
