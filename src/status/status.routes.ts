@@ -43,7 +43,9 @@ export function statusRoutes(container: Container) {
       }),
     );
 
-    app.get('/health/live', { schema: { tags: ['health'], summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
+    app.get('/health/live', { schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+      status: 'ok' as const,
+    }));
 
     app.get('/health/ready', { schema: { tags: ['health'], summary: 'Readiness: the database answers (503 otherwise)' } }, async (_request, reply) => {
       const started = performance.now();
