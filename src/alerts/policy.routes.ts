@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { actorOf, principalOf, READ } from '../auth/index.js';
 import type { Container } from '../container.js';
 import type { App } from '../platform/http/types.js';
-import { loadPolicy, PolicySchema, savePolicy, validatePolicy } from './policy.js';
+import { loadPolicy, patchPolicy, PolicyPatchSchema, PolicySchema, savePolicy, validatePolicy } from './policy.js';
 
 const ADMIN = { roles: ['admin'], services: false } as const;
 const PolicyResponse = Type.Object({ data: PolicySchema, updated_by: Type.Union([Type.String(), Type.Null()]), updated_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) });
@@ -22,12 +22,36 @@ export function policyRoutes(container: Container) {
 
     app.put(
       '/api/v1/monitoring/alerts/policy',
-      { preHandler: container.auth.require(ADMIN), schema: { tags: ['alerts'], summary: 'Replace the notification policy', body: PolicySchema, response: { 200: PolicyResponse } } },
+      {
+        preHandler: container.auth.require(ADMIN),
+        schema: { tags: ['alerts'], summary: 'Replace the whole notification policy (every field is required; PATCH changes some)', body: PolicySchema, response: { 200: PolicyResponse } },
+      },
       async (request) => {
         const principal = principalOf(request);
         const policy = validatePolicy(request.body);
         const now = clock.now();
         await db.withTenant(principal.tenantId, (tx) => savePolicy(tx, principal.tenantId, policy, actorOf(principal), now));
+        return { data: policy, updated_by: actorOf(principal), updated_at: now.toISOString() };
+      },
+    );
+
+    app.patch(
+      '/api/v1/monitoring/alerts/policy',
+      {
+        preHandler: container.auth.require(ADMIN),
+        schema: {
+          tags: ['alerts'],
+          summary: 'Change some fields of the notification policy; the others are kept',
+          description:
+            'Fields sent replace the stored ones (lists whole); within `escalation`, each severity sent replaces its chain and `null` removes it (JSON merge patch, RFC 7396). The merged policy is validated as PUT validates a whole one; on any error nothing changes.',
+          body: PolicyPatchSchema,
+          response: { 200: PolicyResponse },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const now = clock.now();
+        const policy = await db.withTenant(principal.tenantId, (tx) => patchPolicy(tx, principal.tenantId, request.body, actorOf(principal), now));
         return { data: policy, updated_by: actorOf(principal), updated_at: now.toISOString() };
       },
     );

@@ -56,6 +56,26 @@ export const PolicySchema = Type.Object(
 );
 export type PolicyInput = Static<typeof PolicySchema>;
 
+const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
+// `nullable` rather than a union with null: ajv ignores (and in strict mode refuses) the chain's defaults inside anyOf.
+const ChainPatch = Type.Optional(
+  Type.Unsafe<Static<typeof EscalationChainSchema> | null>({ ...EscalationChainSchema, nullable: true, description: "a chain replaces the severity's chain; null removes it" }),
+);
+
+/**
+ * A partial policy (PATCH): the fields sent replace the stored ones, the others are kept. Within
+ * `escalation`, each severity sent replaces that chain (null removes it), as in a JSON merge
+ * patch (RFC 7396); lists (channels, inhibit_rules, steps) are replaced whole.
+ */
+export const PolicyPatchSchema = Type.Composite(
+  [
+    Type.Partial(Type.Omit(PolicySchema, ['escalation'])),
+    Type.Object({ escalation: Type.Optional(Type.Object({ info: ChainPatch, warning: ChainPatch, error: ChainPatch, critical: ChainPatch }, { additionalProperties: false })) }),
+  ],
+  { additionalProperties: false, minProperties: 1 },
+);
+export type PolicyPatch = Static<typeof PolicyPatchSchema>;
+
 export interface EscalationChain {
   steps: Array<{ wait_seconds: number; channels: ChannelName[] }>;
   repeat: number;
@@ -117,7 +137,7 @@ export const DEFAULT_POLICY: Policy = {
 /** Checks what the schema cannot: channel names, regexes, timer consistency. */
 export function validatePolicy(input: PolicyInput): Policy {
   const escalation: Policy['escalation'] = {};
-  for (const severity of ['info', 'warning', 'error', 'critical'] as const) {
+  for (const severity of SEVERITIES) {
     const chain = input.escalation[severity];
     if (chain === undefined) continue;
     escalation[severity] = {
@@ -168,6 +188,30 @@ export async function loadPolicy(tx: Tx, tenantId: string): Promise<{ policy: Po
   );
   const row = result.rows[0];
   return row === undefined ? { policy: DEFAULT_POLICY, updatedBy: null, updatedAt: null } : { policy: fromStored(row.policy), updatedBy: row.updated_by, updatedAt: row.updated_at };
+}
+
+/** The stored policy with a patch applied, as a whole document that validatePolicy checks again. */
+export function mergePolicy(current: Policy, patch: PolicyPatch): PolicyInput {
+  const { escalation: escalationPatch, ...fields } = patch;
+  const escalation: PolicyInput['escalation'] = { ...current.escalation };
+  for (const severity of SEVERITIES) {
+    const chain = escalationPatch?.[severity];
+    if (chain === null) delete escalation[severity];
+    else if (chain !== undefined) escalation[severity] = chain;
+  }
+  return { ...current, ...fields, escalation };
+}
+
+/**
+ * Applies a patch to the tenant's policy in the caller's transaction: read, merge, validate, save.
+ * Concurrent patches of one tenant take turns (a transaction-level lock), so none is lost.
+ */
+export async function patchPolicy(tx: Tx, tenantId: string, patch: PolicyPatch, by: string, at: Date): Promise<Policy> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext('alert_policies:' || $1))", [tenantId]);
+  const { policy: current } = await loadPolicy(tx, tenantId);
+  const policy = validatePolicy(mergePolicy(current, patch));
+  await savePolicy(tx, tenantId, policy, by, at);
+  return policy;
 }
 
 export async function savePolicy(tx: Tx, tenantId: string, policy: Policy, by: string, at: Date): Promise<void> {
