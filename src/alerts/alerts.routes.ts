@@ -2,11 +2,12 @@ import { Type } from '@sinclair/typebox';
 import { actorOf, principalOf, READ } from '../auth/index.js';
 import type { Container } from '../container.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { OffsetPageQuery, OffsetPageSchema } from '../platform/http/pagination.js';
 import type { App } from '../platform/http/types.js';
 import { SEVERITIES } from './alert-store.js';
 import { getAlert } from './alerting.js';
 import { alertEvents, escalationOf, listAlerts, type AlertFilter } from './alerts.repository.js';
-import { AlertSchema, PaginationSchema, toAlertJson } from './alerts.schema.js';
+import { AlertSchema, toAlertJson } from './alerts.schema.js';
 import { CHANNELS } from './channels.js';
 import { listOutbox, requeueDead, type OutboxRow } from './notify/outbox.repository.js';
 
@@ -14,9 +15,8 @@ const literals = <T extends string>(values: readonly T[]) => Type.Union(values.m
 const ACT = { roles: ['admin', 'operator'], services: false } as const;
 const ADMIN = { roles: ['admin'], services: false } as const;
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const Page = { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }) };
 /** Filters the active-alerts list and the history share. */
-const AlertListQuery = { severity: Type.Optional(literals(SEVERITIES)), service: Type.Optional(Type.String({ maxLength: 100 })), rule_id: Type.Optional(Type.String({ format: 'uuid' })), ...Page };
+const AlertListQuery = { severity: Type.Optional(literals(SEVERITIES)), service: Type.Optional(Type.String({ maxLength: 100 })), rule_id: Type.Optional(Type.String({ format: 'uuid' })), ...OffsetPageQuery };
 // Fastify validates a missing body as null: the comment is optional and so is the body.
 const ActionBody = Type.Union([Type.Null(), Type.Object({ comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false })]);
 
@@ -67,7 +67,7 @@ export function alertsRoutes(container: Container) {
             type: Type.Optional(Type.String({ maxLength: 100 })),
             acknowledged: Type.Optional(Type.Boolean()),
           }),
-          response: { 200: Type.Object({ data: Type.Array(AlertSchema), pagination: PaginationSchema }) },
+          response: { 200: OffsetPageSchema(AlertSchema) },
         },
       },
       async (request) => {
@@ -89,7 +89,7 @@ export function alertsRoutes(container: Container) {
             from: Type.Optional(Type.String({ format: 'date-time' })),
             to: Type.Optional(Type.String({ format: 'date-time' })),
           }),
-          response: { 200: Type.Object({ data: Type.Array(AlertSchema), pagination: PaginationSchema }) },
+          response: { 200: OffsetPageSchema(AlertSchema) },
         },
       },
       async (request) => {
@@ -109,9 +109,9 @@ export function alertsRoutes(container: Container) {
             status: Type.Optional(literals(['pending', 'sending', 'delivered', 'dead', 'not_configured'] as const)),
             channel: Type.Optional(literals(CHANNELS)),
             alert_id: Type.Optional(Type.String({ format: 'uuid' })),
-            ...Page,
+            ...OffsetPageQuery,
           }),
-          response: { 200: Type.Object({ data: Type.Array(NotificationSchema), pagination: PaginationSchema }) },
+          response: { 200: OffsetPageSchema(NotificationSchema) },
         },
       },
       async (request) => {

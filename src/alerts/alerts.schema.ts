@@ -32,8 +32,6 @@ export const AlertSchema = Type.Object({
   non_finite: NonFiniteFieldsSchema,
 });
 
-export const PaginationSchema = Type.Object({ limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() });
-
 const iso = (date: Date | null) => (date === null ? null : date.toISOString());
 
 export function toAlertJson(row: AlertRow) {

@@ -26,14 +26,17 @@ export async function activeSilences(tx: Tx, tenantId: string, now: Date): Promi
   return result.rows.map(normalise);
 }
 
-export async function listSilences(tx: Tx, tenantId: string, filter: { state?: 'pending' | 'active' | 'expired'; now: Date; limit: number; offset: number }): Promise<SilenceRow[]> {
-  const result = await tx.query<SilenceRow>(
-    `SELECT ${COLUMNS} FROM alert_silences WHERE tenant_id = $1
-       AND ($2::text IS NULL OR ($2 = 'pending' AND starts_at > $3) OR ($2 = 'active' AND starts_at <= $3 AND ends_at > $3) OR ($2 = 'expired' AND ends_at <= $3))
-     ORDER BY ends_at DESC, id LIMIT $4 OFFSET $5`,
-    [tenantId, filter.state ?? null, filter.now, filter.limit, filter.offset],
-  );
-  return result.rows.map(normalise);
+export async function listSilences(
+  tx: Tx,
+  tenantId: string,
+  filter: { state?: 'pending' | 'active' | 'expired'; now: Date; limit: number; offset: number },
+): Promise<{ rows: SilenceRow[]; total: number }> {
+  const params = [tenantId, filter.state ?? null, filter.now];
+  const where = `tenant_id = $1
+       AND ($2::text IS NULL OR ($2 = 'pending' AND starts_at > $3) OR ($2 = 'active' AND starts_at <= $3 AND ends_at > $3) OR ($2 = 'expired' AND ends_at <= $3))`;
+  const result = await tx.query<SilenceRow>(`SELECT ${COLUMNS} FROM alert_silences WHERE ${where} ORDER BY ends_at DESC, id LIMIT $4 OFFSET $5`, [...params, filter.limit, filter.offset]);
+  const total = await tx.query<{ total: number }>(`SELECT count(*)::int AS total FROM alert_silences WHERE ${where}`, params);
+  return { rows: result.rows.map(normalise), total: total.rows[0]?.total ?? 0 };
 }
 
 export async function getSilence(tx: Tx, tenantId: string, id: string): Promise<SilenceRow | undefined> {

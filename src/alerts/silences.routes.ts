@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { actorOf, principalOf, READ } from '../auth/index.js';
 import type { Container } from '../container.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { OffsetPageQuery, OffsetPageSchema } from '../platform/http/pagination.js';
 import type { App } from '../platform/http/types.js';
 import { compileMatchers, MatcherSchema } from './matchers.js';
 import { assertWithinQuota } from '../limits/index.js';
@@ -56,16 +57,15 @@ export function silencesRoutes(container: Container) {
           summary: 'Silences, latest ending first',
           querystring: Type.Object({
             state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('expired')])),
-            limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-            offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+            ...OffsetPageQuery,
           }),
-          response: { 200: Type.Object({ data: Type.Array(SilenceSchema) }) },
+          response: { 200: OffsetPageSchema(SilenceSchema) },
         },
       },
       async (request) => {
         const { tenantId } = principalOf(request);
-        const rows = await db.withTenant(tenantId, (tx) => listSilences(tx, tenantId, { ...request.query, now: clock.now() }));
-        return { data: rows.map(toJson) };
+        const { rows, total } = await db.withTenant(tenantId, (tx) => listSilences(tx, tenantId, { ...request.query, now: clock.now() }));
+        return { data: rows.map(toJson), pagination: { limit: request.query.limit, offset: request.query.offset, total } };
       },
     );
 

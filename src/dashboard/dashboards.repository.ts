@@ -32,12 +32,12 @@ export async function insertDashboard(tx: Tx, tenantId: string, owner: string, i
 }
 
 /** What a user may see: their own, the shared ones, or everything for admins. */
-export async function visibleDashboards(tx: Tx, tenantId: string, viewer: string, admin: boolean, limit: number, offset: number): Promise<DashboardRow[]> {
-  const { rows } = await tx.query<DashboardRow>(
-    `SELECT ${COLUMNS} FROM dashboards WHERE tenant_id = $1 AND ($3 OR owner = $2 OR shared) ORDER BY name, id LIMIT $4 OFFSET $5`,
-    [tenantId, viewer, admin, limit, offset],
-  );
-  return rows;
+/** One page of the dashboards the viewer may see (an admin: all), and how many they are over all pages. */
+export async function visibleDashboards(tx: Tx, tenantId: string, viewer: string, admin: boolean, limit: number, offset: number): Promise<{ rows: DashboardRow[]; total: number }> {
+  const visible = 'tenant_id = $1 AND ($3 OR owner = $2 OR shared)';
+  const { rows } = await tx.query<DashboardRow>(`SELECT ${COLUMNS} FROM dashboards WHERE ${visible} ORDER BY name, id LIMIT $4 OFFSET $5`, [tenantId, viewer, admin, limit, offset]);
+  const total = await tx.query<{ total: number }>(`SELECT count(*)::int AS total FROM dashboards WHERE ${visible}`, [tenantId, viewer, admin]);
+  return { rows, total: total.rows[0]?.total ?? 0 };
 }
 
 export async function findDashboard(tx: Tx, tenantId: string, id: string): Promise<DashboardRow | undefined> {

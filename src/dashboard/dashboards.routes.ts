@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { actorOf, principalOf, READ, type Principal } from '../auth/index.js';
 import type { Container } from '../container.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
+import { OffsetPageQuery, OffsetPageSchema } from '../platform/http/pagination.js';
 import type { App } from '../platform/http/types.js';
 import type { Tx } from '../platform/db/index.js';
 import { assertWithinQuota } from '../limits/index.js';
@@ -85,14 +86,15 @@ export function dashboardsRoutes(container: Container) {
         schema: {
           tags: ['dashboards'],
           summary: 'Own and shared dashboards (admins see all of the tenant)',
-          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }) }),
-          response: { 200: Type.Object({ data: Type.Array(DashboardSchema) }) },
+          querystring: Type.Object(OffsetPageQuery),
+          response: { 200: OffsetPageSchema(DashboardSchema) },
         },
       },
       async (request) => {
         const principal = principalOf(request);
-        const rows = await db.withTenant(principal.tenantId, (tx) => visibleDashboards(tx, principal.tenantId, actorOf(principal), isAdmin(principal), request.query.limit, request.query.offset));
-        return { data: rows.map(json) };
+        const { limit, offset } = request.query;
+        const { rows, total } = await db.withTenant(principal.tenantId, (tx) => visibleDashboards(tx, principal.tenantId, actorOf(principal), isAdmin(principal), limit, offset));
+        return { data: rows.map(json), pagination: { limit, offset, total } };
       },
     );
 

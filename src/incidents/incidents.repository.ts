@@ -70,15 +70,23 @@ export interface IncidentFilter {
   offset: number;
 }
 
+const INCIDENT_FILTER = `tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR severity = $3) AND ($4::text IS NULL OR service_name = $4)
+       AND ($5::boolean IS NULL OR ($5 AND status <> 'resolved') OR (NOT $5 AND status = 'resolved'))`;
+const filterParams = (tenantId: string, filter: IncidentFilter) => [tenantId, filter.status ?? null, filter.severity ?? null, filter.service ?? null, filter.active ?? null];
+
 export async function listIncidents(tx: Tx, tenantId: string, filter: IncidentFilter): Promise<IncidentRow[]> {
-  const { rows } = await tx.query<IncidentRow>(
-    `SELECT ${COLUMNS} FROM incidents
-     WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR severity = $3) AND ($4::text IS NULL OR service_name = $4)
-       AND ($5::boolean IS NULL OR ($5 AND status <> 'resolved') OR (NOT $5 AND status = 'resolved'))
-     ORDER BY started_at DESC, id LIMIT $6 OFFSET $7`,
-    [tenantId, filter.status ?? null, filter.severity ?? null, filter.service ?? null, filter.active ?? null, filter.limit, filter.offset],
-  );
+  const { rows } = await tx.query<IncidentRow>(`SELECT ${COLUMNS} FROM incidents WHERE ${INCIDENT_FILTER} ORDER BY started_at DESC, id LIMIT $6 OFFSET $7`, [
+    ...filterParams(tenantId, filter),
+    filter.limit,
+    filter.offset,
+  ]);
   return rows;
+}
+
+/** Incidents matching the filter over all pages. */
+export async function countIncidents(tx: Tx, tenantId: string, filter: IncidentFilter): Promise<number> {
+  const { rows } = await tx.query<{ total: number }>(`SELECT count(*)::int AS total FROM incidents WHERE ${INCIDENT_FILTER}`, filterParams(tenantId, filter));
+  return rows[0]?.total ?? 0;
 }
 
 export interface IncidentChanges {

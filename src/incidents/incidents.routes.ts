@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { actorOf, principalOf, READ } from '../auth/index.js';
 import { readThrough, READ_TTL_MS } from '../cache-admin/read-cache.js';
 import type { Container } from '../container.js';
+import { OffsetPageQuery, OffsetPageSchema } from '../platform/http/pagination.js';
 import type { App } from '../platform/http/types.js';
 import {
   CreateIncidentSchema,
@@ -47,13 +48,16 @@ export function incidentRoutes(container: Container, incidents: IncidentService)
             severity: Type.Optional(SeveritySchema),
             service: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
             active: Type.Optional(Type.Boolean()),
-            limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-            offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+            ...OffsetPageQuery,
           }),
-          response: { 200: Type.Object({ data: Type.Array(IncidentSchema) }) },
+          response: { 200: OffsetPageSchema(IncidentSchema) },
         },
       },
-      async (request) => ({ data: (await incidents.list(principalOf(request).tenantId, request.query)).map(incidentJson) }),
+      async (request) => {
+        const { limit, offset } = request.query;
+        const { rows, total } = await incidents.list(principalOf(request).tenantId, request.query);
+        return { data: rows.map(incidentJson), pagination: { limit, offset, total } };
+      },
     );
 
     app.get(

@@ -10,6 +10,7 @@ import {
   activeCounts,
   addTimeline,
   autoOpenCandidates,
+  countIncidents,
   findIncident,
   incidentsOfAlert,
   insertIncident,
@@ -120,7 +121,9 @@ export function createIncidentService(deps: { db: Db; cache: Cache; clock: Clock
         return withTimeline(tx, tenantId, incident);
       }),
 
-    list: (tenantId: string, filter: IncidentFilter): Promise<IncidentRow[]> => db.withTenant(tenantId, (tx) => listIncidents(tx, tenantId, filter)),
+    /** One page, and how many incidents match over all pages. */
+    list: (tenantId: string, filter: IncidentFilter): Promise<{ rows: IncidentRow[]; total: number }> =>
+      db.withTenant(tenantId, async (tx) => ({ rows: await listIncidents(tx, tenantId, filter), total: await countIncidents(tx, tenantId, filter) })),
 
     /** Active incidents (newest 100) with counts of all active ones by severity and status, read in one transaction. */
     dashboard: (tenantId: string) =>

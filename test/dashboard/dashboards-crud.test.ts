@@ -99,7 +99,7 @@ describe('custom dashboards', () => {
     const b = newTenant();
     const shared = await create(a, 'alice', { name: 'A shared', shared: true });
     const root = await as(b, 'root', ['admin']);
-    expect((await t.app.inject({ method: 'GET', url: URL, headers: root })).json()).toEqual({ data: [] });
+    expect((await t.app.inject({ method: 'GET', url: URL, headers: root })).json()).toEqual({ data: [], pagination: { limit: 100, offset: 0, total: 0 } });
     expect((await t.app.inject({ method: 'GET', url: `${URL}/${shared.id}`, headers: root })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'PUT', url: `${URL}/${shared.id}`, headers: root, payload: { name: 'pwned' } })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'DELETE', url: `${URL}/${shared.id}`, headers: root })).statusCode).toBe(404);

@@ -141,7 +141,7 @@ describe('incident lifecycle', () => {
     expect((await t.app.inject({ method: 'PATCH', url, headers: headersB, payload: { status: 'monitoring' } })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'POST', url: `${url}/resolve`, headers: headersB, payload: {} })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'POST', url: `${url}/timeline`, headers: headersB, payload: { message: 'hi' } })).statusCode).toBe(404);
-    expect((await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/incidents', headers: headersB })).json()).toEqual({ data: [] });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/incidents', headers: headersB })).json()).toEqual({ data: [], pagination: { limit: 100, offset: 0, total: 0 } });
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/dashboard/incidents', headers: headersB })).json()).toMatchObject({ active_total: 0, incidents: [] });
     const still = await t.app.inject({ method: 'GET', url, headers: await bearer(a, ['viewer']) });
     expect(still.json<Incident>()).toMatchObject({ status: 'open', timeline: [{ kind: 'created' }] });
