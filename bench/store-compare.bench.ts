@@ -1,28 +1,33 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
+import { encodeWriteRequest } from '../src/metrics/remote-write/codec.js';
+import { startPrometheus, startVictoriaMetrics, type PeerProcess } from '../test/support/peer-process.js';
 import { fmt, startApp, targets, tokenFor } from './metrics-support.js';
 import { percentile, writeSection } from './results.js';
 
 /**
- * The metric store beside the system users would otherwise pick, same workload in the same run:
- * SAMPLES samples of SERIES series one second apart, batches of 1,000, 4 concurrent writers; then
- * one series over the whole range at a 1-minute step, RUNS times. This service takes the batches as
- * JSON on POST /api/v1/monitoring/metrics and answers the query on POST /grafana/query (limits
- * lifted: throughput, not fairness); VictoriaMetrics (Debian's package, private port and data
- * directory) takes the same samples as Prometheus text on /api/v1/import/prometheus and answers
- * /api/v1/query_range. Prometheus itself is not in this run: it takes pushed samples only by
- * remote write (snappy-compressed protobuf), which this project has no client for yet (issue 14).
+ * The metric store beside the systems users would otherwise pick, with issue 14's workload in one
+ * run: SAMPLES samples (1 M by default) of SERIES series one second apart, batches of 1,000, 4
+ * concurrent writers over loopback HTTP; then one series over 24 h at a 1-minute step, RUNS times.
+ * Prometheus and VictoriaMetrics (Debian's packages, private ports and data directories) take the
+ * batches by remote write and answer /api/v1/query_range; this service takes them as JSON on
+ * POST /api/v1/monitoring/metrics (limits lifted: throughput, not fairness) and answers
+ * POST /grafana/query. Request bodies are encoded before the clock starts: the servers are timed,
+ * not the client. Bytes per sample: the data directory (Prometheus: WAL and head chunks, as it
+ * holds the last hours; VictoriaMetrics: after a flush) or, for this service, the metrics
+ * partitions' tables and indexes.
  */
-const SAMPLES = Number(process.env['STORE_SAMPLES'] ?? 200_000);
+
+const SAMPLES = Number(process.env['STORE_SAMPLES'] ?? 1_000_000);
 const SERIES = 50;
 const BATCH = 1_000;
 const WRITERS = 4;
 const RUNS = 30;
-const start = Math.floor(Date.now() / 1000) * 1000 - (SAMPLES / SERIES) * 1000 - 60_000;
+const DAY_MS = 86_400_000;
+const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+const start = end - (SAMPLES / SERIES) * 1000;
 
 interface Sample {
   series: number;
@@ -30,19 +35,35 @@ interface Sample {
   value: number;
 }
 
-const batches: Sample[][] = [];
-for (let first = 0; first < SAMPLES; first += BATCH) {
-  batches.push(Array.from({ length: Math.min(BATCH, SAMPLES - first) }, (_, offset) => {
-    const index = first + offset;
-    return { series: index % SERIES, at: start + Math.floor(index / SERIES) * 1000, value: index % 997 };
-  }));
+interface Outcome {
+  ingestMs: number;
+  bytes: number;
+  query: number[];
+  points: number;
 }
 
-async function inParallel(work: (batch: Sample[]) => Promise<void>): Promise<number> {
-  let next = 0;
+/**
+ * Each writer owns a shard of the series and sends its batches in time order, as Prometheus'
+ * remote-write shards do: a series' samples never overtake each other (Prometheus refuses
+ * out-of-order samples).
+ */
+const shards: Sample[][][] = Array.from({ length: WRITERS }, (_, writer) => {
+  const owned = Array.from({ length: SERIES }, (_, series) => series).filter((series) => series % WRITERS === writer);
+  const samples: Sample[] = [];
+  for (let step = 0; step < SAMPLES / SERIES; step += 1) {
+    // A counter per series that moves by small steps, as request counters do.
+    for (const series of owned) samples.push({ series, at: start + step * 1000, value: step * 3 + ((step + series) % 7) });
+  }
+  const batches: Sample[][] = [];
+  for (let first = 0; first < samples.length; first += BATCH) batches.push(samples.slice(first, first + BATCH));
+  return batches;
+});
+
+/** Sends each shard's bodies in order, the shards side by side. */
+async function inParallel<T>(bodies: readonly (readonly T[])[], send: (body: T) => Promise<void>): Promise<number> {
   const started = performance.now();
-  await Promise.all(Array.from({ length: WRITERS }, async () => {
-    for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) await work(batch);
+  await Promise.all(bodies.map(async (shard) => {
+    for (const body of shard) await send(body);
   }));
   return performance.now() - started;
 }
@@ -62,85 +83,97 @@ async function ok(response: Response, what: string): Promise<void> {
   await response.arrayBuffer();
 }
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+const diskBytes = (directory: string): number => Number(execFileSync('du', ['-sb', directory], { encoding: 'utf8' }).split('\t')[0]);
 
-async function victoriaMetrics(): Promise<{ ingestMs: number; query: number[]; points: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'vm-bench-'));
-  const port = await freePort();
-  const child = spawn('victoria-metrics', [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s', '-retentionPeriod=100y'], { stdio: 'ignore' });
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      if ((await fetch(`${base}/health`).catch(() => undefined))?.ok === true) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const ingestMs = await inParallel(async (batch) => {
-      const body = batch.map((sample) => `bench_store{series="s${sample.series}",service="bench"} ${sample.value} ${sample.at}`).join('\n');
-      await ok(await fetch(`${base}/api/v1/import/prometheus`, { method: 'POST', body }), 'VictoriaMetrics import');
+const remoteWriteBodies = (): Uint8Array[][] =>
+  shards.map((batches) => batches.map((batch) => {
+    const bySeries = new Map<number, Sample[]>();
+    for (const sample of batch) bySeries.set(sample.series, [...(bySeries.get(sample.series) ?? []), sample]);
+    return encodeWriteRequest({
+      timeseries: [...bySeries].map(([series, samples]) => ({
+        labels: [{ name: '__name__', value: 'bench_store' }, { name: 'series', value: `s${series}` }, { name: 'service', value: 'bench' }],
+        samples: samples.map((sample) => ({ value: sample.value, timestamp: sample.at })),
+      })),
     });
-    await ok(await fetch(`${base}/internal/force_flush`), 'VictoriaMetrics flush');
-    const end = start + (SAMPLES / SERIES) * 1000;
-    const url = `${base}/api/v1/query_range?query=${encodeURIComponent('bench_store{series="s0"}')}&start=${start / 1000}&end=${end / 1000}&step=60s`;
-    const query = await timeQueries(async () => ok(await fetch(url), 'VictoriaMetrics query_range'));
-    const answer = (await (await fetch(url)).json()) as { data?: { result?: Array<{ values?: unknown[] }> } };
-    return { ingestMs, query, points: answer.data?.result?.[0]?.values?.length ?? 0 };
+  }));
+
+async function peer(peerProcess: PeerProcess, name: string, flush?: string): Promise<Outcome> {
+  const { url } = peerProcess;
+  try {
+    const bodies = remoteWriteBodies();
+    const headers = { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' };
+    const ingestMs = await inParallel(bodies, async (body) => ok(await fetch(`${url}/api/v1/write`, { method: 'POST', headers, body }), `${name} remote write`));
+    if (flush !== undefined) await ok(await fetch(`${url}${flush}`), `${name} flush`);
+    const bytes = diskBytes(peerProcess.dataDir);
+    const queryUrl = `${url}/api/v1/query_range?query=${encodeURIComponent('bench_store{series="s0"}')}&start=${(end - DAY_MS) / 1000}&end=${end / 1000}&step=60s`;
+    const query = await timeQueries(async () => ok(await fetch(queryUrl), `${name} query_range`));
+    const answer = (await (await fetch(queryUrl)).json()) as { data?: { result?: Array<{ values?: unknown[] }> } };
+    return { ingestMs, bytes, query, points: answer.data?.result?.[0]?.values?.length ?? 0 };
   } finally {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await peerProcess.stop();
   }
 }
 
-async function service(env: Record<string, string>): Promise<{ ingestMs: number; query: number[]; points: number }> {
+async function service(env: Record<string, string>): Promise<Outcome> {
   const lifted = { LIMIT_SAMPLES_PER_SECOND: '1000000000', LIMIT_SAMPLES_BURST: '1000000000', LIMIT_REQUESTS_PER_TENANT: '1000000000', LIMIT_REQUESTS_PER_IP: '1000000000', LIMIT_CONCURRENT_REQUESTS_PER_TENANT: '64' };
-  const { app } = await startApp({ ...env, ...lifted });
+  const { app, container } = await startApp({ ...env, ...lifted });
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;
     const base = `http://127.0.0.1:${port}`;
-    const authorization = await tokenFor(randomUUID(), ['admin']);
+    const tenant = randomUUID();
+    const authorization = await tokenFor(tenant, ['admin']);
     const headers = { authorization, 'content-type': 'application/json' };
-    const ingestMs = await inParallel(async (batch) => {
-      const metrics = batch.map((sample) => ({ name: 'bench_store', service: 'bench', value: sample.value, labels: { series: `s${sample.series}` }, timestamp: new Date(sample.at).toISOString() }));
-      await ok(await fetch(`${base}/api/v1/monitoring/metrics`, { method: 'POST', headers, body: JSON.stringify({ metrics }) }), 'POST /metrics');
-    });
-    const end = start + (SAMPLES / SERIES) * 1000;
+    const bodies = shards.map((batches) => batches.map((batch) => JSON.stringify({ metrics: batch.map((sample) => ({ name: 'bench_store', service: 'bench', value: sample.value, labels: { series: `s${sample.series}` }, timestamp: new Date(sample.at).toISOString() })) })));
+    const ingestMs = await inParallel(bodies, async (body) => ok(await fetch(`${base}/api/v1/monitoring/metrics`, { method: 'POST', headers, body }), 'POST /metrics'));
+    const size = await container.db.asSystem((tx) =>
+      tx.query<{ bytes: number }>(`SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) AS bytes FROM pg_inherits WHERE inhparent = 'metrics'::regclass`),
+    );
+    // A shared bench database keeps earlier runs' samples: this tenant's share of the partitions.
+    const share = await container.db.asSystem((tx) => tx.query<{ mine: number; total: number }>('SELECT count(*) FILTER (WHERE tenant_id = $1) AS mine, count(*) AS total FROM metrics', [tenant]));
+    const { mine, total } = share.rows[0] ?? { mine: 0, total: 1 };
     const body = JSON.stringify({
-      range: { from: new Date(start).toISOString(), to: new Date(end).toISOString() },
+      range: { from: new Date(end - DAY_MS).toISOString(), to: new Date(end).toISOString() },
       intervalMs: 60_000,
       maxDataPoints: 10_000,
       targets: [{ target: 'bench_store', refId: 'A', type: 'timeserie', payload: { match: ['series="s0"'] } }],
     });
     const query = await timeQueries(async () => ok(await fetch(`${base}/grafana/query`, { method: 'POST', headers, body }), 'POST /grafana/query'));
     const answer = (await (await fetch(`${base}/grafana/query`, { method: 'POST', headers, body })).json()) as Array<{ datapoints?: unknown[] }>;
-    return { ingestMs, query, points: answer[0]?.datapoints?.length ?? 0 };
+    return { ingestMs, bytes: (Number(size.rows[0]?.bytes ?? 0) * Number(mine)) / Math.max(1, Number(total)), query, points: answer[0]?.datapoints?.length ?? 0 };
   } finally {
     await app.close();
   }
 }
 
-const rows: string[] = [];
-const vm = await victoriaMetrics();
-const vmRate = SAMPLES / (vm.ingestMs / 1000);
-const vmP50 = percentile(vm.query, 50);
-rows.push(`| VictoriaMetrics 1.79 (text import) | ${fmt(vmRate, 0)} | 1.00 | ${fmt(vmP50, 2)} | 1.0 | ${vm.points} |`);
+interface Row {
+  system: string;
+  outcome: Outcome;
+}
+
+const rows: Row[] = [];
+rows.push({ system: 'Prometheus 2.42 (remote write)', outcome: await peer(await startPrometheus(), 'Prometheus') });
+process.stdout.write('Prometheus done\n');
+rows.push({ system: 'VictoriaMetrics 1.79 (remote write)', outcome: await peer(await startVictoriaMetrics(), 'VictoriaMetrics', '/internal/force_flush') });
+process.stdout.write('VictoriaMetrics done\n');
 for (const target of targets()) {
-  const result = await service(target.env);
-  const rate = SAMPLES / (result.ingestMs / 1000);
-  const p50 = percentile(result.query, 50);
-  rows.push(`| this service on ${target.label} (JSON push) | ${fmt(rate, 0)} | ${fmt(rate / vmRate, 3)} | ${fmt(p50, 2)} | ${fmt(p50 / vmP50, 1)} | ${result.points} |`);
+  rows.push({ system: `this service on ${target.label} (JSON push)`, outcome: await service(target.env) });
   process.stdout.write(`${target.label} done\n`);
 }
 
-const body = `${SAMPLES.toLocaleString('en-US')} samples of ${SERIES} series one second apart, batches of ${BATCH.toLocaleString('en-US')}, ${WRITERS} concurrent writers over loopback HTTP; then one series over the whole range at a 1-minute step, ${RUNS} runs (this service: \`POST /grafana/query\` with a label matcher; VictoriaMetrics: \`/api/v1/query_range\`). Same samples, same run. Prometheus is not in this run: it accepts pushed samples only by remote write (snappy protobuf), for which the project has no client yet; issue 14 adds remote_write. Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
+const [prometheus] = rows;
+const baseRate = prometheus === undefined ? 1 : SAMPLES / (prometheus.outcome.ingestMs / 1000);
+const baseP50 = prometheus === undefined ? 1 : percentile(prometheus.outcome.query, 50);
+const table = rows.map(({ system, outcome }) => {
+  const rate = SAMPLES / (outcome.ingestMs / 1000);
+  const p50 = percentile(outcome.query, 50);
+  return `| ${system} | ${fmt(rate, 0)} | ${fmt(rate / baseRate, 3)} | ${fmt(outcome.bytes / SAMPLES, 1)} | ${fmt(p50, 2)} | ${fmt(p50 / baseP50, 1)} | ${outcome.points} |`;
+});
 
-| system | ingest samples/s | ingest vs VictoriaMetrics | query p50 ms | query vs VictoriaMetrics | points answered |
-|---|---|---|---|---|---|
-${rows.join('\n')}`;
-writeSection('Metric store beside VictoriaMetrics (same workload, same run)', body);
+const body = `${SAMPLES.toLocaleString('en-US')} samples of ${SERIES} series one second apart, batches of ${BATCH.toLocaleString('en-US')}, ${WRITERS} concurrent writers over loopback HTTP (each owns a shard of the series and sends it in time order, as Prometheus' remote-write shards do), bodies encoded before the clock starts; then one series over 24 h at a 1-minute step, ${RUNS} runs (Prometheus and VictoriaMetrics: remote write in, \`/api/v1/query_range\` out; this service: JSON push in, \`POST /grafana/query\` with a label matcher out). Bytes per sample: Prometheus' and VictoriaMetrics' data directories after the ingest (Prometheus holds recent samples in its WAL and head chunks until it cuts a 2 h block), this service's metrics partitions (tables and indexes, this run's share). Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
+
+| system | ingest samples/s | ingest vs Prometheus | bytes/sample | query p50 ms | query vs Prometheus | points answered |
+|---|---|---|---|---|---|---|
+${table.join('\n')}`;
+writeSection('Metric store beside Prometheus and VictoriaMetrics (issue 14 workload, same run)', body);
 process.stdout.write(`${body}\n`);
