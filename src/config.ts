@@ -1,14 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, type ValueError } from '@sinclair/typebox/value';
 import { ConfigError } from './errors.js';
 
 /**
  * The whole configuration, keyed by the environment variable that sets it.
  * The type is derived from this one schema; nothing else reads process.env.
+ * A schema may carry `errorMessage`: what a person is told instead of the regular expression.
  */
-const list = (description: string, defaultValue = '') =>
-  Type.Transform(Type.String({ default: defaultValue, description }))
-    .Decode((raw) => raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0))
+const list = (description: string, defaultValue = '', allowed?: readonly string[]) =>
+  Type.Transform(Type.String({ default: defaultValue, description: allowed === undefined ? description : `${description}; any of ${allowed.join(', ')}` }))
+    .Decode((raw) => {
+      const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+      const unknown = allowed === undefined ? [] : items.filter((item) => !allowed.includes(item));
+      if (allowed !== undefined && unknown.length > 0) throw new RangeError(`unknown ${unknown.join(', ')}: each entry must be one of ${allowed.join(', ')}`);
+      return items;
+    })
     .Encode((items) => items.join(','));
 
 const flag = (description: string, defaultValue: boolean) =>
@@ -16,24 +25,31 @@ const flag = (description: string, defaultValue: boolean) =>
     .Decode((raw) => raw === 'true' || raw === '1')
     .Encode((value) => (value ? 'true' : 'false'));
 
-const int = (description: string, defaultValue: number, minimum = 0, maximum = Number.MAX_SAFE_INTEGER) =>
-  Type.Transform(Type.String({ pattern: '^[0-9]+$', default: String(defaultValue), description }))
+const int = (description: string, defaultValue: number, minimum = 0, maximum = Number.MAX_SAFE_INTEGER) => {
+  const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `between ${minimum} and ${maximum}`;
+  return Type.Transform(Type.String({ pattern: '^[0-9]+$', errorMessage: `must be a whole number ${range}`, default: String(defaultValue), description }))
     .Decode((raw) => {
       const value = Number(raw);
-      if (value < minimum || value > maximum) throw new RangeError(`must be between ${minimum} and ${maximum}`);
+      if (value < minimum || value > maximum) throw new RangeError(`must be ${range}`);
       return value;
     })
     .Encode((value) => String(value));
+};
 
 const optional = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
-const optionalUrl = (description: string) => Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9+.-]*://', description }));
+const optionalUrl = (description: string) => Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9+.-]*://', errorMessage: 'must be a URL (scheme://host...)', description }));
 /** 32 bytes in base64, with its padding. */
 const RECEIVER_KEY = '^[A-Za-z0-9+/]{43}=$';
+/** Names of the dependency checks (src/health/dependency.checkers.ts and its neighbours). */
+const HEALTH_DEPENDENCIES = ['postgresql', 'redis', 'mongodb', 'elasticsearch', 'kafka'] as const;
+/** Development listens on loopback only: it prints an admin token, and its secrets are generated. */
+const LOOPBACK_HOST = '127.0.0.1';
+const ALL_INTERFACES_HOST = '0.0.0.0';
 
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
   PORT: int('HTTP port', 3017, 0, 65535),
-  HOST: Type.String({ default: '0.0.0.0', description: 'HTTP bind address' }),
+  HOST: Type.String({ default: LOOPBACK_HOST, description: `HTTP bind address; with NODE_ENV=production the default is ${ALL_INTERFACES_HOST} (all interfaces)` }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
   TRUST_PROXY: flag('trust X-Forwarded-For (only behind a proxy you control)', false),
   BODY_LIMIT_BYTES: int('largest accepted request body', 5 * 1024 * 1024, 1024),
@@ -47,7 +63,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_STATEMENT_TIMEOUT_MS: int('longest PostgreSQL statement (statement_timeout); the client gives up 5 s later', 60_000, 100),
   REDIS_URL: optionalUrl('Redis connection string; unset = in-memory cache'),
   REDIS_COMMAND_TIMEOUT_MS: int('longest wait for one Redis command (cache, nonces, bus publish) before it counts as failed', 1_000, 50),
-  CACHE_NAMESPACE: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', default: 'monitoring:', description: 'prefix of every cache key in Redis (separates deployments sharing one Redis)' }),
+  CACHE_NAMESPACE: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', errorMessage: 'must be letters, digits and _ . : - only', default: 'monitoring:', description: 'prefix of every cache key in Redis (separates deployments sharing one Redis)' }),
   KAFKA_BROKERS: list('Kafka brokers host:port, comma separated'),
   BUS: Type.Optional(Type.Union([Type.Literal('memory'), Type.Literal('redis'), Type.Literal('kafka')], { description: 'event bus adapter; default kafka when KAFKA_BROKERS is set, else memory' })),
 
@@ -60,7 +76,7 @@ export const ConfigSchema = Type.Object({
   ALLOWED_INTERNAL_SERVICES: list('services allowed to call with HMAC', 'auth-service,venue-service,event-service,ticket-service,payment-service,marketplace-service,analytics-service,api-gateway'),
   SERVICE_NAME: Type.String({ default: 'monitoring-service', description: 'name sent in x-service-name on outbound calls' }),
   PROMETHEUS_ALLOWED_IPS: list('IPs/CIDRs allowed to scrape /metrics', '127.0.0.1,::1'),
-  METRICS_BASIC_AUTH: Type.Optional(Type.String({ pattern: '^[^:]+:.+$', description: 'user:password for /metrics' })),
+  METRICS_BASIC_AUTH: Type.Optional(Type.String({ pattern: '^[^:]+:.+$', errorMessage: 'must be user:password', description: 'user:password for /metrics' })),
 
   SMTP_HOST: optional('SMTP relay for the e-mail notifications of every tenant (and reports)'),
   SMTP_PORT: int('SMTP port', 587, 1, 65535),
@@ -116,15 +132,15 @@ export const ConfigSchema = Type.Object({
   ELASTICSEARCH_LOG_RETENTION_DAYS: int('days of Elasticsearch log indices kept', 30, 1),
   ELASTICSEARCH_TIMEOUT_MS: int('timeout of one Elasticsearch call of the cleanup job', 10_000, 100),
   // health checks, SLA, incidents, dashboards (issue 5)
-  SYSTEM_TENANT_ID: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', default: '00000000-0000-4000-8000-000000000001', description: 'tenant that owns platform-wide data (health checks, collectors of shared services)' }),
+  SYSTEM_TENANT_ID: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', errorMessage: 'must be a UUID', default: '00000000-0000-4000-8000-000000000001', description: 'tenant that owns platform-wide data (health checks, collectors of shared services)' }),
   HEALTH_CHECK_TIMEOUT_MS: int('timeout of one service health check', 5_000, 10),
   HEALTH_CHECK_SLOW_MS: int('a service answering slower than this is degraded', 2_000, 1),
   HEALTH_DEPENDENCY_TIMEOUT_MS: int('timeout of one dependency check (PostgreSQL, Redis, MongoDB, Elasticsearch, Kafka)', 3_000, 10),
-  HEALTH_REQUIRED_DEPENDENCIES: list('dependencies whose failure makes GET /health answer 503 (others only degrade it)', 'postgresql,redis,kafka'),
+  HEALTH_REQUIRED_DEPENDENCIES: list('dependencies whose failure makes GET /health answer 503 (others only degrade it)', 'postgresql,redis,kafka', HEALTH_DEPENDENCIES),
   HEALTH_RESULT_MAX_AGE_MS: int('the public health endpoints reuse a live check result this long', 5_000, 0),
   HEALTH_HISTORY_RETENTION_DAYS: int('days of health-check history kept', 90, 1),
   SLA_COMPUTATION_INTERVAL_MS: int('SLA computation of the previous UTC day into sla_metrics', 86_400_000, 100),
-  SLA_DEFAULT_UPTIME_TARGET: Type.Transform(Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]+)?$', default: '99.9', description: 'default uptime target in percent' }))
+  SLA_DEFAULT_UPTIME_TARGET: Type.Transform(Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]+)?$', errorMessage: 'must be a percentage above 0 and at most 100', default: '99.9', description: 'default uptime target in percent' }))
     .Decode((raw) => {
       const value = Number(raw);
       if (value <= 0 || value > 100) throw new RangeError('must be above 0 and at most 100');
@@ -165,7 +181,7 @@ export const ConfigSchema = Type.Object({
   ALERT_EXTERNAL_URL: Type.String({ default: 'http://localhost:3017', description: 'base URL of this service in notifications (externalURL, generatorURL)' }),
   RECEIVER_ALLOW_PRIVATE_NETWORKS: flag("let tenants' webhook and Slack incoming-webhook URLs reach loopback, private and link-local addresses (off: such a delivery is dead-lettered with the reason; the platform tenant is never restricted)", false),
   RECEIVER_SECRETS_KEY: Type.Optional(
-    Type.String({ pattern: RECEIVER_KEY, description: "encrypts the secrets of tenants' notification receivers: 32 random bytes in base64 (openssl rand -base64 32); required in production, generated under DATA_DIR otherwise" }),
+    Type.String({ pattern: RECEIVER_KEY, errorMessage: 'must be 32 bytes in base64 (openssl rand -base64 32)', description: "encrypts the secrets of tenants' notification receivers: 32 random bytes in base64 (openssl rand -base64 32); required in production, generated under DATA_DIR otherwise" }),
   ),
   RECEIVER_SECRETS_KEY_PREVIOUS: Type.Transform(Type.String({ default: '', description: 'earlier RECEIVER_SECRETS_KEY values, comma separated, still accepted for decryption; while set, each start re-encrypts their secrets with RECEIVER_SECRETS_KEY' }))
     .Decode((raw) => {
@@ -193,7 +209,7 @@ export const ConfigSchema = Type.Object({
   REPORT_MAX_ROWS: int('largest number of rows in one generated report', 100_000, 1),
   // analytics and ML: anomaly detection, fraud (issue 7)
   ANOMALY_DETECTION_ENABLED: flag('score every committed sample for anomalies (robust detector + trained autoencoders)', true),
-  ANOMALY_ALERT_SCORE: Type.Transform(Type.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$', default: '0.55', description: 'anomaly score in [0,1] from which a sample is stored as an anomaly and alerted' }))
+  ANOMALY_ALERT_SCORE: Type.Transform(Type.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$', errorMessage: 'must be a number from 0 to 1', default: '0.55', description: 'anomaly score in [0,1] from which a sample is stored as an anomaly and alerted' }))
     .Decode((raw) => Number(raw))
     .Encode((value) => String(value)),
   ANOMALY_WARMUP_ROWS: int('past samples a series reads from the database when first scored', 2_000, 0, 100_000),
@@ -255,43 +271,100 @@ export type Environment = Record<string, string | undefined>;
 
 const DEV_PLACEHOLDER_SECRETS = new Set(['changeme', 'secret', 'dev', 'development', 'test']);
 
-/** Validates the environment once; throws a ConfigError naming every bad variable. */
+/**
+ * The variables of a `.env` file in `directory` under those of `env`: a variable set in the
+ * environment (even to an empty value) wins over the file. No file, no change.
+ */
+export function withEnvFile(env: Environment, directory: string): Environment {
+  let text: string;
+  try {
+    text = readFileSync(join(directory, '.env'), 'utf8');
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return env;
+    throw error;
+  }
+  const merged: Environment = { ...parseEnv(text) };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) merged[key] = value;
+  return merged;
+}
+
+/** Validates the environment once; throws a ConfigError naming every bad variable at once. */
 export function loadConfig(env: Environment): Config {
   const raw: Record<string, string> = {};
   for (const key of Object.keys(ConfigSchema.properties)) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const withDefaults = Value.Default(ConfigSchema, raw);
-  const problems = [...Value.Errors(ConfigSchema, withDefaults)].map((error) => {
-    const variable = error.path.replace(/^\//, '');
-    return `${variable}: ${error.message} (got ${JSON.stringify(raw[variable] ?? null)})`;
-  });
+  if (raw['HOST'] === undefined && raw['NODE_ENV'] === 'production') raw['HOST'] = ALL_INTERFACES_HOST;
+
+  const withDefaults: Record<string, unknown> = Value.Default(ConfigSchema, { ...raw }) as Record<string, unknown>;
+  const bad = new Map<string, string>();
+  for (const [variable, schema] of Object.entries(ConfigSchema.properties) as Array<[string, TSchema]>) {
+    const problem = variableProblem(schema, withDefaults[variable]);
+    if (problem !== undefined) bad.set(variable, `${variable}: ${problem} (got ${JSON.stringify(raw[variable] ?? null)})`);
+  }
+  // The checks across variables run with each bad variable back at its default, so one start
+  // reports every mistake; a check that involves a bad variable says nothing more about it.
+  const usable = { ...raw };
+  for (const variable of bad.keys()) delete usable[variable];
+  const config = Value.Decode(ConfigSchema, Value.Default(ConfigSchema, usable));
+  const crossProblems = crossVariableProblems(config)
+    .filter((check) => !check.involves.some((variable) => bad.has(variable)))
+    .map((check) => check.problem);
+  const problems = [...bad.values(), ...crossProblems];
   if (problems.length > 0) throw new ConfigError(problems);
-  let config: Config;
-  try {
-    config = Value.Decode(ConfigSchema, withDefaults);
-  } catch (error) {
-    throw new ConfigError([describeDecodeError(error, raw)]);
-  }
-  if (config.LIMIT_SAMPLES_BURST < config.INGEST_MAX_BATCH) {
-    // A batch larger than the bucket could never be accepted, however long the sender waits.
-    throw new ConfigError([`LIMIT_SAMPLES_BURST: must be at least INGEST_MAX_BATCH (${config.INGEST_MAX_BATCH}) (got ${JSON.stringify(raw['LIMIT_SAMPLES_BURST'] ?? null)})`]);
-  }
-  if (config.NODE_ENV === 'production') assertProductionSecrets(config);
   return Object.freeze(config);
 }
 
-function describeDecodeError(error: unknown, raw: Record<string, string>): string {
-  if (error instanceof Error && 'path' in error && typeof error.path === 'string') {
-    const variable = error.path.replace(/^\//, '');
-    const reason = error.cause instanceof Error ? error.cause.message : error.message;
-    return `${variable}: ${reason} (got ${JSON.stringify(raw[variable] ?? null)})`;
+/** What is wrong with one variable's value, in words that name the allowed values; undefined when it is fine. */
+function variableProblem(schema: TSchema, value: unknown): string | undefined {
+  if (value === undefined) return undefined; // an optional variable left unset
+  const error = Value.Errors(schema, value).First();
+  if (error !== undefined) return describeSchemaError(error);
+  try {
+    Value.Decode(schema, value);
+    return undefined;
+  } catch (decodeError) {
+    if (decodeError instanceof Error) return decodeError.cause instanceof Error ? decodeError.cause.message : decodeError.message;
+    return String(decodeError);
   }
-  return error instanceof Error ? error.message : String(error);
 }
 
-function assertProductionSecrets(config: Config): void {
+function describeSchemaError(error: ValueError): string {
+  const choices: unknown = error.schema.anyOf;
+  if (Array.isArray(choices)) {
+    const allowed = choices.map((choice: unknown) => (typeof choice === 'object' && choice !== null && 'const' in choice ? String(choice.const) : '?'));
+    return `must be one of ${allowed.join(', ')}`;
+  }
+  const explained: unknown = error.schema['errorMessage'];
+  return typeof explained === 'string' ? explained : error.message;
+}
+
+interface CrossVariableProblem {
+  /** The variables the check reads: a problem already reported for one of them makes this one moot. */
+  involves: string[];
+  problem: string;
+}
+
+function crossVariableProblems(config: Config): CrossVariableProblem[] {
+  const problems: CrossVariableProblem[] = [];
+  if (config.LIMIT_SAMPLES_BURST < config.INGEST_MAX_BATCH) {
+    // A batch larger than the bucket could never be accepted, however long the sender waits.
+    problems.push({
+      involves: ['LIMIT_SAMPLES_BURST', 'INGEST_MAX_BATCH'],
+      problem: `LIMIT_SAMPLES_BURST: must be at least INGEST_MAX_BATCH (${config.INGEST_MAX_BATCH}) (got ${JSON.stringify(String(config.LIMIT_SAMPLES_BURST))})`,
+    });
+  }
+  if (config.BUS === 'redis' && config.REDIS_URL === undefined) problems.push({ involves: ['BUS', 'REDIS_URL'], problem: 'BUS: BUS=redis needs REDIS_URL' });
+  if (config.BUS === 'kafka' && config.KAFKA_BROKERS.length === 0) problems.push({ involves: ['BUS', 'KAFKA_BROKERS'], problem: 'BUS: BUS=kafka needs KAFKA_BROKERS' });
+  if (config.NODE_ENV === 'production') {
+    const involves = ['NODE_ENV', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'USE_NEW_HMAC', 'INTERNAL_HMAC_SECRET', 'RECEIVER_SECRETS_KEY'];
+    problems.push(...productionSecretProblems(config).map((problem) => ({ involves, problem })));
+  }
+  return problems;
+}
+
+function productionSecretProblems(config: Config): string[] {
   const problems: string[] = [];
   const weak = (value: string | undefined) => value === undefined || value.length < 32 || DEV_PLACEHOLDER_SECRETS.has(value.toLowerCase());
   if (config.JWT_PUBLIC_KEY === undefined && weak(config.JWT_SECRET)) {
@@ -303,7 +376,7 @@ function assertProductionSecrets(config: Config): void {
   if (config.RECEIVER_SECRETS_KEY === undefined) {
     problems.push('RECEIVER_SECRETS_KEY: production needs a key to encrypt notification receiver secrets (openssl rand -base64 32)');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  return problems;
 }
 
 /** Platform services that may be health-checked or called, keyed by the short name used in the API. */

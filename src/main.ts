@@ -2,7 +2,7 @@ import { DEV_TENANT_ID } from './auth/dev-secrets.js';
 import { signUserToken } from './auth/jwt.js';
 import { buildApp } from './app.js';
 import { ConfigError } from './errors.js';
-import { loadConfig } from './config.js';
+import { loadConfig, withEnvFile } from './config.js';
 import { createContainer } from './container.js';
 import { resolveSecrets } from './auth/dev-secrets.js';
 
@@ -10,7 +10,7 @@ import { resolveSecrets } from './auth/dev-secrets.js';
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(withEnvFile(process.env, process.cwd()));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

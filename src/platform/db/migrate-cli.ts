@@ -1,8 +1,8 @@
-import { loadConfig } from '../../config.js';
+import { loadConfig, withEnvFile } from '../../config.js';
 import { createDb } from './index.js';
 
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database). */
-const config = loadConfig(process.env);
+const config = loadConfig(withEnvFile(process.env, process.cwd()));
 const db = await createDb(config);
 try {
   const applied = await db.migrate();
