@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
-import { resolveSecrets } from './auth/dev-secrets.js';
+import { resolveSecrets, type ResolvedSecrets } from './auth/dev-secrets.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
 import { createAlerting, createEmailSender, createSecretBox, openSilenceCounts, ruleCounts, type Alerting, type EmailSender } from './alerts/index.js';
 import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
@@ -110,6 +110,8 @@ export interface ContainerOptions {
   logger?: Logger;
   /** See createScheduler: keeps this container's job claims apart from others on the same database. */
   jobClaimScope?: string;
+  /** Secrets the caller resolved already (main.ts prints a token signed with them); else resolved here. */
+  secrets?: ResolvedSecrets;
 }
 
 const packageVersion = (): string => {
@@ -126,7 +128,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
   const logger = withRedaction(options.logger ?? pino({ level: config.LOG_LEVEL }));
   const warnings: string[] = [];
   try {
-    const secrets = resolveSecrets(config);
+    const secrets = options.secrets ?? resolveSecrets(config);
     if (!config.USE_NEW_HMAC) warnings.push('USE_NEW_HMAC=false: service-to-service requests are NOT verified. Never run like this in production.');
 
     const registry = new Registry();

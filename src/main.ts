@@ -1,10 +1,9 @@
-import { DEV_TENANT_ID } from './auth/dev-secrets.js';
+import { DEV_TENANT_ID, describeDevelopmentSecrets, resolveSecrets } from './auth/dev-secrets.js';
 import { signUserToken } from './auth/jwt.js';
 import { buildApp } from './app.js';
 import { ConfigError } from './errors.js';
 import { loadConfig, withEnvFile } from './config.js';
 import { createContainer } from './container.js';
-import { resolveSecrets } from './auth/dev-secrets.js';
 
 /** Process entry: the only file that touches process (env, signals, exit codes). */
 async function main(): Promise<void> {
@@ -19,17 +18,19 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const container = await createContainer({ config });
+  // Resolved once: the container verifies tokens with the same secrets the printed token is signed with.
+  const secrets = resolveSecrets(config);
+  const container = await createContainer({ config, secrets });
   const app = await buildApp(container);
   for (const warning of container.warnings) container.logger.warn(warning);
   await app.listen({ port: config.PORT, host: config.HOST });
   container.scheduler.start();
 
-  const secrets = resolveSecrets(config);
-  if (secrets.generated && secrets.jwtSecret !== undefined) {
+  // The admin token is printed only when it is signed with the development secret, never with a JWT_SECRET someone set.
+  if (secrets.development !== undefined && config.JWT_SECRET === undefined && secrets.jwtSecret !== undefined) {
     const token = await signUserToken(secrets.jwtSecret, { sub: 'dev-admin', tenant_id: DEV_TENANT_ID, roles: ['admin'] }, '30d');
     process.stdout.write(
-      `\nDevelopment mode: secrets generated under ${config.DATA_DIR}.\nAdmin token for tenant ${DEV_TENANT_ID} (30 days):\n\n  ${token}\n\n` +
+      `\nDevelopment mode: ${describeDevelopmentSecrets(secrets.development)}.\nAdmin token for tenant ${DEV_TENANT_ID} (30 days):\n\n  ${token}\n\n` +
         `Try: curl -H "Authorization: Bearer ${token.slice(0, 12)}..." http://localhost:${config.PORT}/api/v1/monitoring/metrics\n\n`,
     );
   }

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeDevelopmentSecrets, resolveSecrets } from '../src/auth/dev-secrets.js';
+import { loadConfig } from '../src/config.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'monitoring-main-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -28,6 +30,7 @@ describe('the process entry', () => {
     const token = /Admin token[^\n]*\n\n\s+(\S+)/.exec(output)?.[1];
     expect(port).toBeDefined();
     expect(token).toBeDefined();
+    expect(output).toContain(`Development mode: secrets generated and kept in ${join(dataDir, 'dev-secrets.json')}.`);
 
     const status = await fetch(`http://127.0.0.1:${port ?? ''}/status`);
     expect(status.status).toBe(200);
@@ -41,4 +44,22 @@ describe('the process entry', () => {
     expect(await exited).toBe(0);
     expect(Date.now() - stoppedAt).toBeLessThan(15_000);
   }, 90_000);
+
+  it('says secrets were generated only on the start that generated them (every start said so)', () => {
+    const secretsDir = mkdtempSync(join(tmpdir(), 'monitoring-secrets-'));
+    try {
+      const config = loadConfig({ DATA_DIR: secretsDir });
+      const first = resolveSecrets(config);
+      const second = resolveSecrets(config);
+      expect(first.development).toEqual({ state: 'generated', file: join(secretsDir, 'dev-secrets.json') });
+      expect(second.development).toEqual({ state: 'read', file: join(secretsDir, 'dev-secrets.json') });
+      expect(second.jwtSecret).toBe(first.jwtSecret);
+      expect(describeDevelopmentSecrets({ state: 'read', file: '/d/dev-secrets.json' })).toBe('secrets read from /d/dev-secrets.json');
+      expect(describeDevelopmentSecrets({ state: 'generated', file: '/d/dev-secrets.json' })).toBe('secrets generated and kept in /d/dev-secrets.json');
+      const fromEnvironment = resolveSecrets(loadConfig({ DATA_DIR: secretsDir, JWT_SECRET: 'j'.repeat(40), INTERNAL_HMAC_SECRET: 'h'.repeat(40), RECEIVER_SECRETS_KEY: Buffer.alloc(32, 7).toString('base64') }));
+      expect(fromEnvironment.development).toBeUndefined();
+    } finally {
+      rmSync(secretsDir, { recursive: true, force: true });
+    }
+  });
 });
