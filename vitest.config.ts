@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/pglite-seed.setup.ts'],
     pool: 'forks',
     // Two cores: more parallel files only contend for CPU (PGlite and model training are CPU-bound).
     maxWorkers: 2,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
@@ -17,8 +17,9 @@ export interface PgliteDb extends Db {
 /**
  * A database with every migration applied and no rows of any tenant, written by the build
  * (scripts/build.mjs) beside the compiled code. A new database starts from it instead of
- * running initdb and the migrations, about 3 s of CPU of a first start. It is absent when
- * running from src/ under tsx: there a new database runs initdb.
+ * running initdb and the migrations, about 3 s of CPU of a first start. From src/ (tsx, the
+ * tests) it exists once the test suite's global setup has written it; without it a new
+ * database runs initdb.
  */
 export const PGLITE_SEED_FILE = fileURLToPath(new URL('./pglite-seed.tar.gz', import.meta.url));
 
@@ -40,16 +41,21 @@ function seedFor(dataDir: string, inMemory: boolean): Blob | undefined {
   return new Blob([readFileSync(PGLITE_SEED_FILE)]);
 }
 
-/** Writes PGLITE_SEED_FILE from the migrations of this build. */
+/**
+ * Writes PGLITE_SEED_FILE from the migrations of this build (the build, and the test suite's
+ * global setup for runs from src/). The database is made from scratch, never from an older seed,
+ * and the file is replaced by a rename: a process starting meanwhile reads the old seed or the
+ * new one, never half of one.
+ */
 export async function writePgliteSeed(): Promise<void> {
-  // A seed of an earlier build must not seed the database that makes the new one.
-  rmSync(PGLITE_SEED_FILE, { force: true });
   const pg = await PGlite.create('memory://');
   try {
     await migrate(ownerSession(pg));
     await pg.exec('CHECKPOINT');
     const tarball = await pg.dumpDataDir('gzip');
-    writeFileSync(PGLITE_SEED_FILE, Buffer.from(await tarball.arrayBuffer()));
+    const partial = `${PGLITE_SEED_FILE}.${process.pid}.partial`;
+    writeFileSync(partial, Buffer.from(await tarball.arrayBuffer()));
+    renameSync(partial, PGLITE_SEED_FILE);
   } finally {
     await pg.close();
   }
