@@ -6,6 +6,12 @@ import type { TrainingResult, TrainingTask, WorkerResponse } from './tasks.js';
 export interface Trainer {
   train(task: Exclude<TrainingTask, { kind: 'sellout-predict' }>): Promise<TrainingResult>;
   predict(task: Extract<TrainingTask, { kind: 'sellout-predict' }>): Promise<number[]>;
+  /**
+   * Whether this trainer's worker has loaded TensorFlow.js (the worker says so once the runtime is
+   * ready). The runtime holds tens of MB, so it loads on the first task, never at start: this is
+   * how tests see that an idle service has not loaded it.
+   */
+  runtimeLoaded(): boolean;
   close(): Promise<void>;
 }
 
@@ -26,12 +32,14 @@ export function createTrainer(): Trainer {
   let worker: Worker | undefined;
   let nextId = 1;
   let closed = false;
+  let runtimeReady = false;
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 
   const failAll = (error: Error) => {
     for (const entry of waiting.values()) entry.reject(error);
     waiting.clear();
     worker = undefined;
+    runtimeReady = false;
   };
 
   const ensure = (): Worker => {
@@ -39,7 +47,10 @@ export function createTrainer(): Trainer {
     const spawned = spawnWorker();
     spawned.unref();
     spawned.on('message', (message: WorkerResponse | { ready: true }) => {
-      if ('ready' in message) return;
+      if ('ready' in message) {
+        runtimeReady = true;
+        return;
+      }
       const entry = waiting.get(message.id);
       if (entry === undefined) return;
       waiting.delete(message.id);
@@ -50,6 +61,7 @@ export function createTrainer(): Trainer {
     spawned.on('exit', (code) => {
       if (waiting.size > 0) failAll(new Error(`training worker exited with code ${code}`));
       worker = undefined;
+      runtimeReady = false;
     });
     worker = spawned;
     return spawned;
@@ -77,6 +89,7 @@ export function createTrainer(): Trainer {
       const result = (await send(task)) as { predictions: number[] };
       return result.predictions;
     },
+    runtimeLoaded: () => runtimeReady,
     async close() {
       closed = true;
       const current = worker;
