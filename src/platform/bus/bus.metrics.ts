@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Bus, ConsumerLag } from './bus.js';
+import type { UndecodableDelivery } from './decode.js';
 
 /** Bus figures on /metrics: what was published, what failed, what waits for the broker, what lags. */
 export function createBusMetrics(registry: Registry, lag: (() => Promise<ConsumerLag[]>) | undefined) {
@@ -12,6 +13,12 @@ export function createBusMetrics(registry: Registry, lag: (() => Promise<Consume
       name: 'monitoring_bus_messages_consumed_total',
       help: 'Deliveries handled by consumers, by topic, group and outcome (ok, failed, parked)',
       labelNames: ['topic', 'group', 'outcome'],
+      registers: [registry],
+    }),
+    undecodable: new Counter({
+      name: 'monitoring_bus_messages_undecodable_total',
+      help: 'Deliveries parked without reaching a handler because they could not be decoded (value absent, not UTF-8 or not JSON; headers not a JSON object of strings), by topic, group and reason',
+      labelNames: ['topic', 'group', 'reason'],
       registers: [registry],
     }),
     consumerLag: new Gauge({
@@ -33,6 +40,13 @@ export function createBusMetrics(registry: Registry, lag: (() => Promise<Consume
 }
 
 export type BusMetrics = ReturnType<typeof createBusMetrics>;
+
+/** The adapters' `onUndecodable`: counts a delivery parked without reaching a handler. */
+export const countUndecodable =
+  (metrics: BusMetrics) =>
+  ({ topic, group, reason }: UndecodableDelivery): void => {
+    metrics.undecodable.inc({ topic, group, reason });
+  };
 
 /** Counts publishes and handler outcomes of any adapter. */
 export function instrumentBus(bus: Bus, metrics: BusMetrics, maxAttempts: number): Bus {

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { busKind, type Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { Bus } from './bus.js';
-import { createBusMetrics, instrumentBus } from './bus.metrics.js';
+import { countUndecodable, createBusMetrics, instrumentBus } from './bus.metrics.js';
 import { createKafkaBus } from './kafka.js';
 import { createMemoryBus } from './memory.js';
 import { withOrigin } from './origin.js';
@@ -15,7 +15,8 @@ export { createMemoryBus } from './memory.js';
 export { createRedisStreamsBus } from './redis-streams.js';
 export { createKafkaBus } from './kafka.js';
 export { withRetryQueue, type RetryingBus } from './retry-queue.js';
-export { createBusMetrics, instrumentBus, type BusMetrics } from './bus.metrics.js';
+export { countUndecodable, createBusMetrics, instrumentBus, type BusMetrics } from './bus.metrics.js';
+export { decodeDelivery, type Decoded, type RawDelivery, type UndecodableDelivery, type UndecodableReason } from './decode.js';
 export { ORIGIN_HEADER, originOf, withOrigin } from './origin.js';
 
 /**
@@ -26,7 +27,10 @@ export { ORIGIN_HEADER, originOf, withOrigin } from './origin.js';
 export function createBus(config: Config, deps: { registry: Registry; logger: Logger }): Bus {
   const kind = busKind(config);
   const logger = deps.logger.child({ component: 'bus', bus: kind });
-  let adapter: Bus;
+  // The metrics come first so the adapters can count what they park undecoded; lag is read later.
+  let adapter: Bus | undefined;
+  const metrics = createBusMetrics(deps.registry, kind === 'memory' ? undefined : () => adapter?.lag?.() ?? Promise.resolve([]));
+  const onUndecodable = countUndecodable(metrics);
   if (kind === 'redis') {
     if (config.REDIS_URL === undefined) throw new ConfigError(['BUS: BUS=redis needs REDIS_URL']);
     adapter = createRedisStreamsBus({
@@ -37,14 +41,14 @@ export function createBus(config: Config, deps: { registry: Registry; logger: Lo
       retryDelayMs: config.BUS_RETRY_DELAY_MS,
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
       logger,
+      onUndecodable,
     });
   } else if (kind === 'kafka') {
     if (config.KAFKA_BROKERS.length === 0) throw new ConfigError(['BUS: BUS=kafka needs KAFKA_BROKERS']);
-    adapter = createKafkaBus({ brokers: config.KAFKA_BROKERS, maxAttempts: config.BUS_MAX_ATTEMPTS, retryDelayMs: config.BUS_RETRY_DELAY_MS, logger });
+    adapter = createKafkaBus({ brokers: config.KAFKA_BROKERS, maxAttempts: config.BUS_MAX_ATTEMPTS, retryDelayMs: config.BUS_RETRY_DELAY_MS, logger, onUndecodable });
   } else {
     adapter = createMemoryBus({ maxAttempts: config.BUS_MAX_ATTEMPTS });
   }
-  const metrics = createBusMetrics(deps.registry, adapter.lag === undefined ? undefined : () => adapter.lag?.() ?? Promise.resolve([]));
   let bus = instrumentBus(adapter, metrics, config.BUS_MAX_ATTEMPTS);
   if (kind !== 'memory') bus = withRetryQueue(bus, { maxQueued: config.BUS_RETRY_QUEUE_MAX, initialDelayMs: config.BUS_RETRY_INTERVAL_MS, logger, metrics });
   return withOrigin(bus, config.SERVICE_NAME);

@@ -1,6 +1,7 @@
-import { Kafka, logLevel, type Consumer, type IHeaders, type Producer, type RetryOptions } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachMessageHandler, type IHeaders, type Producer, type RetryOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import { parkedTopic, type Bus, type ConsumerLag, type OutgoingMessage, type Subscription } from './bus.js';
+import { parkedTopic, type Bus, type ConsumerLag, type MessageHandler, type OutgoingMessage, type Subscription } from './bus.js';
+import { decodeDelivery, type UndecodableDelivery } from './decode.js';
 
 export interface KafkaBusOptions {
   brokers: readonly string[];
@@ -11,6 +12,8 @@ export interface KafkaBusOptions {
   /** kafkajs connection timeout and retry schedule (defaults: 3 s, 5 retries). */
   connectionTimeoutMs?: number;
   retry?: RetryOptions;
+  /** Called once a message that could not be decoded has been parked. */
+  onUndecodable?: (delivery: UndecodableDelivery) => void;
 }
 
 const headerText = (headers: IHeaders | undefined): Record<string, string> => {
@@ -21,6 +24,47 @@ const headerText = (headers: IHeaders | undefined): Record<string, string> => {
   }
   return result;
 };
+
+export interface KafkaConsumerDeps {
+  topic: string;
+  group: string;
+  handler: MessageHandler;
+  options: Pick<KafkaBusOptions, 'maxAttempts' | 'retryDelayMs' | 'logger' | 'onUndecodable'>;
+  /** Writes one message to `<topic>.parked`; a throw leaves the offset uncommitted. */
+  park: (message: OutgoingMessage) => Promise<void>;
+}
+
+/**
+ * What a consumer does with each message: a message that cannot be decoded is parked at once;
+ * a decoded one goes to the handler, retried in place and parked after the last attempt. It
+ * returns once the message is handled or parked, so kafkajs commits the offset and the partition
+ * moves on; it throws only when parking fails, and kafkajs then redelivers.
+ */
+export function kafkaMessageHandler({ topic, group, handler, options, park }: KafkaConsumerDeps): EachMessageHandler {
+  return async ({ message }) => {
+    const decoded = decodeDelivery({ key: message.key?.toString(), value: message.value, headers: headerText(message.headers) });
+    if (!decoded.ok) {
+      await park(decoded.parked);
+      options.logger.warn({ topic, group, offset: message.offset, reason: decoded.detail }, 'bus message undecodable; parked');
+      options.onUndecodable?.({ topic, group, reason: decoded.reason });
+      return;
+    }
+    const { key, value, headers } = decoded;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await handler({ topic, key, value, headers, attempt });
+        return;
+      } catch (error) {
+        if (attempt >= options.maxAttempts) {
+          options.logger.warn({ err: error, topic, group, offset: message.offset }, 'bus message parked');
+          await park({ key, value, headers: { ...headers, 'parked-reason': String(error instanceof Error ? error.message : error).slice(0, 500), 'parked-attempts': String(attempt) } });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs * attempt).unref());
+      }
+    }
+  };
+}
 
 /**
  * Kafka through kafkajs: client id `monitoring-service`, 5 retries, an idempotent producer.
@@ -68,25 +112,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: false });
     await consumer.run({
-      eachMessage: async ({ message }) => {
-        const key = message.key?.toString();
-        const headers = headerText(message.headers);
-        const value = JSON.parse(message.value?.toString() ?? 'null') as unknown;
-        for (let attempt = 1; ; attempt += 1) {
-          try {
-            await handler({ topic, key, value, headers, attempt });
-            return;
-          } catch (error) {
-            if (attempt >= options.maxAttempts) {
-              options.logger.warn({ err: error, topic, group, offset: message.offset }, 'bus message parked');
-              // If parking fails too, the throw leaves the offset uncommitted and kafkajs redelivers.
-              await publish(parkedTopic(topic), [{ key, value, headers: { ...headers, 'parked-reason': String(error instanceof Error ? error.message : error).slice(0, 500), 'parked-attempts': String(attempt) } }]);
-              return;
-            }
-            await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs * attempt).unref());
-          }
-        }
-      },
+      eachMessage: kafkaMessageHandler({ topic, group, handler, options, park: (message) => publish(parkedTopic(topic), [message]) }),
     });
     consumers.set(consumer, { topic, group });
     return {

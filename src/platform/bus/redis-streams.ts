@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createRedisClient } from '../redis/client.js';
-import { parkedTopic, type Bus, type ConsumerLag, type DeliveredMessage, type MessageHandler, type OutgoingMessage, type Subscription } from './bus.js';
+import { parkedTopic, type Bus, type ConsumerLag, type MessageHandler, type OutgoingMessage, type Subscription } from './bus.js';
+import { decodeDelivery, type Decoded, type UndecodableDelivery } from './decode.js';
 import { keyHash } from './partition.js';
 
 export interface RedisStreamsBusOptions {
@@ -19,6 +20,8 @@ export interface RedisStreamsBusOptions {
   /** Longest wait for one command (publish, ack, lease); a frozen Redis fails publishes after it. */
   commandTimeoutMs?: number;
   logger: Logger;
+  /** Called once an entry that could not be decoded has been parked. */
+  onUndecodable?: (delivery: UndecodableDelivery) => void;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -61,16 +64,11 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
     if (failed?.[0] != null) throw failed[0];
   };
 
-  const decode = (topic: string, fields: string[], attempt: number): DeliveredMessage => {
+  /** An entry's fields (`value`, `headers`, optional `key`) as a message, or what to park instead. */
+  const decode = (fields: string[]): Decoded => {
     const map = new Map<string, string>();
     for (let index = 0; index + 1 < fields.length; index += 2) map.set(fields[index] ?? '', fields[index + 1] ?? '');
-    return {
-      topic,
-      key: map.get('key'),
-      value: JSON.parse(map.get('value') ?? 'null') as unknown,
-      headers: JSON.parse(map.get('headers') ?? '{}') as Record<string, string>,
-      attempt,
-    };
+    return decodeDelivery({ key: map.get('key'), value: map.get('value'), headers: map.get('headers') });
   };
 
   const subscribe = async (topic: string, group: string, handler: MessageHandler): Promise<Subscription> => {
@@ -109,7 +107,16 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
         await client.xack(stream, group, id);
         return;
       }
-      const message = decode(topic, fields, firstAttempt);
+      const decoded = decode(fields);
+      if (!decoded.ok) {
+        // No retry can fix it: parked at once and acknowledged, so the partition moves on.
+        await publish(parkedTopic(topic), [decoded.parked]);
+        await client.xack(stream, group, id);
+        options.logger.warn({ topic, group, id, reason: decoded.detail }, 'bus message undecodable; parked');
+        options.onUndecodable?.({ topic, group, reason: decoded.reason });
+        return;
+      }
+      const message = { topic, key: decoded.key, value: decoded.value, headers: decoded.headers };
       for (let attempt = firstAttempt; ; attempt += 1) {
         try {
           await handler({ ...message, attempt });
@@ -229,6 +236,9 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): Bus {
             lastReadWarningAt = Date.now();
             options.logger.warn({ err: error, topic, group }, 'bus read failed; retrying');
           }
+          // What was read but not acknowledged (a failed XACK or park, the rest of the batch) is
+          // still pending for this member: take it up again before reading anything new.
+          for (const partition of owned) if (!toReclaim.includes(partition)) toReclaim.push(partition);
           await sleep(Math.min(blockMs, 500));
         }
       }
