@@ -7,13 +7,16 @@ import { categorize, checkError, roundMs, withTimeout, type CheckResult, type Ch
 export interface DependencyChecker {
   name: string;
   probe(): Promise<{ status?: CheckStatus; details?: Record<string, string | number> } | void>;
+  /** Loads what the probe needs (a driver loaded on first use) before the probe's clock starts. */
+  ready?(): Promise<void>;
   close?(): Promise<void>;
 }
 
 /** Runs a probe under a timeout and turns whatever happens into a CheckResult. */
 export async function runDependencyCheck(checker: DependencyChecker, timeoutMs: number, now: () => Date): Promise<CheckResult> {
-  const started = performance.now();
   try {
+    await checker.ready?.();
+    const started = performance.now();
     const outcome = await withTimeout(checker.probe(), timeoutMs);
     const status = outcome?.status ?? 'healthy';
     return {

@@ -1,4 +1,4 @@
-import PDFDocument from 'pdfkit';
+import type PDFDocumentType from 'pdfkit';
 import { numberText } from '../../platform/non-finite.js';
 import type { ReportData } from '../report-query.js';
 import type { ReportHeader } from './header.js';
@@ -121,8 +121,12 @@ function drawTable(doc: Doc, data: ReportData, top: number): void {
   if (data.rows.length === 0) doc.font('Helvetica-Oblique').fontSize(8).text('No rows in this range.', MARGIN, y + 4, { lineBreak: false });
 }
 
-/** PDF with the title, the range, a chart of the main series and the table. */
-export function renderPdf(header: ReportHeader, data: ReportData): Promise<Buffer> {
+/**
+ * PDF with the title, the range, a chart of the main series and the table. pdfkit (about 7 MiB
+ * of RSS with its fonts) is loaded on the first PDF, not at start.
+ */
+export async function renderPdf(header: ReportHeader, data: ReportData): Promise<Buffer> {
+  const { default: PDFDocument }: { default: typeof PDFDocumentType } = await import('pdfkit');
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({ size: 'A4', margin: MARGIN, info: { Title: header.name, Subject: `Report ${header.reportId}`, Creator: 'monitoring-service' } });
     const chunks: Buffer[] = [];
