@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
+import { createFairQueue } from './fair-queue.js';
 import { migrate, type OwnerSession } from './migrate.js';
 import { observe, scopeStatements, type Db, type QueryObserver, type QueryResult, type Row, type Tx } from './db.js';
 
@@ -22,6 +23,9 @@ export interface PgliteDb extends Db {
  * database runs initdb.
  */
 export const PGLITE_SEED_FILE = fileURLToPath(new URL('./pglite-seed.tar.gz', import.meta.url));
+
+/** The turn key of cross-tenant work (not a UUID, so never a tenant's). */
+const SYSTEM_TURN = 'system';
 
 const PARSERS = { [types.INT8]: (value: string) => Number(value), [types.NUMERIC]: (value: string) => Number(value) };
 
@@ -90,7 +94,13 @@ export async function createPgliteDb(dataDir: string, observer?: QueryObserver):
   const pg = await PGlite.create(inMemory ? 'memory://' : dataDir, { parsers: PARSERS, startParams: START_PARAMS, ...(seed === undefined ? {} : { loadDataDir: seed }) });
   let closed = false;
 
+  const turns = createFairQueue();
+  // Transactions take turns by tenant (cross-tenant jobs count as one more): one tenant's burst
+  // no longer makes every other tenant wait behind all of it.
   const run = async <T>(tenantId: string | null, work: (tx: Tx) => Promise<T>): Promise<T> =>
+    turns.run(tenantId ?? SYSTEM_TURN, () => transaction(tenantId, work));
+
+  const transaction = async <T>(tenantId: string | null, work: (tx: Tx) => Promise<T>): Promise<T> =>
     pg.transaction(async (transaction) => {
       const scope = scopeStatements(tenantId);
       await transaction.query(`SET LOCAL ROLE ${scope.role}`);
@@ -111,7 +121,7 @@ export async function createPgliteDb(dataDir: string, observer?: QueryObserver):
     async ping() {
       await pg.query('SELECT 1');
     },
-    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    poolStats: () => ({ total: 1, idle: 1, waiting: turns.waiting() }),
     async migrate() {
       return migrate(ownerSession(pg));
     },
