@@ -19,7 +19,11 @@ export interface OutgoingMessage {
 export interface DeliveredMessage {
   topic: string;
   key: string | undefined;
-  value: unknown;
+  /**
+   * Read-only: the in-process bus hands every consumer group the value that was published, not a
+   * copy (its top level is frozen); a handler that needs a changed value builds a new one.
+   */
+  readonly value: unknown;
   headers: Record<string, string>;
   /** 1 on first delivery, higher on redelivery. */
   attempt: number;

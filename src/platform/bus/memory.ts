@@ -47,10 +47,16 @@ export function createMemoryBus(options: { maxAttempts?: number } = {}): Bus {
       if (byGroup === undefined) return;
       for (const message of messages) {
         sequence += 1;
+        // Every group gets the very value that was published, not a copy (a structured clone per group
+        // cost about 0.8 us per sample of a metrics batch, more than the rest of the delivery). Values
+        // are read-only (see DeliveredMessage): the top level is frozen here, once per message (well
+        // under 1 us); nested objects are not, since freezing each sample and its labels would cost per
+        // sample again (about 0.2 us). The consumers of this service only read them.
+        const value: unknown = typeof message.value === 'object' && message.value !== null ? Object.freeze(message.value) : message.value;
         for (const members of byGroup.values()) {
           const member = pick(members, message.key, sequence);
           if (member === undefined) continue;
-          deliver(member, { topic, key: message.key, value: structuredClone(message.value), headers: message.headers ?? {}, attempt: 1 });
+          deliver(member, { topic, key: message.key, value, headers: message.headers ?? {}, attempt: 1 });
         }
       }
     },
