@@ -111,6 +111,11 @@ export const ConfigSchema = Type.Object({
   ALERT_RETENTION_DAYS: int('days resolved alerts and settled notification records (delivered, dead, not configured) are kept', 90, 1),
   FRAUD_RETENTION_DAYS: int('days investigated fraud events are kept', 365, 1),
   INGEST_MAX_BATCH: int('largest batch accepted by POST /metrics', 10_000, 1),
+  INGEST_COMMIT_QUEUE_MAX_SAMPLES: int(
+    'samples of committed batches one consumer (bus publication, WebSocket fan-out, catalogue, stream processor, anomaly scoring, default rules) may have waiting after the answer; beyond, that consumer skips whole batches, counted in monitoring_ingest_dispatch_dropped_samples_total and GET /status (keep it well above INGEST_MAX_BATCH)',
+    200_000,
+    1,
+  ),
   IDEMPOTENCY_WINDOW_HOURS: int('hours an Idempotency-Key of a metrics push (HTTP or metrics-stream) is remembered at least; the cleanup job forgets older keys', 24, 1),
 
   ALERT_EVALUATION_INTERVAL_MS: int('alert rule evaluation', 60_000, 100),

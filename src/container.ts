@@ -179,11 +179,18 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const metricsGuard = createMetricsGuard({ allowedIps: config.PROMETHEUS_ALLOWED_IPS, basicAuth: config.METRICS_BASIC_AUTH });
     const signer = createSigner(secrets.hmacSecret, config.SERVICE_NAME, () => clock.nowMs());
 
+    // Created before the scheduler, so its teardown runs after the jobs (which ingest) have stopped
+    // and before the bus closes: every acknowledged batch is published on a normal stop.
+    const ingestLimits = createIngestLimits({ config, db, clock, limits });
+    const ingest = createIngest({
+      db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH, limits: ingestLimits,
+      dispatchMaxSamples: config.INGEST_COMMIT_QUEUE_MAX_SAMPLES, registry,
+    });
+    teardown.add('ingest dispatch', () => ingest.close(config.SHUTDOWN_TIMEOUT_MS / 4));
+
     const scheduler = createScheduler({ db, clock, logger, registry, claimScope: options.jobClaimScope });
     teardown.add('scheduler', () => scheduler.stop());
 
-    const ingestLimits = createIngestLimits({ config, db, clock, limits });
-    const ingest = createIngest({ db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH, limits: ingestLimits });
     const alerts = createAlertStore({ db, bus, clock, logger });
 
     // --- domain wiring: each domain builds its services and registers its jobs in its own block ---
@@ -225,7 +232,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     queryObservers.push(createQueryTimer(catalogue));
     // Only the platform tenant's samples and sales reach /metrics, capped in series (issue 13).
     const catalogueFeed = createCatalogueFeed(catalogue, { platformTenantId: config.SYSTEM_TENANT_ID, maxSeries: config.CATALOGUE_MAX_SERIES, registry });
-    ingest.onCommitted(catalogueFeed.onCommitted);
+    ingest.onCommitted('catalogue', catalogueFeed.onCommitted);
     registerMetricsJobs({ config, db, clock, logger, scheduler });
     const selfCollectors = registerSelfCollectors({ config, db, ingest, clock, scheduler, logger });
     queryObservers.push(selfCollectors.database.observeQuery);
@@ -254,6 +261,13 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, clients, catalogueFeed, ingest, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('analytics', () => analytics.close());
     dashboard.setForecastProvider((tenantId, range) => ml.forecasts.latency(tenantId, range));
+    // Runs first on close (HTTP has stopped): WebSocket subscribers, anomaly scoring and the other
+    // listeners get the batches already acknowledged before they close. Bounded, like the final
+    // drain above (which drops and counts what is still left): a stuck listener costs a quarter of
+    // the shutdown budget here, and another there.
+    teardown.add('ingest dispatch to listeners', async () => {
+      await ingest.dispatched(config.SHUTDOWN_TIMEOUT_MS / 4);
+    });
 
     return {
       config,

@@ -78,7 +78,7 @@ export function createAlerting(deps: AlertingDeps) {
     attempt.catch(() => seeding.delete(tenantId));
     return attempt;
   };
-  const stopSeeding = deps.ingest.onCommitted((batch) => seedDefaults(batch.tenantId));
+  const stopSeeding = deps.ingest.onCommitted('default_rules', (batch) => seedDefaults(batch.tenantId));
 
   const notConfigured = CHANNELS.flatMap((name) => {
     const missing = transport[name];

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { ValidationError } from '../errors.js';
-import { TOPICS, type Bus } from '../platform/bus/index.js';
+import { TOPICS, type Bus, type OutgoingMessage } from '../platform/bus/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import { catalogueProblem } from './catalogue-feed.js';
+import { createCommitQueue, type ConsumerStats } from './commit-queue.js';
 import { batchHashOf, checkIdempotencyKey, keyReusedError } from './idempotency.js';
 import { claimIdempotencyKey } from './idempotency.repository.js';
 import type { IngestLimits } from './ingest-limits.js';
@@ -16,14 +18,19 @@ const BUS_CHUNK = 500;
 
 export type IngestSource = 'http' | 'bus' | 'collector' | 'health' | 'internal';
 
+/** One batch as stored; every consumer gets this same object, so none may change it. */
 export interface CommittedBatch {
-  tenantId: string;
-  source: IngestSource;
-  samples: readonly Sample[];
-  committedAt: Date;
+  readonly tenantId: string;
+  readonly source: IngestSource;
+  readonly samples: ReadonlyArray<Readonly<Sample>>;
+  readonly committedAt: Date;
 }
 
-/** Runs after commit: real-time fan-out, Prometheus catalogue, stream processing, anomaly scoring. */
+/**
+ * Runs after commit, off the request path: real-time fan-out, Prometheus catalogue, stream
+ * processing, anomaly scoring, default rules. A returned promise is awaited before the listener's
+ * next batch.
+ */
 export type CommitListener = (batch: CommittedBatch) => void | Promise<void>;
 
 export interface IngestRequest {
@@ -43,7 +50,24 @@ export interface IngestResult {
 export interface Ingest {
   /** validate -> store (one statement, one transaction) -> publish -> fan out. Resolves after commit. */
   ingest(tenantId: string, inputs: readonly SampleInput[], source: IngestSource, request?: IngestRequest): Promise<IngestResult>;
-  onCommitted(listener: CommitListener): () => void;
+  /**
+   * Adds a consumer of committed batches, named for the counters (`consumer` label). It gets every
+   * batch in commit order unless its backlog is over INGEST_COMMIT_QUEUE_MAX_SAMPLES: then it skips
+   * whole batches, counted in monitoring_ingest_dispatch_dropped_samples_total and GET /status.
+   */
+  onCommitted(consumer: string, listener: CommitListener): () => void;
+  /**
+   * Resolves once every batch committed so far has been published and handed to every listener
+   * (true), or when `timeoutMs` has passed first (false).
+   */
+  dispatched(timeoutMs?: number): Promise<boolean>;
+  /** Backlog and skipped samples per consumer (`bus` is the metrics-stream publication). */
+  dispatchStats(): ConsumerStats[];
+  /**
+   * Publishes and hands out what is queued, waiting up to `timeoutMs`; what a stuck consumer still
+   * holds then is dropped and counted (shutdown).
+   */
+  close(timeoutMs: number): Promise<void>;
 }
 
 export interface IngestOptions {
@@ -58,10 +82,40 @@ export interface IngestOptions {
   /** Samples further ahead than this are refused (clock skew allowance). */
   maxFutureMs?: number;
   onPublishFailure?: (error: unknown) => void;
+  /** Samples of committed batches one consumer may have waiting (INGEST_COMMIT_QUEUE_MAX_SAMPLES). */
+  dispatchMaxSamples?: number;
+  /** Where the dispatch counters are registered (the /metrics registry). */
+  registry?: Registry;
+}
+
+/** The metrics-stream messages of a batch: one per chunk, keyed by tenant, each with an idempotency key. */
+export function busMessagesOf(batch: CommittedBatch): OutgoingMessage[] {
+  // One batch message per chunk: per-sample messages cost more than the insert. The idempotency key
+  // lets consumers that honour it (this service's own does) store a publish retried after a timeout once.
+  const batchId = randomUUID();
+  const messages: OutgoingMessage[] = [];
+  for (let start = 0; start < batch.samples.length; start += BUS_CHUNK) {
+    const metrics = batch.samples.slice(start, start + BUS_CHUNK).map((sample) => ({ name: sample.name, service: sample.service, value: sample.value, labels: sample.labels, timestamp: sample.timestamp.toISOString() }));
+    messages.push({ key: batch.tenantId, value: { tenant_id: batch.tenantId, metrics }, headers: { 'idempotency-key': `${batchId}:${start / BUS_CHUNK}` } });
+  }
+  return messages;
 }
 
 export function createIngest(options: IngestOptions): Ingest {
-  const listeners = new Set<CommitListener>();
+  const queue = createCommitQueue({ maxSamples: options.dispatchMaxSamples ?? Number.POSITIVE_INFINITY, logger: options.logger, registry: options.registry });
+  // The first consumer: metrics-stream. Samples that came from the bus are not published back to it.
+  // A slow or frozen broker is the bus's retry queue's business (bounded, drops counted); a publish
+  // that waits for it holds only this consumer's backlog.
+  queue.consume(
+    'bus',
+    async (batch) => {
+      await options.bus.publish(TOPICS.metrics, busMessagesOf(batch)).catch((error: unknown) => {
+        options.logger.warn({ err: error }, 'metrics-stream publish failed after commit');
+        options.onPublishFailure?.(error);
+      });
+    },
+    (batch) => batch.source !== 'bus',
+  );
   const knownDays = new Set<string>();
   const maxFutureMs = options.maxFutureMs ?? 10 * 60_000;
 
@@ -121,36 +175,15 @@ export function createIngest(options: IngestOptions): Ingest {
       if (replay !== undefined) return replay;
       for (const day of missingDays) knownDays.add(day);
 
-      const batch: CommittedBatch = { tenantId, source, samples, committedAt: options.clock.now() };
-      // Samples that came from the bus are not published back to it.
-      if (source !== 'bus') {
-        // One batch message per chunk, keyed by tenant: per-sample messages cost more than the insert.
-        // Each chunk carries an idempotency key: a publish retried after a timeout that did land
-        // is stored once by consumers that honour it (this service's own consumer does).
-        const batchId = randomUUID();
-        const messages = [];
-        for (let start = 0; start < samples.length; start += BUS_CHUNK) {
-          const metrics = samples.slice(start, start + BUS_CHUNK).map((sample) => ({ name: sample.name, service: sample.service, value: sample.value, labels: sample.labels, timestamp: sample.timestamp.toISOString() }));
-          messages.push({ key: tenantId, value: { tenant_id: tenantId, metrics }, headers: { 'idempotency-key': `${batchId}:${start / BUS_CHUNK}` } });
-        }
-        // Not awaited: the answer waits for the commit only. A slow or frozen broker is the bus's
-        // retry queue's business (bounded, drops counted), never the caller's.
-        options.bus.publish(TOPICS.metrics, messages).catch((error: unknown) => {
-          options.logger.warn({ err: error }, 'metrics-stream publish failed after commit');
-          options.onPublishFailure?.(error);
-        });
-      }
-      // Listeners start now but are not awaited: the caller's acknowledgement waits only for the commit.
-      for (const listener of listeners) {
-        Promise.resolve()
-          .then(() => listener(batch))
-          .catch((error: unknown) => options.logger.error({ err: error }, 'ingest listener failed'));
-      }
+      // The answer waits for the commit only: publication and listeners take the batch from the
+      // dispatch queue after it, one consumer at a time, and a full backlog skips it (counted), never
+      // the caller's 202.
+      queue.enqueue({ tenantId, source, samples, committedAt: options.clock.now() });
       return { accepted: samples.length };
     },
-    onCommitted(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onCommitted: (consumer, listener) => queue.consume(consumer, listener),
+    dispatched: (timeoutMs) => queue.drained(timeoutMs),
+    dispatchStats: () => queue.stats(),
+    close: (timeoutMs) => queue.close(timeoutMs),
   };
 }

@@ -69,7 +69,7 @@ export async function createMl(deps: {
     },
   });
   const forecasts = createForecastService({ db: deps.db, clock: deps.clock, rawMaxRangeMs: config.METRICS_RAW_QUERY_MAX_RANGE_MS, latencyTargetMs: config.FORECAST_LATENCY_TARGET_MS, riskWindowMs: config.FAILURE_RISK_WINDOW_MS });
-  const unsubscribe = deps.ingest.onCommitted((batch) => anomalies.onCommitted(batch));
+  const unsubscribe = deps.ingest.onCommitted('anomaly', (batch) => anomalies.onCommitted(batch));
   deps.scheduler.add({
     name: ANOMALY_TRAINING_JOB,
     intervalMs: config.ANOMALY_TRAINING_INTERVAL_MS,
@@ -82,7 +82,14 @@ export async function createMl(deps: {
     trainer,
     inference,
     models,
-    anomalies,
+    // Batches committed but not yet handed over by the ingest dispatch queue are waiting for scoring too.
+    anomalies: {
+      ...anomalies,
+      async idle() {
+        await deps.ingest.dispatched();
+        await anomalies.idle();
+      },
+    },
     forecasts,
     async close() {
       unsubscribe();

@@ -32,7 +32,7 @@ export async function wireFanout(deps: { hub: Hub; ingest: Ingest; alerts: Alert
     });
   };
 
-  const offCommitted = deps.ingest.onCommitted((batch: CommittedBatch) => {
+  const offCommitted = deps.ingest.onCommitted('realtime', (batch: CommittedBatch) => {
     const samples = batch.samples.map((sample) => ({ name: sample.name, service: sample.service, value: sample.value, labels: sample.labels, timestamp: sample.timestamp.toISOString() }));
     const committedAt = batch.committedAt.toISOString();
     deps.hub.broadcastMetricUpdate(batch.tenantId, committedAt, samples);

@@ -24,6 +24,15 @@ export function statusRoutes(container: Container) {
               jobs: Type.Array(Type.String()),
               /** Live anomaly scoring of this instance: batches over ANOMALY_QUEUE_MAX are skipped and counted here. */
               anomaly_scoring: Type.Object({ series: Type.Integer(), queued: Type.Integer(), dropped: Type.Integer(), scored: Type.Integer() }),
+              /**
+               * What each consumer of committed batches (bus publication, WebSocket fan-out, catalogue, stream
+               * processor, anomaly scoring, default rules) has waiting and has skipped: past
+               * INGEST_COMMIT_QUEUE_MAX_SAMPLES a consumer skips whole batches (they stay stored).
+               */
+              ingest_dispatch: Type.Object({
+                max_queued_samples: Type.Integer(),
+                consumers: Type.Array(Type.Object({ consumer: Type.String(), queued_samples: Type.Integer(), dropped_samples: Type.Integer() })),
+              }),
               /** Summary of GET /health (issue 5): overall status and the last cycle's service counts. */
               health: Type.Object({ status: CheckStatusSchema, services: Type.Union([ServicesSummarySchema, Type.Null()]) }),
             }),
@@ -40,6 +49,7 @@ export function statusRoutes(container: Container) {
         adapters: { db: container.db.kind, cache: container.cache.kind, bus: busKind(container.config) },
         jobs: container.scheduler.jobs(),
         anomaly_scoring: container.ml.anomalies.stats(),
+        ingest_dispatch: { max_queued_samples: container.config.INGEST_COMMIT_QUEUE_MAX_SAMPLES, consumers: container.ingest.dispatchStats() },
       }),
     );
 

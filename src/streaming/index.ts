@@ -46,7 +46,7 @@ export async function createStreaming(deps: StreamingDeps): Promise<Streaming> {
     metrics: () => metrics,
   });
   const metrics = createStreamingMetrics(deps.registry, () => processor.windowCount());
-  const offCommitted = deps.ingest.onCommitted((batch) => processor.recordSamples(batch.tenantId, batch.samples.map((sample) => sample.name)));
+  const offCommitted = deps.ingest.onCommitted('stream_processor', (batch) => processor.recordSamples(batch.tenantId, batch.samples.map((sample) => sample.name), batch.committedAt));
 
   deps.scheduler.add({
     name: STREAM_PROCESSOR_JOB,

@@ -55,8 +55,8 @@ export function createStreamProcessor(options: StreamProcessorOptions) {
   const windows = new Map<number, Window>();
   const raised = new Map<string, Raised>();
 
-  const current = (): Window => {
-    const start = Math.floor(options.clock.nowMs() / WINDOW_MS) * WINDOW_MS;
+  const current = (atMs = options.clock.nowMs()): Window => {
+    const start = Math.floor(atMs / WINDOW_MS) * WINDOW_MS;
     let window = windows.get(start);
     if (window === undefined) {
       window = { start, metrics: new Map(), fraud: new Map() };
@@ -74,9 +74,13 @@ export function createStreamProcessor(options: StreamProcessorOptions) {
   };
 
   return {
-    /** Counts one commit's samples; more than the threshold of one metric in a minute raises an alert. */
-    recordSamples(tenantId: string, names: readonly string[]): void {
-      const window = current();
+    /**
+     * Counts one commit's samples in the window of `committedAt` (they reach the processor a little
+     * after the commit, from the ingest dispatch queue); more than the threshold of one metric in a
+     * minute raises an alert.
+     */
+    recordSamples(tenantId: string, names: readonly string[], committedAt?: Date): void {
+      const window = current(committedAt?.getTime());
       const perMetric = window.metrics.get(tenantId) ?? new Map<string, number>();
       window.metrics.set(tenantId, perMetric);
       for (const name of names) {

@@ -30,6 +30,8 @@ describe('stream processor', () => {
     await t.container.ingest.ingest(tenant, samples('checkout_requests', 60), 'http');
     await t.container.ingest.ingest(tenant, samples('checkout_requests', 40), 'http');
     await t.container.ingest.ingest(tenant, samples('quiet_metric', 5), 'http');
+    // The processor counts committed batches after the answer, from the dispatch queue.
+    await t.container.ingest.dispatched();
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await alertsOf(tenant)).rows).toEqual([]);
     const window = t.container.streaming.processor.snapshot().at(-1);
@@ -54,6 +56,7 @@ describe('stream processor', () => {
     await waitFor(async () => (await alertsOf(tenant)).rows.length === 1, 5_000, 'pattern alert');
     clock.advance(60_000);
     await t.container.ingest.ingest(tenant, samples('burst', 100), 'http');
+    await t.container.ingest.dispatched();
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await alertsOf(tenant)).rows).toHaveLength(1);
     clock.advance(60_000);

@@ -154,6 +154,8 @@ describe('blockchain collector', () => {
     const status = await platformStatus(newTenant());
     expect(status.get('solana-rpc')).toMatchObject({ status: 'error', reason: 'http_status' });
     expect(status.get('ipfs-gateway')).toMatchObject({ status: 'error', reason: 'http_status' });
+    // solana_errors_total reaches the catalogue from the ingest dispatch queue, after the commit.
+    await testApp.container.ingest.dispatched();
     const metrics = await scrape();
     expect(metrics).toMatch(/solana_errors_total\{error_type="http_status"\} [1-9]/);
     expect(metrics).toMatch(/collector_errors_total\{collector="blockchain-collector",source="solana-rpc",reason="http_status"\} [1-9]/);

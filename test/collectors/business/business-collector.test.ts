@@ -241,7 +241,8 @@ describe('business collector', () => {
     const asked = tickets.requests.slice(before).map((request) => headerValue(request, 'x-tenant-id'));
     expect(asked).toContain(system);
     expect(new Set(asked).size).toBe(asked.length);
-    // The platform tenant's samples feed the Prometheus catalogue.
+    // The platform tenant's samples feed the Prometheus catalogue (from the ingest dispatch queue, after the commit).
+    await testApp.container.ingest.dispatched();
     expect(await scrape()).toMatch(new RegExp(`tickets_sold_total\\{venue_id="v1",event_id="e1-${system.slice(0, 8)}",ticket_type="standard"\\} 120`));
   });
 
