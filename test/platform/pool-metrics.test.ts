@@ -12,7 +12,7 @@ describe('PostgreSQL pool on /metrics', () => {
     const text = await registry.metrics();
     expect(text).toContain('# TYPE postgres_pool_waiting gauge');
     expect(text).toMatch(/^postgres_pool_waiting 7$/m);
-    expect(text).toMatch(/^postgres_pool_total 10$/m);
+    expect(text).toMatch(/^postgres_pool_connections 10$/m);
     expect(text).toMatch(/^postgres_pool_idle 0$/m);
   });
 

@@ -17,7 +17,7 @@ export function registerPoolMetrics(registry: Registry, db: Pick<Db, 'kind' | 'p
         this.set(read(db.poolStats()));
       },
     });
-  gauge('postgres_pool_total', 'Connections the PostgreSQL pool holds, idle or in use', (stats) => stats.total);
+  gauge('postgres_pool_connections', 'Connections the PostgreSQL pool holds, idle or in use (the stored samples call it postgres_pool_total; a gauge named _total fails promtool)', (stats) => stats.total);
   gauge('postgres_pool_idle', 'Idle connections in the PostgreSQL pool', (stats) => stats.idle);
   gauge('postgres_pool_waiting', 'Queries waiting for a connection from the PostgreSQL pool', (stats) => stats.waiting);
 }
