@@ -16,12 +16,12 @@ describe('the process entry', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    // Waits for the banner (or the process's end), however long a loaded machine takes: only the test's timeout bounds it.
+    // Waits for the banner and the address (or the process's end), however long a loaded machine takes: only the test's timeout bounds it.
     let bannerShown: () => void = () => undefined;
     const banner = new Promise<void>((resolve) => (bannerShown = resolve));
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
-      if (/Admin token[^\n]*\n\n\s+\S+\s/.test(output)) bannerShown();
+      if (/Admin token[^\n]*\n\n\s+\S+\s/.test(output) && /listening at http:\/\/127\.0\.0\.1:\d+/.test(output)) bannerShown();
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
@@ -30,8 +30,8 @@ describe('the process entry', () => {
     await Promise.race([banner, exited]);
     const port = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
     const token = /Admin token[^\n]*\n\n\s+(\S+)/.exec(output)?.[1];
-    expect(port).toBeDefined();
-    expect(token).toBeDefined();
+    expect(port, output).toBeDefined();
+    expect(token, output).toBeDefined();
     expect(output).toContain(`Development mode: secrets generated and kept in ${join(dataDir, 'dev-secrets.json')}.`);
 
     const status = await fetch(`http://127.0.0.1:${port ?? ''}/status`);
