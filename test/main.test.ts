@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,12 @@ import { describeDevelopmentSecrets, resolveSecrets } from '../src/auth/dev-secr
 import { loadConfig } from '../src/config.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'monitoring-main-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const started: ChildProcess[] = [];
+afterAll(() => {
+  // A failed assertion must not leave the service running after the suite.
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 describe('the process entry', () => {
   it('starts on the embedded defaults, prints a working admin token and stops cleanly on SIGTERM', async () => {
@@ -15,6 +20,7 @@ describe('the process entry', () => {
       env: { PATH: process.env['PATH'], PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    started.push(child);
     let output = '';
     // Waits for the banner and the address (or the process's end), however long a loaded machine takes: only the test's timeout bounds it.
     let bannerShown: () => void = () => undefined;
