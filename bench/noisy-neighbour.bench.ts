@@ -146,3 +146,6 @@ ${rows.join('\n')}
 ${verdicts.length === 0 ? 'With the default limits, B stays within 2x of its idle p99 under every attack.' : `Over 2x with the default limits: ${verdicts.join('; ')}.`}`;
 writeSection('Noisy neighbour: one tenant attacking, another working (issue 13)', body);
 process.stdout.write(`${body}\n`);
+// Services whose close lost the 10 s race above still hold timers and sockets: end the run here,
+// or `npm run bench` waits on this file forever (it did).
+process.exit(0);
