@@ -58,6 +58,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A configuration problem found while building the container (a production login that is the
+  // schema owner, a bus without its broker) exits as a bad configuration does: 78, no stack.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
   process.stderr.write(`Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeDevelopmentSecrets, resolveSecrets } from '../src/auth/dev-secrets.js';
 import { loadConfig } from '../src/config.js';
+import { TEST_DATABASE_URL } from './support/env.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'monitoring-main-'));
 const started: ChildProcess[] = [];
@@ -15,6 +16,36 @@ afterAll(() => {
 });
 
 describe('the process entry', () => {
+  it.skipIf(TEST_DATABASE_URL === undefined)(
+    'exits 78 with the reason, not a stack, when the container finds a bad configuration: production logged in as a superuser (PostgreSQL only)',
+    async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: {
+          PATH: process.env['PATH'],
+          NODE_ENV: 'production',
+          PORT: '0',
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'silent',
+          DATA_DIR: dataDir,
+          // The test server's owner login: a superuser, which production refuses after migrating.
+          DATABASE_URL: TEST_DATABASE_URL,
+          JWT_SECRET: 'j'.repeat(40),
+          INTERNAL_HMAC_SECRET: 'h'.repeat(40),
+          RECEIVER_SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      started.push(child);
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+      expect(code, stderr).toBe(78);
+      expect(stderr).toMatch(/DATABASE_URL logs in as \S+, a superuser/);
+      expect(stderr).not.toContain('Failed to start');
+    },
+    120_000,
+  );
+
   it('starts on the embedded defaults, prints a working admin token and stops cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { PATH: process.env['PATH'], PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
