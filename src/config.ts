@@ -127,7 +127,7 @@ export const ConfigSchema = Type.Object({
   CLEANUP_HOUR_UTC: int('hour of the daily cleanup', 2, 0, 23),
   NOTIFICATION_INTERVAL_MS: int('notification outbox delivery', 5_000, 50),
   // --- domain settings: each domain adds its variables in its own block below ---
-  // metrics: queries, rollups, retention, collectors, Grafana (issue 3)
+  // metrics: queries, rollups, retention, collectors, Grafana
   METRICS_RAW_QUERY_MAX_RANGE_MS: int('time ranges longer than this (with buckets of 5 min or more) are answered from rollups', 2 * 86_400_000, 60_000),
   METRICS_PARTITIONS_AHEAD_DAYS: int('daily metric partitions the cleanup job creates ahead of today', 7, 1, 90),
   ROLLUP_MAX_MARKS_PER_RUN: int('rollup marks the aggregation job reads per run (ingest writes one per pushed batch and changed 5-minute bucket and series); the rest wait for the next run', 20_000, 1),
@@ -136,7 +136,7 @@ export const ConfigSchema = Type.Object({
   ELASTICSEARCH_LOG_INDEX_PATTERN: Type.String({ default: 'logs-*', description: 'indices the cleanup job deletes when older than ELASTICSEARCH_LOG_RETENTION_DAYS' }),
   ELASTICSEARCH_LOG_RETENTION_DAYS: int('days of Elasticsearch log indices kept', 30, 1),
   ELASTICSEARCH_TIMEOUT_MS: int('timeout of one Elasticsearch call of the cleanup job', 10_000, 100),
-  // health checks, SLA, incidents, dashboards (issue 5)
+  // health checks, SLA, incidents, dashboards
   SYSTEM_TENANT_ID: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', errorMessage: 'must be a UUID', default: '00000000-0000-4000-8000-000000000001', description: 'tenant that owns platform-wide data (health checks, collectors of shared services)' }),
   HEALTH_CHECK_TIMEOUT_MS: int('timeout of one service health check', 5_000, 10),
   HEALTH_CHECK_SLOW_MS: int('a service answering slower than this is degraded', 2_000, 1),
@@ -158,7 +158,7 @@ export const ConfigSchema = Type.Object({
     .Encode((targets) => JSON.stringify(targets)),
   INCIDENT_AUTO_OPEN_INTERVAL_MS: int('looking for long-firing critical alerts to open incidents for', 60_000, 100),
   INCIDENT_AUTO_OPEN_AFTER_MS: int('a critical alert firing this long opens an incident', 300_000, 0),
-  // realtime (WebSocket) and streaming (bus adapters, consumers, stream processor) (issue 6)
+  // realtime (WebSocket) and streaming (bus adapters, consumers, stream processor)
   WS_AUTH_TIMEOUT_MS: int('a WebSocket without a token must send {"action":"auth"} within this time, else it is closed with 4401', 5_000, 10),
   WS_HEARTBEAT_INTERVAL_MS: int('WebSocket heartbeat: ping every connection, close stale ones', 30_000, 10),
   WS_STALE_TIMEOUT_MS: int('a WebSocket silent (no message, no pong) this long is closed with 4408', 60_000, 10),
@@ -195,7 +195,7 @@ export const ConfigSchema = Type.Object({
       return keys;
     })
     .Encode((keys) => keys.join(',')),
-  // clients, business and blockchain collectors, reports (issue 8)
+  // clients, business and blockchain collectors, reports
   SERVICE_CLIENT_TIMEOUT_MS: int('timeout of one outbound call to a platform service', 5_000, 50),
   SERVICE_CLIENT_RETRIES: int('extra attempts for idempotent outbound calls', 2, 0, 10),
   SERVICE_CLIENT_BACKOFF_MS: int('first retry delay (doubles each attempt, jittered)', 200, 1),
@@ -212,7 +212,7 @@ export const ConfigSchema = Type.Object({
   IPFS_PROBE_CID: optional('CID fetched from IPFS_GATEWAY_URL to measure latency'),
   REPORT_GENERATION_INTERVAL_MS: int('how often due scheduled reports are looked for', 60_000, 100),
   REPORT_MAX_ROWS: int('largest number of rows in one generated report', 100_000, 1),
-  // analytics and ML: anomaly detection, fraud (issue 7)
+  // analytics and ML: anomaly detection, fraud
   ANOMALY_DETECTION_ENABLED: flag('score every committed sample for anomalies (robust detector + trained autoencoders)', true),
   ANOMALY_ALERT_SCORE: Type.Transform(Type.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$', errorMessage: 'must be a number from 0 to 1', default: '0.55', description: 'anomaly score in [0,1] from which a sample is stored as an anomaly and alerted' }))
     .Decode((raw) => Number(raw))
@@ -250,7 +250,7 @@ export const ConfigSchema = Type.Object({
   ML_ANALYSIS_BUCKET_MS: int('bucket of the ml-analysis payment failure rates and p95 latencies (the newest bucket is scored)', 300_000, 1_000),
   ML_ANALYSIS_LOOKBACK_MS: int('history the ml-analysis job reads per run (buckets before the newest are its baseline)', 86_400_000, 60_000),
   ML_ANALYSIS_RETENTION_DAYS: int('days ml_analysis_results rows are kept', 30, 1),
-  // tenant limits (issue 13): answered with 429 RATE_LIMITED and Retry-After; usage in GET /api/v1/monitoring/limits and /metrics
+  // tenant limits: answered with 429 RATE_LIMITED and Retry-After; usage in GET /api/v1/monitoring/limits and /metrics
   LIMIT_REQUEST_WINDOW_MS: int('window of the request-rate limits (LIMIT_REQUESTS_PER_TENANT, LIMIT_REQUESTS_PER_IP); short, so a burst is cut within a second instead of spending a minute of quota at once', 1_000, 100),
   LIMIT_REQUESTS_PER_TENANT: int('requests of one tenant (users and signed services together) per window; shared across instances through Redis when REDIS_URL is set', 50, 1),
   LIMIT_REQUESTS_PER_IP: int('requests from one client IP (IPv6: its /64) per window, authenticated or not; probes and /metrics from PROMETHEUS_ALLOWED_IPS are exempt', 200, 1),
@@ -410,7 +410,7 @@ export interface SlaTarget {
   response_time_ms?: number;
 }
 
-/** SLA_TARGETS: `{"<service>": {"uptime_percentage"?: 0-100, "response_time_ms"?: >0}}` (issue 5). */
+/** SLA_TARGETS: `{"<service>": {"uptime_percentage"?: 0-100, "response_time_ms"?: >0}}`. */
 export function parseSlaTargets(raw: string): Record<string, SlaTarget> {
   let parsed: unknown;
   try {

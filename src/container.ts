@@ -59,19 +59,19 @@ export interface Container {
   /** Raise/resolve alerts from any domain; listeners (notify, escalation, WebSocket) hear every change. */
   readonly alerts: AlertStore;
   // --- domain services: each domain adds its own fields below, in its own block ---
-  // alerts (issue 4)
+  // alerts
   /** Rules evaluation, grouping, silences, escalation and the notification outbox. */
   readonly alerting: Alerting;
   /** SMTP sender shared by alert notifications and reports; returns an outcome, never throws. */
   readonly email: EmailSender;
-  // realtime and streaming (issue 6)
+  // realtime and streaming
   /** Broadcast between instances (Redis pub/sub with REDIS_URL, else in-process). */
   readonly pubsub: PubSub;
   /** The WebSocket hub of /api/v1/ws and its fan-out from ingest and alerts. */
   readonly realtime: Realtime;
   /** Consumers of other services' topics and the 1-minute stream processor. */
   readonly streaming: Streaming;
-  // health, SLA, incidents, dashboards (issue 5)
+  // health, SLA, incidents, dashboards
   /** Dependency and platform-service checks, their history and the /health answers. */
   readonly health: HealthService;
   readonly sla: SlaService;
@@ -91,13 +91,13 @@ export interface Container {
   readonly catalogue: Catalogue;
   /** This process's system, HTTP and database-pool collectors (the HTTP hook feeds `selfCollectors.http`). */
   readonly selfCollectors: SelfCollectors;
-  // analytics and ML (issue 7)
+  // analytics and ML
   /** Training worker, versioned model store, live anomaly scoring. */
   readonly ml: Ml;
   /** Fraud checks, investigations and the fraud network. */
   readonly analytics: Analytics;
   /** Notes for operators printed at start: unconfigured channels, disabled protections. */
-  // tenant limits (issue 13)
+  // tenant limits
   /** Limit values, refusals (429 RATE_LIMITED), usage per tenant for the API and /metrics. */
   readonly limits: TenantLimits;
   readonly warnings: string[];
@@ -194,17 +194,17 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const alerts = createAlertStore({ db, bus, clock, logger });
 
     // --- domain wiring: each domain builds its services and registers its jobs in its own block ---
-    // alerts (issue 4): e-mail sender, evaluator, dispatcher, outbox delivery, escalation and their jobs
+    // alerts: e-mail sender, evaluator, dispatcher, outbox delivery, escalation and their jobs
     const email = createEmailSender(config, logger);
     teardown.add('email', () => email.close());
-    // Tenants' receiver secrets are sealed with RECEIVER_SECRETS_KEY; secrets under a previous key are re-sealed at start (issue 13).
+    // Tenants' receiver secrets are sealed with RECEIVER_SECRETS_KEY; secrets under a previous key are re-sealed at start.
     const receiverSecrets = createSecretBox(secrets.receiverKey, config.RECEIVER_SECRETS_KEY_PREVIOUS);
     const alerting = createAlerting({ config, db, clock, logger, alerts, registry, email, ingest, hmacSecret: secrets.hmacSecret, receiverSecrets });
     teardown.add('alerting', () => alerting.close());
     for (const job of alerting.jobs) scheduler.add(job);
     warnings.push(...alerting.notConfigured);
     if (config.RECEIVER_SECRETS_KEY_PREVIOUS.length > 0) warnings.push(...(await alerting.rotateReceiverSecrets()));
-    // realtime and streaming (issue 6): WebSocket hub fed by ingest and alerts (across instances
+    // realtime and streaming: WebSocket hub fed by ingest and alerts (across instances
     // through pub/sub), consumers of metrics-stream, fraud-events and alerts-stream, stream processor
     const pubsub = createPubSub(config, logger.child({ component: 'pubsub' }));
     teardown.add('pubsub', () => pubsub.close());
@@ -212,7 +212,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     teardown.add('websockets', () => realtime.close());
     const streaming = await createStreaming({ config, db, bus, ingest, alerts, clock, logger, registry, scheduler });
     teardown.add('bus consumers', () => streaming.close());
-    // health, SLA, incidents, dashboards (issue 5)
+    // health, SLA, incidents, dashboards
     const health = createHealthService({ config, db, cache, signer, clock, logger, ingest });
     teardown.add('health checkers', () => health.close());
     scheduler.add(healthCheckJob(health, config.HEALTH_CHECK_INTERVAL_MS));
@@ -227,16 +227,16 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     limits.provideUsage('silences', 'cluster', (tenantIds) => db.asSystem((tx) => openSilenceCounts(tx, tenantIds, clock.now())));
     limits.provideUsage('dashboards', 'cluster', (tenantIds) => db.asSystem((tx) => dashboardCounts(tx, tenantIds)));
     // metrics: the Prometheus catalogue, fed by committed samples and this service's own queries;
-    // rollups, retention and the collectors of this process (issue 3)
+    // rollups, retention and the collectors of this process
     const catalogue = createCatalogue(registry, { cacheStats: () => cache.stats() });
     queryObservers.push(createQueryTimer(catalogue));
-    // Only the platform tenant's samples and sales reach /metrics, capped in series (issue 13).
+    // Only the platform tenant's samples and sales reach /metrics, capped in series.
     const catalogueFeed = createCatalogueFeed(catalogue, { platformTenantId: config.SYSTEM_TENANT_ID, maxSeries: config.CATALOGUE_MAX_SERIES, registry });
     ingest.onCommitted('catalogue', catalogueFeed.onCommitted);
     registerMetricsJobs({ config, db, clock, logger, scheduler });
     const selfCollectors = registerSelfCollectors({ config, db, ingest, clock, scheduler, logger });
     queryObservers.push(selfCollectors.database.observeQuery);
-    // clients and business collector (issue 8): signed platform service clients, their latency on
+    // clients and business collector: signed platform service clients, their latency on
     // api_response_time_ms, collector source status, the business collector job
     const clients = createClients({ config, signer, cache, clock });
     clients.onCall((call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.route, service: `${call.service}-service` }, call.durationMs));
@@ -250,11 +250,11 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       onRpcCall: (call) => catalogue.apiResponseTimeMs.observe({ endpoint: call.method, service: 'solana-rpc' }, call.durationMs),
     });
     scheduler.add({ name: BLOCKCHAIN_COLLECTOR, intervalMs: config.BLOCKCHAIN_COLLECTOR_INTERVAL_MS, run: ({ now, signal, unitFailed }) => blockchainCollector.run(now, signal, unitFailed) });
-    // reports (issue 8): definitions, generation once per cluster, files under REPORTS_DIR, e-mail through the alerting sender
+    // reports: definitions, generation once per cluster, files under REPORTS_DIR, e-mail through the alerting sender
     const reports = createReports({ db, clock, logger, email, reportsDir: config.REPORTS_DIR, maxRows: config.REPORT_MAX_ROWS });
     scheduler.add({ name: REPORT_GENERATION_JOB, intervalMs: config.REPORT_GENERATION_INTERVAL_MS, timeoutMs: 10 * 60_000, run: ({ now, signal, unitFailed }) => reports.runDue(now, signal, unitFailed) });
 
-    // analytics and ML (issue 7): training worker, stored models loaded at start, live anomaly
+    // analytics and ML: training worker, stored models loaded at start, live anomaly
     // scoring of committed samples with alerts, the autoencoder retraining job
     const ml = await createMl({ config, db, clock, logger, ingest, scheduler, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('ml', () => ml.close());

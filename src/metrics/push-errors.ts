@@ -33,7 +33,7 @@ function reasonOf(error: FastifySchemaValidationError, field: string, alternativ
 }
 
 /**
- * The body schema's errors of one push, in the shape ingest's own checks answer (issue 15): one
+ * The body schema's errors of one push, in the shape ingest's own checks answer: one
  * entry per bad sample with its index, name and reason, instead of every error of both shapes the
  * body may take (`{sample}` and `{"metrics":[...]}`, an anyOf). When the batch's envelope itself
  * is wrong (`metrics` not a non-empty array, an unknown top-level field), the schema errors of the

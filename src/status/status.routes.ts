@@ -33,7 +33,7 @@ export function statusRoutes(container: Container) {
                 max_queued_samples: Type.Integer(),
                 consumers: Type.Array(Type.Object({ consumer: Type.String(), queued_samples: Type.Integer(), dropped_samples: Type.Integer() })),
               }),
-              /** Summary of GET /health (issue 5): overall status and the last cycle's service counts. */
+              /** Summary of GET /health: overall status and the last cycle's service counts. */
               health: Type.Object({ status: CheckStatusSchema, services: Type.Union([ServicesSummarySchema, Type.Null()]) }),
             }),
           },
