@@ -5,7 +5,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWriteRequest, type RemoteTimeSeries } from '../src/metrics/remote-write/codec.js';
-import { freePort, startPrometheus } from '../test/support/peer-process.js';
+import { startPrometheus } from '../test/support/peer-process.js';
+import { freePort } from '../test/support/private-postgres.js';
 import { BENCH_JWT_SECRET, fmt, tokenFor } from './metrics-support.js';
 import { writeSection } from './results.js';
 

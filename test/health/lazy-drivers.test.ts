@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { freePort } from '../support/peer-process.js';
+import { freePort } from '../support/private-postgres.js';
 
 /**
  * The MongoDB driver, the Elasticsearch client and pdfkit (about 50 MiB of RSS together) load

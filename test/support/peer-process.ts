@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './private-postgres.js';
 
 /** A peer program (Prometheus, VictoriaMetrics) on a private port and data directory. */
 export interface PeerProcess {
@@ -11,15 +11,6 @@ export interface PeerProcess {
   /** Stops the program and removes its directory. */
   stop(): Promise<void>;
 }
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 
 async function startPeer(name: string, command: string, args: (port: number, dataDir: string) => string[], readyPath: string, prepare?: (dataDir: string, port: number) => void): Promise<PeerProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), `${name}-`));
