@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/pglite-seed.setup.ts'],
+    globalSetup: ['test/support/global.setup.ts'],
+    setupFiles: ['test/support/worker-database.setup.ts'],
     pool: 'forks',
     // Two cores: more parallel files only contend for CPU (PGlite and model training are CPU-bound).
     maxWorkers: 2,
