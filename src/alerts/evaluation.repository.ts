@@ -40,7 +40,7 @@ export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longe
        (array_agg(m.value ORDER BY m."timestamp" ASC))[1] AS first,
        extract(epoch FROM max(m."timestamp") - min(m."timestamp"))::float8 AS span_seconds
      FROM w
-     JOIN metrics m ON m.tenant_id = $1 AND m.metric_name = w.metric_name
+     JOIN metric_samples_in($3, $2) m ON m.tenant_id = $1 AND m.metric_name = w.metric_name
        AND (w.service_name IS NULL OR m.service_name = w.service_name)
        AND m."timestamp" > $2::timestamptz - make_interval(secs => w.window_seconds) AND m."timestamp" <= $2::timestamptz
        AND m."timestamp" > $3::timestamptz

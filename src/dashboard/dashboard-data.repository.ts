@@ -91,7 +91,7 @@ export interface SumRow {
 export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
   const { rows } = await tx.query<SumRow>(
     `SELECT metric_name, labels->>'currency' AS currency, ${finiteSum({ value: 'value' })} AS total, count(*)::int AS samples, max("timestamp") AS last_at
-     FROM metrics WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
+     FROM metric_samples_in($3, $4) WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
      GROUP BY metric_name, labels->>'currency'`,
     [tenantId, names, from, to],
   );
@@ -102,7 +102,7 @@ export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[],
 export async function latestOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
   const { rows } = await tx.query<SumRow>(
     `SELECT metric_name, NULL::text AS currency, ${finiteSum({ value: 'value' })} AS total, count(*)::int AS samples, max("timestamp") AS last_at FROM (
-       SELECT DISTINCT ON (series_key) metric_name, value, "timestamp" FROM metrics
+       SELECT DISTINCT ON (series_key) metric_name, value, "timestamp" FROM metric_samples_in($3, $4)
        WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
        ORDER BY series_key, "timestamp" DESC
      ) latest GROUP BY metric_name`,

@@ -12,6 +12,7 @@ import { claimIdempotencyKey } from './idempotency.repository.js';
 import type { IngestLimits } from './ingest-limits.js';
 import { ensurePartitions, insertSamples, utcDay } from './metrics.repository.js';
 import { seriesKeyOf, type Sample, type SampleInput } from './sample.js';
+import { resolveSeriesIds, SeriesIdCache } from './store/series-ids.js';
 
 /** Samples per metrics-stream message (`{"tenant_id","metrics":[...]}`), well under Kafka's 1 MB default. */
 const BUS_CHUNK = 500;
@@ -86,6 +87,8 @@ export interface IngestOptions {
   dispatchMaxSamples?: number;
   /** Where the dispatch counters are registered (the /metrics registry). */
   registry?: Registry;
+  /** Series ids kept in memory per instance (least recently used forgotten first). */
+  seriesCacheSize?: number;
 }
 
 /** The metrics-stream messages of a batch: one per chunk, keyed by tenant, each with an idempotency key. */
@@ -99,6 +102,11 @@ export function busMessagesOf(batch: CommittedBatch): OutgoingMessage[] {
     messages.push({ key: batch.tenantId, value: { tenant_id: batch.tenantId, metrics }, headers: { 'idempotency-key': `${batchId}:${start / BUS_CHUNK}` } });
   }
   return messages;
+}
+
+/** PostgreSQL's refusal of a row no partition accepts (SQLSTATE 23514, check_violation). */
+function isMissingPartition(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: string }).code === '23514' && error.message.includes('no partition');
 }
 
 export function createIngest(options: IngestOptions): Ingest {
@@ -117,6 +125,7 @@ export function createIngest(options: IngestOptions): Ingest {
     (batch) => batch.source !== 'bus',
   );
   const knownDays = new Set<string>();
+  const seriesIdCache = new SeriesIdCache(options.seriesCacheSize ?? 100_000);
   const maxFutureMs = options.maxFutureMs ?? 10 * 60_000;
 
   const validate = (inputs: readonly SampleInput[], now: Date): Sample[] => {
@@ -150,30 +159,41 @@ export function createIngest(options: IngestOptions): Ingest {
       // A batch past a tenant limit is refused whole before anything is written.
       const admitted = await options.limits?.admit(tenantId, samples, source);
       const days = [...new Set(samples.map((sample) => utcDay(sample.timestamp)))];
-      const missingDays = days.filter((day) => !knownDays.has(day));
-      const replay = await options.db.withTenant(tenantId, async (tx): Promise<IngestResult | undefined> => {
-        if (key !== undefined) {
-          // The key is claimed first, in the samples' transaction: a concurrent retry waits here.
-          const batchHash = batchHashOf(inputs);
-          const first = await claimIdempotencyKey(tx, tenantId, { key, accepted: samples.length, batchHash, at: now });
-          if (first !== 'claimed') {
-            if (first.batchHash !== batchHash) throw keyReusedError(key);
-            return { accepted: first.accepted, replayed: true };
+      const store = (daysToEnsure: string[]) =>
+        options.db.withTenant(tenantId, async (tx): Promise<IngestResult | Map<string, number>> => {
+          if (key !== undefined) {
+            // The key is claimed first, in the samples' transaction: a concurrent retry waits here.
+            const batchHash = batchHashOf(inputs);
+            const first = await claimIdempotencyKey(tx, tenantId, { key, accepted: samples.length, batchHash, at: now });
+            if (first !== 'claimed') {
+              if (first.batchHash !== batchHash) throw keyReusedError(key);
+              return { accepted: first.accepted, replayed: true };
+            }
           }
-        }
-        await ensurePartitions(tx, missingDays);
-        // One statement stores the samples and tells the aggregation job which buckets changed.
-        await insertSamples(tx, tenantId, samples);
-        return undefined;
-      }).catch((error: unknown) => {
-        admitted?.release();
-        throw error;
-      });
+          await ensurePartitions(tx, daysToEnsure);
+          const series = await resolveSeriesIds(tx, tenantId, samples, seriesIdCache);
+          // One statement stores the samples and tells the aggregation job which buckets changed.
+          await insertSamples(tx, tenantId, samples, series.ids);
+          return series.learned;
+        });
+      const outcome = await store(days.filter((day) => !knownDays.has(day)))
+        .catch((error: unknown) => {
+          // Compaction drops a day's head partition once it has moved it into chunks; a late sample
+          // for that day creates it again.
+          if (!isMissingPartition(error)) throw error;
+          for (const day of days) knownDays.delete(day);
+          return store(days);
+        })
+        .catch((error: unknown) => {
+          admitted?.release();
+          throw error;
+        });
+      for (const day of days) knownDays.add(day);
       // Stored now, or by the first delivery of a replayed batch: its series are active.
       admitted?.commit();
       // The first delivery published and fanned out this batch.
-      if (replay !== undefined) return replay;
-      for (const day of missingDays) knownDays.add(day);
+      if (!(outcome instanceof Map)) return outcome;
+      for (const [seriesKey, id] of outcome) seriesIdCache.set(tenantId, seriesKey, id);
 
       // The answer waits for the commit only: publication and listeners take the batch from the
       // dispatch queue after it, one consumer at a time, and a full backlog skips it (counted), never

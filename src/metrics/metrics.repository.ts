@@ -22,32 +22,29 @@ export async function ensurePartitions(tx: Tx, days: string[]): Promise<void> {
 }
 
 /**
- * One statement for the whole batch (COPY is refused under RLS). The same statement writes one
- * insert-only mark per distinct (5-minute bucket, series), with the batch's sample count in it,
- * for the aggregation job (no upsert, so concurrent writers never wait on each other).
+ * One statement for the whole batch (COPY is refused under RLS): the samples go to the head as
+ * (series id, time, value); the same statement writes one insert-only mark per distinct
+ * (5-minute bucket, series), with the batch's sample count in it, for the aggregation job (no
+ * upsert, so concurrent writers never wait on each other).
  */
-export async function insertSamples(tx: Tx, tenantId: string, samples: readonly Sample[]): Promise<number> {
+export async function insertSamples(tx: Tx, tenantId: string, samples: readonly Sample[], seriesIds: readonly number[]): Promise<number> {
   if (samples.length === 0) return 0;
   const marks = countMarks(samples);
   const result = await tx.query<{ stored: number }>(
     `WITH stored AS (
-       INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp")
-       SELECT $1::uuid, name, service, series, value, labels, at
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::timestamptz[]) AS s(name, service, series, value, labels, at)
+       INSERT INTO metric_head (tenant_id, series_id, "timestamp", value)
+       SELECT $1::uuid, series, at, value FROM unnest($2::int8[], $3::timestamptz[], $4::float8[]) AS s(series, at, value)
        RETURNING 1
      ), marked AS (
        INSERT INTO metric_rollup_marks (tenant_id, bucket_start, series_key, samples)
-       SELECT $1::uuid, bucket, series, n FROM unnest($8::timestamptz[], $9::text[], $10::int[]) AS m(bucket, series, n)
+       SELECT $1::uuid, bucket, series, n FROM unnest($5::timestamptz[], $6::text[], $7::int[]) AS m(bucket, series, n)
      )
      SELECT count(*)::int AS stored FROM stored`,
     [
       tenantId,
-      samples.map((sample) => sample.name),
-      samples.map((sample) => sample.service),
-      samples.map((sample) => sample.seriesKey),
-      samples.map((sample) => sample.value),
-      samples.map((sample) => JSON.stringify(sample.labels)),
+      seriesIds,
       samples.map((sample) => sample.timestamp.toISOString()),
+      samples.map((sample) => sample.value),
       marks.map((mark) => new Date(mark.bucketMs).toISOString()),
       marks.map((mark) => mark.seriesKey),
       marks.map((mark) => mark.samples),

@@ -15,7 +15,12 @@ const CTE_NAMES = /(?:\bwith(?:\s+recursive)?|,)\s*([a-z_][a-z0-9_]*)\s+as\s*\(/
 const SQL_WORDS = new Set(['unnest', 'generate_series', 'lateral', 'jsonb_each_text', 'jsonb_object_keys', 'jsonb_array_elements', 'select', 'only']);
 const OPERATIONS = new Set(['select', 'insert', 'update', 'delete', 'call', 'do']);
 
-const clean = (raw: string | undefined) => raw?.replaceAll('"', '').toLowerCase();
+/** Set-returning functions that stand for a table: the samples of a time range are the metrics. */
+const TABLE_FUNCTIONS: Record<string, string> = { metric_samples_in: 'metrics' };
+const clean = (raw: string | undefined) => {
+  const name = raw?.replaceAll('"', '').toLowerCase();
+  return name === undefined ? undefined : (TABLE_FUNCTIONS[name] ?? name);
+};
 
 /**
  * Operation and main table of a statement, for the `db_query_duration_ms` labels: the target

@@ -98,7 +98,8 @@ export async function computeRollups(tx: Tx, tenantId: string, resolution: { nam
             count(*), ${finiteSum({ value: 'm.value' })}, min(m.value), max(m.value), ${finiteMean({ value: 'm.value' }, 'count(m.value)')},
             percentile_cont(0.95) WITHIN GROUP (ORDER BY m.value), $6
      FROM unnest($2::timestamptz[], $3::text[]) AS b(bucket_start, series_key)
-     JOIN metrics m ON m.tenant_id = $1 AND m.series_key = b.series_key
+     CROSS JOIN LATERAL metric_samples_in(b.bucket_start, b.bucket_start + make_interval(secs => $5)) m
+     WHERE m.tenant_id = $1 AND m.series_key = b.series_key
        AND m."timestamp" >= b.bucket_start AND m."timestamp" < b.bucket_start + make_interval(secs => $5)
      GROUP BY m.tenant_id, b.bucket_start, m.series_key, m.metric_name, m.service_name, m.labels
      ON CONFLICT (tenant_id, resolution, series_key, bucket_start) DO UPDATE SET

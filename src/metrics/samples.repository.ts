@@ -26,8 +26,13 @@ export interface Cursor {
   id: number;
 }
 
-async function where(tx: Tx, tenantId: string, filter: SampleFilter, params: unknown[]): Promise<string> {
-  params.push(tenantId);
+/**
+ * The samples the filter selects: `source` (the store's samples in the filter's time range, see
+ * metric_samples_in) and `condition` for its WHERE clause.
+ */
+async function selection(tx: Tx, tenantId: string, filter: SampleFilter, params: unknown[]): Promise<{ source: string; condition: string }> {
+  params.push(tenantId, filter.from?.toISOString() ?? '-infinity', filter.to?.toISOString() ?? 'infinity');
+  const source = 'metric_samples_in($2, $3)';
   const conditions = ['tenant_id = $1'];
   if (filter.name !== undefined) {
     params.push(filter.name);
@@ -37,22 +42,15 @@ async function where(tx: Tx, tenantId: string, filter: SampleFilter, params: unk
     params.push(filter.service);
     conditions.push(`service_name = $${params.length}`);
   }
-  if (filter.from !== undefined) {
-    params.push(filter.from.toISOString());
-    conditions.push(`"timestamp" >= $${params.length}`);
-  }
-  if (filter.to !== undefined) {
-    params.push(filter.to.toISOString());
-    conditions.push(`"timestamp" <= $${params.length}`);
-  }
-  conditions.push(...(await matcherConditions(tx, filter.matchers, params, { table: 'metrics', conditions })));
-  return conditions.join(' AND ');
+  conditions.push(...(await matcherConditions(tx, filter.matchers, params, { table: source, conditions })));
+  return { source, condition: conditions.join(' AND ') };
 }
 
 /** A page of samples, newest first, after `cursor` (keyset pagination: stable under inserts). */
 export async function listSamples(tx: Tx, tenantId: string, filter: SampleFilter, page: { limit: number; cursor?: Cursor }): Promise<SampleRow[]> {
   const params: unknown[] = [];
-  let sql = `SELECT id, metric_name, service_name, series_key, value, labels, "timestamp" FROM metrics WHERE ${await where(tx, tenantId, filter, params)}`;
+  const { source, condition } = await selection(tx, tenantId, filter, params);
+  let sql = `SELECT id, metric_name, service_name, series_key, value, labels, "timestamp" FROM ${source} WHERE ${condition}`;
   if (page.cursor !== undefined) {
     params.push(page.cursor.timestamp.toISOString(), page.cursor.id);
     sql += ` AND ("timestamp", id) < ($${params.length - 1}::timestamptz, $${params.length}::bigint)`;
@@ -66,12 +64,12 @@ export async function listSamples(tx: Tx, tenantId: string, filter: SampleFilter
 /** The newest sample of every series matching the filter (within its time range). */
 export async function latestPerSeries(tx: Tx, tenantId: string, filter: SampleFilter, limit: number): Promise<SampleRow[]> {
   const params: unknown[] = [];
-  const condition = await where(tx, tenantId, filter, params);
+  const { source, condition } = await selection(tx, tenantId, filter, params);
   params.push(limit);
   const result = await tx.query<SampleRow>(
     `SELECT * FROM (
        SELECT DISTINCT ON (series_key) id, metric_name, service_name, series_key, value, labels, "timestamp"
-       FROM metrics WHERE ${condition}
+       FROM ${source} WHERE ${condition}
        ORDER BY series_key, "timestamp" DESC, id DESC
      ) latest ORDER BY metric_name, series_key LIMIT $${params.length}`,
     params,
@@ -79,16 +77,11 @@ export async function latestPerSeries(tx: Tx, tenantId: string, filter: SampleFi
   return result.rows;
 }
 
-/** Distinct metric names of a tenant, by a loose index scan (one index probe per name). */
+/** Distinct metric names of a tenant, from its series. */
 export async function metricNames(tx: Tx, tenantId: string, contains: string | undefined, limit: number): Promise<string[]> {
   const result = await tx.query<{ metric_name: string }>(
-    `WITH RECURSIVE names AS (
-       (SELECT metric_name FROM metrics WHERE tenant_id = $1 ORDER BY metric_name LIMIT 1)
-       UNION ALL
-       SELECT (SELECT m.metric_name FROM metrics m WHERE m.tenant_id = $1 AND m.metric_name > n.metric_name ORDER BY m.metric_name LIMIT 1)
-       FROM names n WHERE n.metric_name IS NOT NULL
-     )
-     SELECT metric_name FROM names WHERE metric_name IS NOT NULL AND ($2::text IS NULL OR strpos(lower(metric_name), lower($2)) > 0) LIMIT $3`,
+    `SELECT DISTINCT metric_name FROM metric_series
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR strpos(lower(metric_name), lower($2)) > 0) ORDER BY metric_name LIMIT $3`,
     [tenantId, contains ?? null, limit],
   );
   return result.rows.map((row) => row.metric_name);
@@ -97,7 +90,7 @@ export async function metricNames(tx: Tx, tenantId: string, contains: string | u
 /** Distinct services (optionally of one metric) seen since `since`. */
 export async function serviceNames(tx: Tx, tenantId: string, metric: string | undefined, since: Date): Promise<string[]> {
   const result = await tx.query<{ service_name: string }>(
-    `SELECT DISTINCT service_name FROM metrics WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND "timestamp" >= $3 ORDER BY service_name LIMIT 1000`,
+    `SELECT DISTINCT service_name FROM metric_samples_in($3, 'infinity') WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND "timestamp" >= $3 ORDER BY service_name LIMIT 1000`,
     [tenantId, metric ?? null, since.toISOString()],
   );
   return result.rows.map((row) => row.service_name);
@@ -106,7 +99,7 @@ export async function serviceNames(tx: Tx, tenantId: string, metric: string | un
 /** Distinct label keys (optionally of one metric) seen since `since`. */
 export async function labelKeys(tx: Tx, tenantId: string, metric: string | undefined, since: Date): Promise<string[]> {
   const result = await tx.query<{ key: string }>(
-    `SELECT DISTINCT k AS key FROM metrics, jsonb_object_keys(labels) AS k
+    `SELECT DISTINCT k AS key FROM metric_samples_in($3, 'infinity') m, jsonb_object_keys(m.labels) AS k
      WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND "timestamp" >= $3 ORDER BY k LIMIT 1000`,
     [tenantId, metric ?? null, since.toISOString()],
   );
@@ -116,7 +109,7 @@ export async function labelKeys(tx: Tx, tenantId: string, metric: string | undef
 /** Distinct values of one label (optionally of one metric) seen since `since`. */
 export async function labelValues(tx: Tx, tenantId: string, key: string, metric: string | undefined, since: Date): Promise<string[]> {
   const result = await tx.query<{ value: string }>(
-    `SELECT DISTINCT labels ->> $2 AS value FROM metrics
+    `SELECT DISTINCT labels ->> $2 AS value FROM metric_samples_in($4, 'infinity')
      WHERE tenant_id = $1 AND labels ? $2 AND ($3::text IS NULL OR metric_name = $3) AND "timestamp" >= $4 ORDER BY 1 LIMIT 1000`,
     [tenantId, key, metric ?? null, since.toISOString()],
   );

@@ -82,7 +82,7 @@ export async function querySeries(tx: Tx, tenantId: string, query: SeriesQuery, 
     params.push(choice.source);
     conditions.push(`resolution = $${params.length}`, 'bucket_start >= $3', 'bucket_start < $4');
   }
-  const table = raw ? 'metrics' : 'metric_rollups';
+  const table = raw ? 'metric_samples_in($3, $4)' : 'metric_rollups';
   conditions.push(...(await matcherConditions(tx, query.matchers, params, { table, conditions })));
   params.push(choice.bucketMs);
   const bucket = `floor(extract(epoch FROM ${raw ? '"timestamp"' : 'bucket_start'}) * 1000 / $${params.length}) * $${params.length}`;

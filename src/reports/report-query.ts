@@ -53,7 +53,7 @@ function plan(tenantId: string, query: ReportQuery, range: ResolvedRange, limit:
       const key = by === 'service' ? 'service_name' : `date_trunc(${param(by)}, "timestamp", 'UTC') AS bucket`;
       const where = `tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND metric_name = ${param(query.metric_name)}${query.service === undefined ? '' : ` AND service_name = ${param(query.service)}`}`;
       // Sum and avg never raise on finite samples; a sum past the double range is +/-Infinity.
-      const sql = finish(`SELECT ${key}, count(*)::int AS samples, ${finiteMean({ value: 'value' }, 'count(value)')} AS avg, min(value) AS min, max(value) AS max, ${finiteSum({ value: 'value' })} AS sum FROM metrics WHERE ${where} GROUP BY 1 ORDER BY 1`);
+      const sql = finish(`SELECT ${key}, count(*)::int AS samples, ${finiteMean({ value: 'value' }, 'count(value)')} AS avg, min(value) AS min, max(value) AS max, ${finiteSum({ value: 'value' })} AS sum FROM metric_samples_in($2, $3) WHERE ${where} GROUP BY 1 ORDER BY 1`);
       const first = by === 'service' ? 'service_name' : 'bucket';
       return { sql, params, columns: [first, 'samples', 'avg', 'min', 'max', 'sum'], chart: { title: `${query.metric_name ?? ''} (average)`, column: 'avg', kind: by === 'service' ? 'bar' : 'line' } };
     }

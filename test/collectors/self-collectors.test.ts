@@ -109,6 +109,7 @@ describe('collectors of this process', () => {
 
   it('names statements by operation and table for db_query_duration_ms', () => {
     expect(queryShape('SELECT id FROM metrics WHERE tenant_id = $1')).toEqual({ operation: 'select', table: 'metrics' });
+    expect(queryShape('SELECT value FROM metric_samples_in($2, $3) WHERE tenant_id = $1')).toEqual({ operation: 'select', table: 'metrics' });
     expect(queryShape('INSERT INTO performance_metrics (a) SELECT * FROM unnest($1::text[])')).toEqual({ operation: 'insert', table: 'performance_metrics' });
     expect(queryShape('UPDATE "alerts" SET x = 1')).toEqual({ operation: 'update', table: 'alerts' });
     expect(queryShape('DELETE FROM metric_rollup_marks WHERE id IN (SELECT 1)')).toEqual({ operation: 'delete', table: 'metric_rollup_marks' });

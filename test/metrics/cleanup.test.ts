@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCleanup } from '../../src/metrics/cleanup.job.js';
 import { utcDay } from '../../src/metrics/metrics.repository.js';
 import { createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { insertStoredSamples } from '../support/stored-samples.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -14,16 +15,13 @@ afterAll(async () => t.close());
 const DAY = 86_400_000;
 
 async function partitionExists(day: Date): Promise<boolean> {
-  const name = `metrics_${utcDay(day).replaceAll('-', '')}`;
+  const name = `metric_head_${utcDay(day).replaceAll('-', '')}`;
   const result = await t.container.db.asSystem((tx) => tx.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [name]));
   return result.rows[0]?.present === true;
 }
 
 async function insertRaw(tenant: string, at: Date, name: string) {
-  await t.container.db.asSystem(async (tx) => {
-    await tx.query('SELECT ensure_metrics_partitions($1::date, $1::date)', [utcDay(at)]);
-    await tx.query(`INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, "timestamp") VALUES ($1, $2, 'svc', $2, 1, $3)`, [tenant, name, at.toISOString()]);
-  });
+  await t.container.db.withTenant(tenant, (tx) => insertStoredSamples(tx, tenant, [{ name, service: 'svc', value: 1, at }]));
 }
 
 const count = async (sql: string, params: unknown[]) => {

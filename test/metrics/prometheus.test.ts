@@ -87,7 +87,7 @@ describe('/metrics', () => {
     // Routes are labelled by their pattern: the tenant id in the URL never becomes a route label
     // (it appears only as tenant_id of the tenant limit series).
     expect(body).not.toMatch(new RegExp(`route="[^"]*${tenant}`));
-    expect(body).toMatch(/db_query_duration_ms_count\{operation="insert",table="metrics"\} \d+/);
+    expect(body).toMatch(/db_query_duration_ms_count\{operation="insert",table="metric_head"\} \d+/);
     expect(body).toMatch(/db_query_duration_ms_count\{operation="select",table="metrics"\} \d+/);
     expect(body).toMatch(/api_response_time_ms_count\{endpoint="POST \/api\/v1\/monitoring\/metrics",service="monitoring-service"\} \d+/);
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriesKeyOf } from '../../src/metrics/sample.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { insertStoredSamples } from '../support/stored-samples.js';
 
 const STEP = 60_000;
 const ML_ENV = { ANOMALY_TRAINING_EPOCHS: '8', ANOMALY_TRAINING_MIN_SAMPLES: '50', ANOMALY_TRAINING_BATCH_SIZE: '64' };
@@ -74,12 +75,7 @@ describe('live anomaly scoring', () => {
     const values = Array.from({ length: 400 }, (_, i) => wave(i));
     // Stored without scoring (as by another instance), then one spike arrives here.
     for (const name of ['cpu_pct', 'mem_pct']) {
-      await t.container.db.withTenant(tenant, (tx) =>
-        tx.query(
-          `INSERT INTO metrics (tenant_id, metric_name, service_name, series_key, value, labels, "timestamp") SELECT $1, $2, 'payment', $3, v, '{}', to_timestamp(ts / 1000.0) FROM unnest($4::float8[], $5::float8[]) AS u(v, ts)`,
-          [tenant, name, seriesKeyOf(name, 'payment', {}), values, values.map((_, i) => start + i * STEP)],
-        ),
-      );
+      await t.container.db.withTenant(tenant, (tx) => insertStoredSamples(tx, tenant, values.map((value, i) => ({ name, service: 'payment', value, at: new Date(start + i * STEP) }))));
     }
     // One batch of both series (each learns its own past) and a normal value after each spike.
     await t.container.ingest.ingest(tenant, [...samples('cpu_pct', [175, wave(401)], start + 400 * STEP), ...samples('mem_pct', [wave(400), 20], start + 400 * STEP)], 'internal');

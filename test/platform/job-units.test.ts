@@ -268,7 +268,7 @@ describe('jobs that span tenants work tenant by tenant', () => {
     expect(outcome.failedSteps).toEqual(['fraud_events']);
     expect(reported).toEqual([{ step: 'fraud_events' }]);
     const partitions = await t.container.db.asSystem((tx) =>
-      tx.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'metrics'"),
+      tx.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'metric_head'"),
     );
     expect(partitions.rows[0]?.n ?? 0).toBeGreaterThan(t.container.config.METRICS_PARTITIONS_AHEAD_DAYS);
   });

@@ -96,14 +96,18 @@ describe('tenant isolation', () => {
     expect(system.rowCount).toBe(2);
   });
 
-  it('metric partitions are reachable only through the parent', async () => {
+  it('the partitions of the head and of the chunks are reachable only through their parents', async () => {
     const a = newTenant();
     await t.container.ingest.ingest(a, [{ name: 'probe', service: 'svc', value: 1 }], 'internal');
-    const partition = await t.container.db.asSystem((tx) =>
-      tx.query<{ name: string }>(`SELECT c.relname AS name FROM pg_class c WHERE c.relispartition AND c.relname LIKE 'metrics_%' LIMIT 1`),
-    );
-    const name = partition.rows[0]?.name ?? 'missing';
-    await expect(t.container.db.asSystem((tx) => tx.query(`SELECT count(*) FROM ${name}`))).rejects.toThrow(/permission denied/);
+    const today = new Date().toISOString().slice(0, 10);
+    await t.container.db.withTenant(a, (tx) => tx.query("SELECT ensure_day_partitions('metric_chunks', $1::date, $1::date)", [today]));
+    for (const parent of ['metric_head', 'metric_chunks']) {
+      const name = `${parent}_${today.replaceAll('-', '')}`;
+      const exists = await t.container.db.asSystem((tx) => tx.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [name]));
+      expect(exists.rows[0]?.present).toBe(true);
+      await expect(t.container.db.asSystem((tx) => tx.query(`SELECT count(*) FROM ${name}`))).rejects.toThrow(/permission denied/);
+      await expect(t.container.db.withTenant(a, (tx) => tx.query(`SELECT count(*) FROM ${name}`))).rejects.toThrow(/permission denied/);
+    }
   });
 
   it('a tenant reads only its own metrics through the API, even under concurrent requests', async () => {

@@ -17,7 +17,7 @@ export const PAYMENT_METRICS = ['payment_failure_total', 'payment_success_total'
 /** Tenants with payment samples or request timings since `since` (the job's work list). */
 export async function tenantsWithData(tx: Tx, since: Date): Promise<string[]> {
   const { rows } = await tx.query<{ tenant_id: string }>(
-    `SELECT DISTINCT tenant_id FROM metrics WHERE metric_name = ANY($1::text[]) AND "timestamp" >= $2
+    `SELECT DISTINCT tenant_id FROM metric_samples_in($2, 'infinity') WHERE metric_name = ANY($1::text[]) AND "timestamp" >= $2
      UNION SELECT DISTINCT tenant_id FROM performance_metrics WHERE "timestamp" >= $2`,
     [PAYMENT_METRICS, since],
   );
@@ -35,7 +35,7 @@ export interface PaymentSample {
 /** Payment counter samples of a tenant, per series in time order (bounded). */
 export async function paymentSamples(tx: Tx, tenantId: string, since: Date, limit: number): Promise<PaymentSample[]> {
   const { rows } = await tx.query<{ series_key: string; metric_name: string; provider: string | null; value: number; at: Date }>(
-    `SELECT series_key, metric_name, labels->>'provider' AS provider, value, "timestamp" AS at FROM metrics
+    `SELECT series_key, metric_name, labels->>'provider' AS provider, value, "timestamp" AS at FROM metric_samples_in($3, 'infinity')
      WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3
      ORDER BY series_key, "timestamp" LIMIT $4`,
     [tenantId, PAYMENT_METRICS, since, limit],

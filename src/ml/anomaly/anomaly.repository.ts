@@ -94,7 +94,7 @@ export async function seriesHistories(
     `SELECT s.series_key, recent."timestamp", recent.value
      FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS s(series_key, since, before)
      CROSS JOIN LATERAL (
-       SELECT "timestamp", value, id FROM metrics WHERE tenant_id = $1 AND series_key = s.series_key AND "timestamp" >= s.since AND "timestamp" < s.before
+       SELECT "timestamp", value, id FROM metric_samples_in(s.since, s.before) WHERE tenant_id = $1 AND series_key = s.series_key AND "timestamp" >= s.since AND "timestamp" < s.before
        ORDER BY "timestamp" DESC, id DESC LIMIT $5) recent
      ORDER BY s.series_key, recent."timestamp", recent.id`,
     [tenantId, ranges.map((r) => r.seriesKey), ranges.map((r) => r.since), ranges.map((r) => r.before), limit],
@@ -106,7 +106,7 @@ export async function seriesHistories(
 /** Series with the most samples since `since`, across tenants (system work): what the training job picks. */
 export async function busiestSeries(tx: Tx, since: Date, minSamples: number, limit: number): Promise<Array<{ tenant_id: string; series_key: string; samples: number }>> {
   const result = await tx.query<{ tenant_id: string; series_key: string; samples: string }>(
-    `SELECT tenant_id, series_key, count(*) AS samples FROM metrics WHERE "timestamp" >= $1
+    `SELECT tenant_id, series_key, count(*) AS samples FROM metric_samples_in($1, 'infinity') WHERE "timestamp" >= $1
      GROUP BY tenant_id, series_key HAVING count(*) >= $2 ORDER BY count(*) DESC LIMIT $3`,
     [since, minSamples, limit],
   );

@@ -142,7 +142,7 @@ export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeM
                 ${meanOf('http_response_time_ms')} AS response_time,
                 ${meanOf('system_cpu_usage_percent')} AS cpu,
                 ${meanOf('system_memory_usage_percent')} AS memory
-         FROM metrics WHERE tenant_id = $1 AND service_name = $2 AND "timestamp" >= $3 AND "timestamp" < $4 AND metric_name = ANY($5::text[])`,
+         FROM metric_samples_in($3, $4) WHERE tenant_id = $1 AND service_name = $2 AND "timestamp" >= $3 AND "timestamp" < $4 AND metric_name = ANY($5::text[])`,
         [tenantId, service, since, until, RISK_METRICS],
       ),
     );

@@ -302,7 +302,7 @@ describe('blockchain collector', () => {
       blockTimes.set(880, Math.floor(new Date(transfer.submitted_at).getTime() / 1000) + 5);
       chainStatuses.set(body.signature, { slot: 880, confirmations: 3, err: null, confirmationStatus: 'confirmed' });
     }
-    const undo = failTenant(testApp.container.db, failing, (sql) => sql.includes('INSERT INTO metrics'));
+    const undo = failTenant(testApp.container.db, failing, (sql) => sql.includes('INSERT INTO metric_head'));
     try {
       const outcome = await testApp.container.scheduler.runNow(BLOCKCHAIN_COLLECTOR);
       expect(outcome.status).toBe('ran');
