@@ -121,6 +121,8 @@ export const ConfigSchema = Type.Object({
   ALERT_EVALUATION_INTERVAL_MS: int('alert rule evaluation', 60_000, 100),
   HEALTH_CHECK_INTERVAL_MS: int('service health checks', 30_000, 100),
   METRIC_AGGREGATION_INTERVAL_MS: int('rollups', 300_000, 100),
+  METRIC_COMPACTION_INTERVAL_MS: int('compaction of closed days of raw samples into chunks', 600_000, 100),
+  METRIC_COMPACTION_DELAY_MS: int('how long after a UTC day ends its samples are compacted (later samples of that day start another chunk)', 3_600_000, 0),
   COLLECTOR_INTERVAL_MS: int('system collectors', 60_000, 100),
   ML_ANALYSIS_INTERVAL_MS: int('ML analysis', 600_000, 100),
   CLEANUP_INTERVAL_MS: int('retention cleanup (runs daily at CLEANUP_HOUR_UTC when 86400000)', 86_400_000, 100),

@@ -5,10 +5,11 @@ import type { Db } from '../platform/db/index.js';
 import type { Scheduler } from '../platform/scheduler.js';
 import { runAggregation } from './aggregation.job.js';
 import { runCleanup } from './cleanup.job.js';
+import { runCompaction } from './compaction.job.js';
 
 const DAY_MS = 86_400_000;
 
-/** `metric-aggregation` (every METRIC_AGGREGATION_INTERVAL_MS) and `cleanup` (daily at CLEANUP_HOUR_UTC). */
+/** `metric-aggregation` (every METRIC_AGGREGATION_INTERVAL_MS), `metric-compaction` (every METRIC_COMPACTION_INTERVAL_MS) and `cleanup` (daily at CLEANUP_HOUR_UTC). */
 export function registerMetricsJobs(deps: { config: Config; db: Db; clock: Clock; logger: Logger; scheduler: Scheduler }): void {
   const { config } = deps;
   deps.scheduler.add({
@@ -18,6 +19,13 @@ export function registerMetricsJobs(deps: { config: Config; db: Db; clock: Clock
       const outcome = await runAggregation({ db: deps.db, logger: deps.logger, maxMarks: config.ROLLUP_MAX_MARKS_PER_RUN, signal }, now);
       // The job logged each failed unit with its tenant; it keeps its marks for the next run.
       for (let index = 0; index < outcome.failed; index += 1) unitFailed({ tenantId: outcome.failedTenants[index] });
+    },
+  });
+  deps.scheduler.add({
+    name: 'metric-compaction',
+    intervalMs: config.METRIC_COMPACTION_INTERVAL_MS,
+    run: async ({ now, signal, unitFailed }) => {
+      await runCompaction({ db: deps.db, logger: deps.logger, delayMs: config.METRIC_COMPACTION_DELAY_MS, signal, onUnitFailure: (unit) => unitFailed(unit) }, now);
     },
   });
   deps.scheduler.add({
