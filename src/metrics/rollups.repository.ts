@@ -86,22 +86,39 @@ export async function deleteMarks(tx: Tx, tenantId: string, rows: readonly Serie
 
 /**
  * Recomputes the given (bucket, series) rows of one tenant from raw samples and upserts them:
- * running it twice gives the same rows (idempotent), late samples are picked up. Each pair is one
- * range scan of the (tenant_id, series_key, "timestamp") index. Sum and avg never raise: a sum
- * past the double range is stored as +/-Infinity, the avg stays finite (finite-aggregates.ts).
+ * running it twice gives the same rows (idempotent), late samples are picked up. The series keys
+ * are resolved to ids first, so each pair is one range scan of the head's (tenant, series id,
+ * time) index, of the old table's series index, or of the chunks that overlap the bucket. Sum and
+ * avg never raise: a sum past the double range is stored as +/-Infinity, the avg stays finite
+ * (finite-aggregates.ts).
  */
 export async function computeRollups(tx: Tx, tenantId: string, resolution: { name: RollupResolution; ms: number }, rows: readonly SeriesBucket[], now: Date): Promise<number> {
   if (rows.length === 0) return 0;
   const result = await tx.query(
-    `INSERT INTO metric_rollups (tenant_id, resolution, bucket_start, series_key, metric_name, service_name, labels, count, sum, min, max, avg, p95, updated_at)
-     SELECT m.tenant_id, $4, b.bucket_start, m.series_key, m.metric_name, m.service_name, m.labels,
+    `WITH keyed AS MATERIALIZED (
+       SELECT b.bucket_start, b.bucket_start + make_interval(secs => $5) AS bucket_end, s.id AS series_id, s.series_key, s.metric_name, s.service_name, s.labels
+       FROM unnest($2::timestamptz[], $3::text[]) AS b(bucket_start, series_key)
+       JOIN metric_series s ON s.tenant_id = $1 AND s.series_key = b.series_key
+     ), samples AS (
+       SELECT k.bucket_start, k.series_id, h.value
+       FROM keyed k JOIN metric_head h ON h.tenant_id = $1 AND h.series_id = k.series_id AND h."timestamp" >= k.bucket_start AND h."timestamp" < k.bucket_end
+       UNION ALL
+       SELECT k.bucket_start, k.series_id, o.value
+       FROM keyed k JOIN metrics_v1 o ON o.tenant_id = $1 AND o.series_key = k.series_key AND o."timestamp" >= k.bucket_start AND o."timestamp" < k.bucket_end
+       UNION ALL
+       SELECT k.bucket_start, k.series_id, v.value
+       FROM keyed k
+       JOIN metric_chunks c ON c.tenant_id = $1 AND c.series_id = k.series_id AND c.start_time < k.bucket_end AND c.end_time >= k.bucket_start
+       CROSS JOIN LATERAL unnest(c."values", c.offsets_ms) WITH ORDINALITY AS v(value, offset_ms, n)
+       WHERE c.start_time + coalesce(v.offset_ms, (v.n - 1) * c.step_ms) * interval '1 millisecond' >= k.bucket_start
+         AND c.start_time + coalesce(v.offset_ms, (v.n - 1) * c.step_ms) * interval '1 millisecond' < k.bucket_end
+     )
+     INSERT INTO metric_rollups (tenant_id, resolution, bucket_start, series_key, metric_name, service_name, labels, count, sum, min, max, avg, p95, updated_at)
+     SELECT $1, $4, k.bucket_start, k.series_key, k.metric_name, k.service_name, k.labels,
             count(*), ${finiteSum({ value: 'm.value' })}, min(m.value), max(m.value), ${finiteMean({ value: 'm.value' }, 'count(m.value)')},
             percentile_cont(0.95) WITHIN GROUP (ORDER BY m.value), $6
-     FROM unnest($2::timestamptz[], $3::text[]) AS b(bucket_start, series_key)
-     CROSS JOIN LATERAL metric_samples_in(b.bucket_start, b.bucket_start + make_interval(secs => $5)) m
-     WHERE m.tenant_id = $1 AND m.series_key = b.series_key
-       AND m."timestamp" >= b.bucket_start AND m."timestamp" < b.bucket_start + make_interval(secs => $5)
-     GROUP BY m.tenant_id, b.bucket_start, m.series_key, m.metric_name, m.service_name, m.labels
+     FROM samples m JOIN keyed k ON k.bucket_start = m.bucket_start AND k.series_id = m.series_id
+     GROUP BY k.bucket_start, k.series_key, k.metric_name, k.service_name, k.labels
      ON CONFLICT (tenant_id, resolution, series_key, bucket_start) DO UPDATE SET
        count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
        avg = EXCLUDED.avg, p95 = EXCLUDED.p95, updated_at = EXCLUDED.updated_at`,

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runAggregation } from '../../../src/metrics/aggregation.job.js';
 import { runCompaction } from '../../../src/metrics/compaction.job.js';
 import type { Row } from '../../../src/platform/db/index.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../../support/app.js';
@@ -125,7 +126,13 @@ describe('compaction of closed days into chunks', () => {
     expect(await partitionExists(headPartition(day))).toBe(false);
 
     // This instance remembers the day's partition: the insert fails once, the day is created again.
-    await push(tenant, [{ name: 'queue_depth', service: 'mint', value: 10, timestamp: iso(at + 30 * MINUTE) }]);
+    await push(tenant, [{ name: 'queue_depth', service: 'mint', value: 10, timestamp: iso(at + 3 * MINUTE) }]);
+    // The late sample's 5-minute bucket is rolled up again from the chunk and the head together.
+    await runAggregation({ db: t.container.db, logger: t.container.logger, maxMarks: 100_000 }, new Date());
+    const rollup = await t.container.db.withTenant(tenant, async (tx) =>
+      (await tx.query<{ count: number; sum: number }>("SELECT count, sum FROM metric_rollups WHERE tenant_id = $1 AND resolution = '5m' AND bucket_start = $2", [tenant, new Date(at)])).rows.map((row) => ({ count: Number(row.count), sum: row.sum })),
+    );
+    expect(rollup).toEqual([{ count: 4, sum: 13 }]);
     expect((await readAll(tenant, 'queue_depth', day, day + DAY - 1)).map((row) => row.value)).toEqual([10, 2, 1, 0]);
 
     await runCompaction({ db: t.container.db, logger: t.container.logger, delayMs: 0 }, new Date());
