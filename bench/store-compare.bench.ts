@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
+import { runCompaction } from '../src/metrics/compaction.job.js';
 import { encodeWriteRequest } from '../src/metrics/remote-write/codec.js';
+import type { Db } from '../src/platform/db/index.js';
 import { startPrometheus, startVictoriaMetrics, type PeerProcess } from '../test/support/peer-process.js';
 import { fmt, startApp, targets, tokenFor } from './metrics-support.js';
 import { percentile, writeSection } from './results.js';
@@ -16,8 +18,8 @@ import { percentile, writeSection } from './results.js';
  * POST /api/v1/monitoring/metrics (limits lifted: throughput, not fairness) and answers
  * POST /grafana/query. Request bodies are encoded before the clock starts: the servers are timed,
  * not the client. Bytes per sample: the data directory (Prometheus: WAL and head chunks, as it
- * holds the last hours; VictoriaMetrics: after a flush) or, for this service, the metrics
- * partitions' tables and indexes.
+ * holds the last hours; VictoriaMetrics: after a flush) or, for this service, the head's
+ * partitions after the ingest and the chunks' after the compaction job (the query is timed on both).
  */
 
 const SAMPLES = Number(process.env['STORE_SAMPLES'] ?? 1_000_000);
@@ -40,6 +42,29 @@ interface Outcome {
   bytes: number;
   query: number[];
   points: number;
+  /** This service after the compaction job turned the day into chunks. */
+  compacted?: { bytes: number; query: number[]; ms: number };
+}
+
+/**
+ * This tenant's share of a store table's partitions (tables, indexes, TOAST) plus its series: a
+ * shared bench database keeps earlier runs' samples.
+ */
+async function storeBytes(db: Db, tenant: string, table: 'metric_head' | 'metric_chunks'): Promise<number> {
+  const result = await db.asSystem((tx) =>
+    tx.query<{ bytes: number; mine: number; total: number; series: number; all_series: number; series_bytes: number }>(
+      `SELECT (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = '${table}'::regclass) AS bytes,
+         (SELECT ${table === 'metric_head' ? 'count(*) FILTER (WHERE tenant_id = $1)' : 'coalesce(sum(samples) FILTER (WHERE tenant_id = $1), 0)'} FROM ${table}) AS mine,
+         (SELECT ${table === 'metric_head' ? 'count(*)' : 'coalesce(sum(samples), 0)'} FROM ${table}) AS total,
+         (SELECT count(*) FILTER (WHERE tenant_id = $1) FROM metric_series) AS series,
+         (SELECT count(*) FROM metric_series) AS all_series,
+         pg_total_relation_size('metric_series') AS series_bytes`,
+      [tenant],
+    ),
+  );
+  const row = result.rows[0];
+  if (row === undefined) return 0;
+  return (Number(row.bytes) * Number(row.mine)) / Math.max(1, Number(row.total)) + (Number(row.series_bytes) * Number(row.series)) / Math.max(1, Number(row.all_series));
 }
 
 /**
@@ -126,21 +151,25 @@ async function service(env: Record<string, string>): Promise<Outcome> {
     const headers = { authorization, 'content-type': 'application/json' };
     const bodies = shards.map((batches) => batches.map((batch) => JSON.stringify({ metrics: batch.map((sample) => ({ name: 'bench_store', service: 'bench', value: sample.value, labels: { series: `s${sample.series}` }, timestamp: new Date(sample.at).toISOString() })) })));
     const ingestMs = await inParallel(bodies, async (body) => ok(await fetch(`${base}/api/v1/monitoring/metrics`, { method: 'POST', headers, body }), 'POST /metrics'));
-    const size = await container.db.asSystem((tx) =>
-      tx.query<{ bytes: number }>(`SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) AS bytes FROM pg_inherits WHERE inhparent = 'metrics'::regclass`),
-    );
-    // A shared bench database keeps earlier runs' samples: this tenant's share of the partitions.
-    const share = await container.db.asSystem((tx) => tx.query<{ mine: number; total: number }>('SELECT count(*) FILTER (WHERE tenant_id = $1) AS mine, count(*) AS total FROM metrics', [tenant]));
-    const { mine, total } = share.rows[0] ?? { mine: 0, total: 1 };
     const body = JSON.stringify({
       range: { from: new Date(end - DAY_MS).toISOString(), to: new Date(end).toISOString() },
       intervalMs: 60_000,
       maxDataPoints: 10_000,
       targets: [{ target: 'bench_store', refId: 'A', type: 'timeserie', payload: { match: ['series="s0"'] } }],
     });
+    const headBytes = await storeBytes(container.db, tenant, 'metric_head');
     const query = await timeQueries(async () => ok(await fetch(`${base}/grafana/query`, { method: 'POST', headers, body }), 'POST /grafana/query'));
     const answer = (await (await fetch(`${base}/grafana/query`, { method: 'POST', headers, body })).json()) as Array<{ datapoints?: unknown[] }>;
-    return { ingestMs, bytes: (Number(size.rows[0]?.bytes ?? 0) * Number(mine)) / Math.max(1, Number(total)), query, points: answer[0]?.datapoints?.length ?? 0 };
+    // The samples are today's: compaction is asked as if the day had closed, as its job will once it has.
+    const compactStarted = performance.now();
+    const compaction = await runCompaction({ db: container.db, logger: container.logger, delayMs: 0 }, new Date(end + 2 * DAY_MS));
+    const compactMs = performance.now() - compactStarted;
+    if (compaction.failed > 0 || compaction.samples < SAMPLES) throw new Error(`compaction moved ${compaction.samples} samples with ${compaction.failed} failed units`);
+    const chunkBytes = await storeBytes(container.db, tenant, 'metric_chunks');
+    const compactedQuery = await timeQueries(async () => ok(await fetch(`${base}/grafana/query`, { method: 'POST', headers, body }), 'POST /grafana/query'));
+    const compactedAnswer = (await (await fetch(`${base}/grafana/query`, { method: 'POST', headers, body })).json()) as Array<{ datapoints?: unknown[] }>;
+    if (JSON.stringify(compactedAnswer) !== JSON.stringify(answer)) throw new Error('the query answered differently after compaction');
+    return { ingestMs, bytes: headBytes, query, points: answer[0]?.datapoints?.length ?? 0, compacted: { bytes: chunkBytes, query: compactedQuery, ms: compactMs } };
   } finally {
     await app.close();
   }
@@ -164,13 +193,18 @@ for (const target of targets()) {
 const [prometheus] = rows;
 const baseRate = prometheus === undefined ? 1 : SAMPLES / (prometheus.outcome.ingestMs / 1000);
 const baseP50 = prometheus === undefined ? 1 : percentile(prometheus.outcome.query, 50);
-const table = rows.map(({ system, outcome }) => {
+const line = (system: string, rate: number, bytes: number, query: number[], points: number) => {
+  const p50 = percentile(query, 50);
+  return `| ${system} | ${fmt(rate, 0)} | ${fmt(rate / baseRate, 3)} | ${fmt(bytes / SAMPLES, 1)} | ${fmt(p50, 2)} | ${fmt(p50 / baseP50, 1)} | ${points} |`;
+};
+const table = rows.flatMap(({ system, outcome }) => {
   const rate = SAMPLES / (outcome.ingestMs / 1000);
-  const p50 = percentile(outcome.query, 50);
-  return `| ${system} | ${fmt(rate, 0)} | ${fmt(rate / baseRate, 3)} | ${fmt(outcome.bytes / SAMPLES, 1)} | ${fmt(p50, 2)} | ${fmt(p50 / baseP50, 1)} | ${outcome.points} |`;
+  const lines = [line(`${system}${outcome.compacted === undefined ? '' : ', head'}`, rate, outcome.bytes, outcome.query, outcome.points)];
+  if (outcome.compacted !== undefined) lines.push(line(`${system}, compacted in ${fmt(outcome.compacted.ms / 1000, 1)} s`, rate, outcome.compacted.bytes, outcome.compacted.query, outcome.points));
+  return lines;
 });
 
-const body = `${SAMPLES.toLocaleString('en-US')} samples of ${SERIES} series one second apart, batches of ${BATCH.toLocaleString('en-US')}, ${WRITERS} concurrent writers over loopback HTTP (each owns a shard of the series and sends it in time order, as Prometheus' remote-write shards do), bodies encoded before the clock starts; then one series over 24 h at a 1-minute step, ${RUNS} runs (Prometheus and VictoriaMetrics: remote write in, \`/api/v1/query_range\` out; this service: JSON push in, \`POST /grafana/query\` with a label matcher out). Bytes per sample: Prometheus' and VictoriaMetrics' data directories after the ingest (Prometheus holds recent samples in its WAL and head chunks until it cuts a 2 h block), this service's metrics partitions (tables and indexes, this run's share). Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
+const body = `${SAMPLES.toLocaleString('en-US')} samples of ${SERIES} series one second apart, batches of ${BATCH.toLocaleString('en-US')}, ${WRITERS} concurrent writers over loopback HTTP (each owns a shard of the series and sends it in time order, as Prometheus' remote-write shards do), bodies encoded before the clock starts; then one series over 24 h at a 1-minute step, ${RUNS} runs (Prometheus and VictoriaMetrics: remote write in, \`/api/v1/query_range\` out; this service: JSON push in, \`POST /grafana/query\` with a label matcher out). Bytes per sample: Prometheus' and VictoriaMetrics' data directories after the ingest (Prometheus holds recent samples in its WAL and head chunks until it cuts a 2 h block), this service's head partitions after the ingest, then its chunk partitions after the compaction job turned the day into one chunk per series (tables, indexes and TOAST, this run's share, plus its series rows); the query is timed on each. Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
 
 | system | ingest samples/s | ingest vs Prometheus | bytes/sample | query p50 ms | query vs Prometheus | points answered |
 |---|---|---|---|---|---|---|
