@@ -85,10 +85,15 @@ export async function querySeries(tx: Tx, tenantId: string, query: SeriesQuery, 
   const table = raw ? 'metric_samples_in($3, $4)' : 'metric_rollups';
   conditions.push(...(await matcherConditions(tx, query.matchers, params, { table, conditions })));
   params.push(choice.bucketMs);
-  const bucket = `floor(extract(epoch FROM ${raw ? '"timestamp"' : 'bucket_start'}) * 1000 / $${params.length}) * $${params.length}`;
-  const sql = `SELECT series_key, service_name, ${bucket} AS bucket, ${raw ? RAW_AGGREGATE[query.aggregation] : ROLLUP_AGGREGATE[query.aggregation]} AS value
-               FROM ${table} WHERE ${conditions.join(' AND ')}
-               GROUP BY series_key, service_name, bucket ORDER BY series_key, bucket`;
+  // date_bin works on the timestamp's integer microseconds; the epoch in ms is computed per bucket,
+  // not per sample (extract() is numeric arithmetic). Grouping by the bucket first makes the sort
+  // compare integers and reach the series key only on ties.
+  const bucket = `date_bin(make_interval(secs => $${params.length}::float8 / 1000), ${raw ? '"timestamp"' : 'bucket_start'}, timestamptz 'epoch')`;
+  const sql = `SELECT series_key, service_name, extract(epoch FROM bucket) * 1000 AS bucket, value
+               FROM (SELECT ${bucket} AS bucket, series_key, service_name, ${raw ? RAW_AGGREGATE[query.aggregation] : ROLLUP_AGGREGATE[query.aggregation]} AS value
+                     FROM ${table} WHERE ${conditions.join(' AND ')}
+                     GROUP BY 1, series_key, service_name) AS buckets
+               ORDER BY series_key, bucket`;
   const result = await tx.query<{ series_key: string; service_name: string; bucket: number; value: number }>(sql, params);
   const series = new Map<string, Series>();
   for (const row of result.rows) {

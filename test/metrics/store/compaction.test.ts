@@ -113,7 +113,8 @@ describe('compaction of closed days into chunks', () => {
     // The smallest subnormal and the largest doubles survive the chunk exactly.
     expect(latencyAfter.map((row) => row.value)).toContain(5e-324);
     expect(await grafana(tenant, 'orders_total', from, end)).toEqual(before.chart);
-    // A window inside the chunk reads only what it covers.
+    // A window inside a chunk reads exactly what it covers, both ends included.
+    expect((await readAll(tenant, 'latency_ms', from + 7_001, from + 61_999)).map((row) => row.value)).toEqual([0, 7, 1e300, 0.1, -3]);
     expect(await readAll(tenant, 'orders_total', from + 10 * MINUTE, from + 19 * MINUTE)).toEqual(before.orders.filter((row) => Date.parse(row.timestamp) >= from + 10 * MINUTE && Date.parse(row.timestamp) <= from + 19 * MINUTE));
   });
 

@@ -189,16 +189,35 @@ LANGUAGE sql STABLE AS $$
   FROM metrics_v1 o
   WHERE o."timestamp" >= from_time AND o."timestamp" <= to_time
   UNION ALL
-  SELECT d.id, d.tenant_id, d.metric_name, d.service_name, d.series_key, d.value, d.labels, d."timestamp"
-  FROM (
-    SELECT 4503599627370496 + c.id * 1048576 + v.n - 1 AS id, c.tenant_id, s.metric_name, s.service_name, s.series_key, v.value, s.labels,
-      c.start_time + coalesce(v.offset_ms, (v.n - 1) * c.step_ms) * interval '1 millisecond' AS "timestamp"
-    FROM metric_chunks c JOIN metric_series s ON s.tenant_id = c.tenant_id AND s.id = c.series_id
-    CROSS JOIN LATERAL unnest(c."values", c.offsets_ms) WITH ORDINALITY AS v(value, offset_ms, n)
-    -- A chunk starts and ends within one UTC day.
-    WHERE c.start_time <= to_time AND c.end_time >= from_time AND c.start_time > from_time - interval '1 day'
+  SELECT 4503599627370496 + c.id * 1048576 + d.position - 1, c.tenant_id, s.metric_name, s.service_name, s.series_key, d.value, s.labels, d."timestamp"
+  FROM metric_chunks c JOIN metric_series s ON s.tenant_id = c.tenant_id AND s.id = c.series_id
+  CROSS JOIN LATERAL (
+    -- A regular chunk: only the positions inside the range are decoded (one slice, no filter).
+    SELECT r.first + v.n - 1 AS position, v.value, r.first_time + (v.n - 1) * r.step AS "timestamp"
+    FROM (
+      SELECT p.first, p.last, c.start_time + (p.first - 1) * c.step_ms * interval '1 millisecond' AS first_time, c.step_ms * interval '1 millisecond' AS step
+      FROM (
+        -- Open ranges (+/-infinity) never reach the subtraction: the chunk lies inside them.
+        SELECT CASE WHEN c.step_ms = 0 OR from_time <= c.start_time THEN 1 ELSE ceil(extract(epoch FROM from_time - c.start_time) * 1000 / c.step_ms)::integer + 1 END AS first,
+               CASE WHEN c.step_ms = 0 OR to_time >= c.end_time THEN c.samples ELSE floor(extract(epoch FROM to_time - c.start_time) * 1000 / c.step_ms)::integer + 1 END AS last
+      ) p
+      -- Computed once per chunk, not once per sample.
+      OFFSET 0
+    ) r
+    CROSS JOIN LATERAL unnest(c."values"[r.first:r.last]) WITH ORDINALITY AS v(value, n)
+    WHERE c.step_ms IS NOT NULL
+    UNION ALL
+    SELECT v.n, v.value, c.start_time + v.offset_ms * interval '1 millisecond'
+    FROM unnest(c."values", c.offsets_ms) WITH ORDINALITY AS v(value, offset_ms, n)
+    WHERE c.step_ms IS NULL
+      AND c.start_time + v.offset_ms * interval '1 millisecond' >= from_time
+      AND c.start_time + v.offset_ms * interval '1 millisecond' <= to_time
+    -- A fence: the caller's own conditions on "timestamp" are then tested on the decoded column,
+    -- instead of being pushed into the unnest with the whole position arithmetic expanded in them.
+    OFFSET 0
   ) d
-  WHERE d."timestamp" >= from_time AND d."timestamp" <= to_time
+  -- A chunk starts and ends within one UTC day (the last condition lets the index bound the scan).
+  WHERE c.start_time <= to_time AND c.end_time >= from_time AND c.start_time > from_time - interval '1 day'
 $$;
 GRANT EXECUTE ON FUNCTION metric_samples_in(timestamptz, timestamptz) TO monitoring_app, monitoring_system;
 
