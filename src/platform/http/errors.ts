@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { AppError } from '../../errors.js';
-import { findInputProblem, inputProblemError } from './input-guard.js';
+import { findInputProblem, inputProblemError, MAX_JSON_DEPTH } from './input-guard.js';
 
 const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
@@ -134,7 +134,8 @@ export function installJsonParser(app: FastifyInstance): void {
       done(new AppError('BAD_REQUEST', 'Request body is not valid JSON', { details: { reason: 'malformed_json' } }), undefined);
       return;
     }
-    const problem = findInputProblem(parsed);
+    // Only a \u escape can put a NUL or a lone surrogate into parsed JSON: without one, skip those tests.
+    const problem = findInputProblem(parsed, MAX_JSON_DEPTH, text.includes('\\u'));
     if (problem !== undefined) done(inputProblemError('body', problem), undefined);
     else done(null, parsed);
   });

@@ -25,27 +25,47 @@ export function textProblem(text: string): InputProblemReason | undefined {
 /** Keeps a bad key readable in the error details without echoing the bad characters. */
 const pointerToken = (key: string) => key.replaceAll(NUL, '\\u0000').replace(/[\uD800-\uDFFF]/g, '\uFFFD').replace(/~/g, '~0').replace(/\//g, '~1');
 
+interface Pending {
+  value: unknown;
+  depth: number;
+  parent: Pending | undefined;
+  key: string;
+}
+
+/** The JSON Pointer of a pending value, built only when a problem is reported. */
+function pointerOf(item: Pending | undefined, lastKey?: string): string {
+  const tokens: string[] = lastKey === undefined ? [] : [pointerToken(lastKey)];
+  for (let node = item; node?.parent !== undefined; node = node.parent) tokens.push(pointerToken(node.key));
+  return tokens.length === 0 ? '/' : `/${tokens.reverse().join('/')}`;
+}
+
 /**
  * The first value PostgreSQL cannot store or that no schema should see: a NUL character or a lone
  * UTF-16 surrogate in a string or key, a number JSON overflowed to Infinity, nesting past `maxDepth`.
- * Iterative, so hostile nesting cannot overflow the stack here.
+ * Iterative, so hostile nesting cannot overflow the stack here. `checkText: false` skips the
+ * string tests when the caller knows no string can hold those characters (JSON text without a
+ * `\u` escape: JSON.parse refuses raw control characters, and UTF-8 decoding never yields a
+ * lone surrogate).
  */
-export function findInputProblem(root: unknown, maxDepth = MAX_JSON_DEPTH): InputProblem | undefined {
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: 0 }];
+export function findInputProblem(root: unknown, maxDepth = MAX_JSON_DEPTH, checkText = true): InputProblem | undefined {
+  const stack: Pending[] = [{ value: root, depth: 0, parent: undefined, key: '' }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { value, path, depth } = item;
+    const { value, depth } = item;
     if (typeof value === 'string') {
-      const reason = textProblem(value);
-      if (reason !== undefined) return { path: path || '/', reason };
+      const reason = checkText ? textProblem(value) : undefined;
+      if (reason !== undefined) return { path: pointerOf(item), reason };
     } else if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return { path: path || '/', reason: 'not_finite_number' };
+      if (!Number.isFinite(value)) return { path: pointerOf(item), reason: 'not_finite_number' };
     } else if (typeof value === 'object' && value !== null) {
-      if (depth >= maxDepth) return { path: path || '/', reason: 'too_deep' };
-      const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((element, index) => [String(index), element]) : Object.entries(value);
-      for (const [key, element] of entries) {
-        const keyReason = textProblem(key);
-        if (keyReason !== undefined) return { path: `${path}/${pointerToken(key)}`, reason: keyReason };
-        stack.push({ value: element, path: `${path}/${pointerToken(key)}`, depth: depth + 1 });
+      if (depth >= maxDepth) return { path: pointerOf(item), reason: 'too_deep' };
+      if (Array.isArray(value)) {
+        for (let index = 0; index < value.length; index += 1) stack.push({ value: value[index], depth: depth + 1, parent: item, key: String(index) });
+      } else {
+        for (const [key, element] of Object.entries(value)) {
+          const keyReason = checkText ? textProblem(key) : undefined;
+          if (keyReason !== undefined) return { path: pointerOf(item, key), reason: keyReason };
+          stack.push({ value: element, depth: depth + 1, parent: item, key });
+        }
       }
     }
   }
