@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCleanup } from '../../src/metrics/cleanup.job.js';
+import { runCompaction } from '../../src/metrics/compaction.job.js';
 import { utcDay } from '../../src/metrics/metrics.repository.js';
 import { createTestApp, newTenant, type TestApp } from '../support/app.js';
 import { insertStoredSamples } from '../support/stored-samples.js';
@@ -156,5 +157,23 @@ describe('cleanup', () => {
     expect(t.container.scheduler.jobs()).toContain('cleanup');
     const outcome = await t.container.scheduler.runNow('cleanup');
     expect(outcome.status).toBe('ran');
+  });
+  it('drops the chunk partitions of compacted days once they are past the retention', async () => {
+    const tenant = newTenant();
+    const now = new Date();
+    const old = new Date(now.getTime() - 89 * DAY);
+    await insertRaw(tenant, old, 'compacted_then_expired');
+    const compaction = await runCompaction({ db: t.container.db, logger: t.container.logger, delayMs: 0 }, now);
+    expect(compaction.failed).toBe(0);
+    const chunkPartition = `metric_chunks_${utcDay(old).replaceAll('-', '')}`;
+    const exists = async (name: string) => (await t.container.db.asSystem((tx) => tx.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [name]))).rows[0]?.present === true;
+    expect(await exists(chunkPartition)).toBe(true);
+    expect(await partitionExists(old)).toBe(false);
+    expect(await count("SELECT count(*) AS n FROM metrics WHERE tenant_id = $1 AND metric_name = 'compacted_then_expired'", [tenant])).toBe(1);
+
+    // Three days later the day is 92 days old: its chunks go with their partition.
+    await runCleanup({ db: t.container.db, logger: t.container.logger, config: t.container.config }, new Date(now.getTime() + 3 * DAY));
+    expect(await exists(chunkPartition)).toBe(false);
+    expect(await count("SELECT count(*) AS n FROM metrics WHERE tenant_id = $1 AND metric_name = 'compacted_then_expired'", [tenant])).toBe(0);
   });
 });
