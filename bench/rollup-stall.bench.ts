@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import type { Container } from '../src/container.js';
 import { DEFAULT_UNIT_SAMPLES, runAggregation } from '../src/metrics/aggregation.job.js';
+import { DEFAULT_COMPACTION_UNIT_SAMPLES, runCompaction } from '../src/metrics/compaction.job.js';
 import type { App } from '../src/platform/http/types.js';
 import { percentile, writeSection } from './results.js';
 import { fmt, startApp, tokenFor } from './metrics-support.js';
@@ -114,14 +115,39 @@ async function round(app: App, container: Container, unitSamples: number) {
   return { ingestMs, rollupMs, outcome, liveWaits, sessionWaits };
 }
 
+/**
+ * The compaction job over the bursts' day (asked as if the day had closed, as its job will once it
+ * has) under the same probes: the bursts' 500,000 samples of 100 series, one chunk slice per unit.
+ */
+async function compactionRound(app: App, container: Container, unitSamples: number) {
+  const probeTenant = randomUUID();
+  const live = startProbe(async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/live' });
+    if (response.statusCode !== 200) throw new Error(`/health/live answered ${response.statusCode}`);
+  });
+  const session = startProbe(async () => {
+    await container.db.withTenant(probeTenant, (tx) => tx.query('SELECT 1'));
+  });
+  await sleep(500);
+  const started = performance.now();
+  const outcome = await runCompaction({ db: container.db, logger: container.logger, delayMs: 0, unitSamples }, new Date(Date.now() + 2 * 86_400_000));
+  const runMs = performance.now() - started;
+  const liveWaits = await live.stop();
+  const sessionWaits = await session.stop();
+  if (outcome.failed > 0 || outcome.samples < 2 * SERIES * PER_SERIES) throw new Error(`compaction moved ${outcome.samples} samples, ${outcome.failed} units failed`);
+  return { runMs, units: outcome.units, liveWaits, sessionWaits };
+}
+
 const loadBefore = loadavg()[0] ?? 0;
 // The burst is pushed as fast as the app takes it: the per-tenant push limits would pace it (this measures the rollup).
 const { app, container } = await startApp({ DATA_DIR: 'memory://', LIMIT_SAMPLES_PER_SECOND: '10000000', LIMIT_SAMPLES_BURST: '10000000' });
 const rounds: Array<{ label: string; result: Awaited<ReturnType<typeof round>> }> = [];
+let compaction: Awaited<ReturnType<typeof compactionRound>> | undefined;
 try {
   // The baseline first, so the bounded run works on the larger table.
   rounds.push({ label: 'no bound (one 5m/1h and one 1d transaction)', result: await round(app, container, Number.POSITIVE_INFINITY) });
   rounds.push({ label: `units of ${DEFAULT_UNIT_SAMPLES.toLocaleString('en-US')} samples (default)`, result: await round(app, container, DEFAULT_UNIT_SAMPLES) });
+  compaction = await compactionRound(app, container, DEFAULT_COMPACTION_UNIT_SAMPLES);
 } finally {
   await app.close();
 }
@@ -137,6 +163,10 @@ const lines = [
     ({ label, result }) =>
       `| ${label} | ${fmt(samples / (result.ingestMs / 1000), 0)} | ${ms(result.rollupMs)} | ${result.outcome.units} | ${fmt(percentile(result.liveWaits, 99), 1)} | ${fmt(result.liveWaits.at(-1) ?? 0, 1)} | ${fmt(percentile(result.sessionWaits, 99), 1)} | ${fmt(result.sessionWaits.at(-1) ?? 0, 1)} |`,
   ),
+  '',
+  compaction === undefined
+    ? 'The compaction round did not run.'
+    : `Then the compaction job over the day of both bursts (${(2 * samples).toLocaleString('en-US')} samples of ${2 * SERIES} series; asked as if the day had closed), units of ${DEFAULT_COMPACTION_UNIT_SAMPLES.toLocaleString('en-US')} samples (default), same probes: run ${ms(compaction.runMs)} ms in ${compaction.units} transactions; /health/live p99 ${fmt(percentile(compaction.liveWaits, 99), 1)} ms, longest stall ${fmt(compaction.liveWaits.at(-1) ?? 0, 1)} ms; SELECT 1 p99 ${fmt(percentile(compaction.sessionWaits, 99), 1)} ms, longest stall ${fmt(compaction.sessionWaits.at(-1) ?? 0, 1)} ms.`,
   '',
   BEFORE,
   '',

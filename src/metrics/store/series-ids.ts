@@ -1,5 +1,5 @@
-import type { Tx } from "../../platform/db/index.js";
-import type { Sample } from "../sample.js";
+import type { Tx } from '../../platform/db/index.js';
+import type { Sample } from '../sample.js';
 
 /** Series ids this instance has seen, per tenant and series key; least recently used forgotten first. */
 export class SeriesIdCache {
@@ -46,12 +46,7 @@ export interface ResolvedSeries {
  * bulk (one statement) or read when another writer created them first. The cache is not written
  * here: an id created in a transaction that rolls back must never be used.
  */
-export async function resolveSeriesIds(
-  tx: Tx,
-  tenantId: string,
-  samples: readonly Sample[],
-  cache: SeriesIdCache,
-): Promise<ResolvedSeries> {
+export async function resolveSeriesIds(tx: Tx, tenantId: string, samples: readonly Sample[], cache: SeriesIdCache): Promise<ResolvedSeries> {
   const ids = new Array<number>(samples.length);
   const missing = new Map<string, Sample>();
   samples.forEach((sample, index) => {
@@ -64,27 +59,14 @@ export async function resolveSeriesIds(
   samples.forEach((sample, index) => {
     if (ids[index] !== undefined) return;
     const id = found.get(sample.seriesKey);
-    if (id === undefined)
-      throw new Error(
-        `series ${sample.seriesKey} has no id after it was created`,
-      );
+    if (id === undefined) throw new Error(`series ${sample.seriesKey} has no id after it was created`);
     ids[index] = id;
   });
   return { ids, learned: found };
 }
 
-async function createSeries(
-  tx: Tx,
-  tenantId: string,
-  samples: readonly Sample[],
-): Promise<Map<string, number>> {
-  const params = [
-    tenantId,
-    samples.map((s) => s.seriesKey),
-    samples.map((s) => s.name),
-    samples.map((s) => s.service),
-    samples.map((s) => JSON.stringify(s.labels)),
-  ];
+async function createSeries(tx: Tx, tenantId: string, samples: readonly Sample[]): Promise<Map<string, number>> {
+  const params = [tenantId, samples.map((s) => s.seriesKey), samples.map((s) => s.name), samples.map((s) => s.service), samples.map((s) => JSON.stringify(s.labels))];
   // The SELECT sees the series committed before the statement, the INSERT returns the new ones.
   const result = await tx.query<{ id: string | number; series_key: string }>(
     `WITH input AS (
@@ -100,15 +82,10 @@ async function createSeries(
      SELECT s.id, s.series_key FROM metric_series s JOIN input i ON s.series_key = i.series_key WHERE s.tenant_id = $1::uuid`,
     params,
   );
-  const found = new Map(
-    result.rows.map((row) => [row.series_key, Number(row.id)]),
-  );
+  const found = new Map(result.rows.map((row) => [row.series_key, Number(row.id)]));
   if (found.size < samples.length) {
     // A concurrent writer committed some of them after this statement's snapshot was taken.
-    const late = await tx.query<{ id: string | number; series_key: string }>(
-      "SELECT id, series_key FROM metric_series WHERE tenant_id = $1 AND series_key = ANY($2::text[])",
-      [tenantId, params[1]],
-    );
+    const late = await tx.query<{ id: string | number; series_key: string }>('SELECT id, series_key FROM metric_series WHERE tenant_id = $1 AND series_key = ANY($2::text[])', [tenantId, params[1]]);
     for (const row of late.rows) found.set(row.series_key, Number(row.id));
   }
   return found;

@@ -118,6 +118,19 @@ describe('compaction of closed days into chunks', () => {
     expect(await readAll(tenant, 'orders_total', from + 10 * MINUTE, from + 19 * MINUTE)).toEqual(before.orders.filter((row) => Date.parse(row.timestamp) >= from + 10 * MINUTE && Date.parse(row.timestamp) <= from + 19 * MINUTE));
   });
 
+  it('a series with more samples than a unit is compacted in slices of at most a unit, each its own chunk; answers unchanged', async () => {
+    const tenant = newTenant();
+    const day = dayStart(6);
+    const from = day + 8 * 60 * MINUTE;
+    await push(tenant, Array.from({ length: 50 }, (_, i) => ({ name: 'requests_total', service: 'edge', value: i * 2, timestamp: iso(from + i * MINUTE) })));
+    const before = await readAll(tenant, 'requests_total', day, day + DAY - 1);
+    const outcome = await runCompaction({ db: t.container.db, logger: t.container.logger, delayMs: 0, unitSamples: 20 }, new Date());
+    expect(outcome.failed).toBe(0);
+    expect(await chunksOf(tenant)).toEqual([20, 20, 10].map((samples) => ({ metric_name: 'requests_total', samples, step_ms: MINUTE, offsets: null })));
+    expect(await readAll(tenant, 'requests_total', day, day + DAY - 1)).toEqual(before);
+    expect(before).toHaveLength(50);
+  });
+
   it('a late sample of a compacted day is stored (the partition comes back) and becomes a second chunk', async () => {
     const tenant = newTenant();
     const day = dayStart(4);
