@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../platform/db/index.js';
-import { compactSeries, dayPartitions, dropCompactedPartition, ensureChunkPartition, ensureSeriesOfV1, seriesOfDay, sliceStarts, tenantsOfDay, type DayPartition } from './store/compaction.repository.js';
+import { compactSeries, dayPartitions, dropCompactedPartition, ensureChunkPartition, ensureSeriesOfV1, nextSeries, sliceEnd, tenantsOfDay, type DayPartition } from './store/compaction.repository.js';
 
 const DAY_MS = 86_400_000;
 /**
@@ -37,39 +37,6 @@ export interface CompactionUnit {
 }
 
 /**
- * Cuts a tenant-day's series into units of about `budget` samples. Small series share a unit; a
- * series with more samples than the budget is cut at `cuts` (times where every `budget`-th sample
- * of it starts), each slice its own unit and its own chunk, so no transaction grows with a rate.
- */
-export function unitsOf(series: ReadonlyArray<{ series: string; samples: number }>, budget: number, from: Date, to: Date, cuts: ReadonlyMap<string, readonly Date[]> = new Map()): CompactionUnit[] {
-  const units: CompactionUnit[] = [];
-  let current: string[] = [];
-  let size = 0;
-  const flush = () => {
-    if (current.length > 0) units.push({ series: current, from, to });
-    current = [];
-    size = 0;
-  };
-  for (const entry of series) {
-    const seriesCuts = cuts.get(entry.series);
-    if (entry.samples > budget && seriesCuts !== undefined) {
-      const bounds = [from, ...seriesCuts.filter((cut) => cut > from && cut < to), to];
-      for (let index = 0; index + 1 < bounds.length; index += 1) {
-        const start = bounds[index];
-        const end = bounds[index + 1];
-        if (start !== undefined && end !== undefined) units.push({ series: [entry.series], from: start, to: end });
-      }
-      continue;
-    }
-    if (size + entry.samples > budget) flush();
-    current.push(entry.series);
-    size += entry.samples;
-  }
-  flush();
-  return units;
-}
-
-/**
  * One run of `metric-compaction`: every closed day of the head (and of the table before it) moves
  * into one chunk per series, tenant by tenant, in transactions of a bounded number of samples. A
  * unit that fails rolls back and stays in the head for the next run; the others go on. A day
@@ -100,30 +67,59 @@ async function compactDay(deps: CompactionDeps, partition: DayPartition, budget:
   const from = partition.day;
   const to = new Date(from.getTime() + DAY_MS);
   const day = from.toISOString().slice(0, 10);
+  const compact = async (tenantId: string, unit: CompactionUnit) => {
+    try {
+      const moved = await deps.db.withTenant(tenantId, async (tx) => {
+        await ensureChunkPartition(tx, from);
+        if (partition.source === 'v1') await ensureSeriesOfV1(tx, tenantId, unit.from, unit.to, unit.series);
+        return compactSeries(tx, partition.source, tenantId, unit.from, unit.to, unit.series);
+      });
+      outcome.units += 1;
+      outcome.chunks += moved.chunks;
+      outcome.samples += moved.samples;
+    } catch (error) {
+      outcome.failed += 1;
+      deps.logger.error({ err: error, tenantId, day }, 'compaction unit failed; its samples stay in the head for the next run');
+      deps.onUnitFailure?.({ tenantId, day }, error);
+    }
+    await yieldToRequests();
+  };
   const tenants = await deps.db.asSystem((tx) => tenantsOfDay(tx, partition.source, from, to));
   for (const tenantId of tenants) {
-    const series = await deps.db.withTenant(tenantId, (tx) => seriesOfDay(tx, partition.source, tenantId, from, to));
-    const cuts = new Map<string, Date[]>();
-    for (const entry of series.filter((candidate) => candidate.samples > budget)) {
-      cuts.set(entry.series, await deps.db.withTenant(tenantId, (tx) => sliceStarts(tx, partition.source, tenantId, entry.series, from, to, budget)));
-    }
-    for (const unit of unitsOf(series, budget, from, to, cuts)) {
+    for await (const unit of unitsOfTenantDay(deps, partition, tenantId, from, to, budget)) {
       if (deps.signal?.aborted === true) return;
-      try {
-        const moved = await deps.db.withTenant(tenantId, async (tx) => {
-          await ensureChunkPartition(tx, from);
-          if (partition.source === 'v1') await ensureSeriesOfV1(tx, tenantId, unit.from, unit.to, unit.series);
-          return compactSeries(tx, partition.source, tenantId, unit.from, unit.to, unit.series);
-        });
-        outcome.units += 1;
-        outcome.chunks += moved.chunks;
-        outcome.samples += moved.samples;
-      } catch (error) {
-        outcome.failed += 1;
-        deps.logger.error({ err: error, tenantId, day }, 'compaction unit failed; its samples stay in the head for the next run');
-        deps.onUnitFailure?.({ tenantId, day }, error);
-      }
-      await yieldToRequests();
+      await compact(tenantId, unit);
     }
+  }
+}
+
+/**
+ * A tenant-day's units, planned as they go so that no statement reads more than about a unit:
+ * series in index order, as many whole series as fit in `budget` samples; a series larger than
+ * that alone is cut into slices of `budget` samples, each its own unit and chunk.
+ */
+async function* unitsOfTenantDay(deps: CompactionDeps, partition: DayPartition, tenantId: string, from: Date, to: Date, budget: number): AsyncGenerator<CompactionUnit> {
+  let after: string | undefined;
+  for (;;) {
+    const read = await deps.db.withTenant(tenantId, (tx) => nextSeries(tx, partition.source, tenantId, from, to, after, budget + 1));
+    const last = read.at(-1);
+    if (last === undefined) return;
+    const total = read.reduce((sum, entry) => sum + entry.samples, 0);
+    // With budget + 1 samples read, the last series may go on past what was read.
+    const complete = total > budget ? read.slice(0, -1) : read;
+    if (complete.length > 0) {
+      yield { series: complete.map((entry) => entry.series), from, to };
+      after = complete.at(-1)?.series;
+      if (total <= budget) return;
+      continue;
+    }
+    let start = from;
+    for (;;) {
+      const end = await deps.db.withTenant(tenantId, (tx) => sliceEnd(tx, partition.source, tenantId, last.series, start, to, budget));
+      yield { series: [last.series], from: start, to: end ?? to };
+      if (end === undefined) break;
+      start = end;
+    }
+    after = last.series;
   }
 }

@@ -27,36 +27,57 @@ const TABLE: Record<DaySource, string> = {
   v1: 'metrics_v1',
 };
 
-/** The tenants with samples in [from, to) of a source (system work). */
+/**
+ * The tenants with samples in [from, to) of a source (system work), by a loose index scan: one
+ * index probe per tenant instead of reading the day's rows, which on the embedded database would
+ * hold its only session for as long as the day is large.
+ */
 export async function tenantsOfDay(tx: Tx, source: DaySource, from: Date, to: Date): Promise<string[]> {
-  const result = await tx.query<{ tenant_id: string }>(`SELECT DISTINCT tenant_id FROM ${TABLE[source]} WHERE "timestamp" >= $1 AND "timestamp" < $2`, [from, to]);
+  const table = TABLE[source];
+  const result = await tx.query<{ tenant_id: string }>(
+    `WITH RECURSIVE tenants AS (
+       (SELECT tenant_id FROM ${table} WHERE "timestamp" >= $1 AND "timestamp" < $2 ORDER BY tenant_id LIMIT 1)
+       UNION ALL
+       SELECT (SELECT n.tenant_id FROM ${table} n WHERE n."timestamp" >= $1 AND n."timestamp" < $2 AND n.tenant_id > t.tenant_id ORDER BY n.tenant_id LIMIT 1)
+       FROM tenants t WHERE t.tenant_id IS NOT NULL
+     )
+     SELECT tenant_id FROM tenants WHERE tenant_id IS NOT NULL`,
+    [from, to],
+  );
   return result.rows.map((row) => row.tenant_id);
 }
 
-/** A tenant's series in [from, to) of a source with their sample counts, to cut units. */
-export async function seriesOfDay(tx: Tx, source: DaySource, tenantId: string, from: Date, to: Date): Promise<Array<{ series: string; samples: number }>> {
-  const column = source === 'head' ? 'series_id::text' : 'series_key';
+/**
+ * The next series of a tenant's day after `after` (in series order), counted from at most `limit`
+ * samples read in index order: every series but the last is complete; the last is complete only
+ * when fewer than `limit` samples were read.
+ */
+export async function nextSeries(tx: Tx, source: DaySource, tenantId: string, from: Date, to: Date, after: string | undefined, limit: number): Promise<Array<{ series: string; samples: number }>> {
+  const [column, order, cast] = source === 'head' ? ['series_id', '"timestamp"', '::int8'] : ['series_key', '"timestamp" DESC', ''];
   const result = await tx.query<{ series: string; samples: number }>(
-    `SELECT ${column} AS series, count(*)::int AS samples FROM ${TABLE[source]} WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 GROUP BY 1 ORDER BY 1`,
-    [tenantId, from, to],
+    `SELECT ${column}::text AS series, count(*)::int AS samples FROM (
+       SELECT ${column} FROM ${TABLE[source]}
+       WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND ($4::text IS NULL OR ${column} > $4::text${cast})
+       ORDER BY ${column}, ${order} LIMIT $5
+     ) read GROUP BY ${column} ORDER BY ${column}`,
+    [tenantId, from, to, after ?? null, limit],
   );
   return result.rows;
 }
 
 /**
- * Where a large series' slices start: the time of every `budget`-th sample after the first, so each
- * slice [start, next start) holds about `budget` samples (samples sharing one instant stay together).
+ * Where a slice of a large series that starts at `start` ends: the time of its `budget`+1-th
+ * sample (read in index order), or undefined when fewer remain before `to`.
  */
-export async function sliceStarts(tx: Tx, source: DaySource, tenantId: string, series: string, from: Date, to: Date, budget: number): Promise<Date[]> {
+export async function sliceEnd(tx: Tx, source: DaySource, tenantId: string, series: string, start: Date, to: Date, budget: number): Promise<Date | undefined> {
   const column = source === 'head' ? 'series_id = $4::int8' : 'series_key = $4';
   const result = await tx.query<{ at: Date }>(
-    `SELECT DISTINCT at FROM (
-       SELECT "timestamp" AS at, row_number() OVER (ORDER BY "timestamp") AS n
-       FROM ${TABLE[source]} WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND ${column}
-     ) numbered WHERE n > 1 AND n % $5 = 1 ORDER BY at`,
-    [tenantId, from, to, series, budget],
+    `SELECT "timestamp" AS at FROM ${TABLE[source]} WHERE tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND ${column} ORDER BY "timestamp" OFFSET $5 LIMIT 1`,
+    [tenantId, start, to, series, budget],
   );
-  return result.rows.map((row) => new Date(row.at));
+  const at = result.rows[0]?.at;
+  // Samples sharing the instant at the cut go to the next slice; a cut at the start would not advance.
+  return at === undefined || new Date(at).getTime() <= start.getTime() ? undefined : new Date(at);
 }
 
 /**
