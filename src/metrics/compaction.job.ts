@@ -4,10 +4,10 @@ import { compactSeries, dayPartitions, dropCompactedPartition, ensureChunkPartit
 
 const DAY_MS = 86_400_000;
 /**
- * Samples one compaction transaction moves, as the aggregation job's units: about 150-200 ms of
- * the embedded database, which serves nothing else meanwhile (bench/RESULTS.md, rollup stall).
+ * Samples one compaction transaction moves: about 120 ms of the embedded database on average,
+ * which serves nothing else meanwhile (bench/RESULTS.md, rollup stall: 20,000 held it up to 0.4 s).
  */
-export const DEFAULT_COMPACTION_UNIT_SAMPLES = 20_000;
+export const DEFAULT_COMPACTION_UNIT_SAMPLES = 10_000;
 
 export interface CompactionDeps {
   db: Db;
