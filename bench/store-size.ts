@@ -18,7 +18,7 @@ export async function chunkSizeOf(db: Db, tenant: string): Promise<ChunkSize> {
   const result = await db.asSystem((tx) =>
     tx.query<{ bytes: number; mine: number; total: number; samples: number; chunks: number; regular: number; series_bytes: number; series: number; all_series: number }>(
       `WITH payload AS (
-         SELECT tenant_id, samples, step_ms, pg_column_size("values") + coalesce(pg_column_size(offsets_ms), 0) AS stored FROM metric_chunks
+         SELECT tenant_id, samples, step_ms, pg_column_size("values") + coalesce(pg_column_size(deltas_ms), 0) AS stored FROM metric_chunks
        )
        SELECT (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = 'metric_chunks'::regclass) AS bytes,
          (SELECT coalesce(sum(stored) FILTER (WHERE tenant_id = $1), 0) FROM payload) AS mine,

@@ -109,9 +109,12 @@ export async function computeRollups(tx: Tx, tenantId: string, resolution: { nam
        SELECT k.bucket_start, k.series_id, v.value
        FROM keyed k
        JOIN metric_chunks c ON c.tenant_id = $1 AND c.series_id = k.series_id AND c.start_time < k.bucket_end AND c.end_time >= k.bucket_start
-       CROSS JOIN LATERAL unnest(c."values", c.offsets_ms) WITH ORDINALITY AS v(value, offset_ms, n)
-       WHERE c.start_time + coalesce(v.offset_ms, (v.n - 1) * c.step_ms) * interval '1 millisecond' >= k.bucket_start
-         AND c.start_time + coalesce(v.offset_ms, (v.n - 1) * c.step_ms) * interval '1 millisecond' < k.bucket_end
+       CROSS JOIN LATERAL (
+         SELECT u.value, coalesce(sum(u.delta_ms) OVER (ORDER BY u.n), (u.n - 1) * c.step_ms) AS offset_ms
+         FROM unnest(c."values", c.deltas_ms) WITH ORDINALITY AS u(value, delta_ms, n)
+       ) v
+       WHERE c.start_time + v.offset_ms * interval '1 millisecond' >= k.bucket_start
+         AND c.start_time + v.offset_ms * interval '1 millisecond' < k.bucket_end
      )
      INSERT INTO metric_rollups (tenant_id, resolution, bucket_start, series_key, metric_name, service_name, labels, count, sum, min, max, avg, p95, updated_at)
      SELECT $1, $4, k.bucket_start, k.series_key, k.metric_name, k.service_name, k.labels,

@@ -84,7 +84,7 @@ export async function sliceEnd(tx: Tx, source: DaySource, tenantId: string, seri
  * Moves the samples of the given series in [from, to) from a source into one chunk per series, in
  * one statement: the rows deleted are exactly the rows encoded, so a sample written meanwhile stays
  * where it is for the next run. Values keep their order (time, then arrival); timestamps become a
- * step when the series is regular, else millisecond offsets from the chunk's start.
+ * step when the series is regular, else each sample's milliseconds after the one before.
  */
 export async function compactSeries(tx: Tx, source: DaySource, tenantId: string, from: Date, to: Date, series: readonly string[]): Promise<{ chunks: number; samples: number }> {
   // The old table names its series by key: their ids were created by the migration that renamed it.
@@ -116,14 +116,14 @@ export async function compactSeries(tx: Tx, source: DaySource, tenantId: string,
      grouped AS (
        SELECT series_id, min(start_time) AS start_time, max("timestamp") AS end_time, count(*)::int AS samples,
          min(gap) AS min_gap, max(gap) AS max_gap,
-         array_agg(value ORDER BY n) AS vals, array_agg(offset_ms ORDER BY n) AS offsets
+         array_agg(value ORDER BY n) AS vals, array_agg(coalesce(gap, 0) ORDER BY n) AS deltas
        FROM gaps GROUP BY series_id
      ),
      stored AS (
-       INSERT INTO metric_chunks (tenant_id, series_id, start_time, end_time, samples, step_ms, offsets_ms, "values")
+       INSERT INTO metric_chunks (tenant_id, series_id, start_time, end_time, samples, step_ms, deltas_ms, "values")
        SELECT $1::uuid, series_id, start_time, end_time, samples,
          CASE WHEN samples = 1 THEN 0 WHEN min_gap = max_gap THEN min_gap END,
-         CASE WHEN samples = 1 OR min_gap = max_gap THEN NULL ELSE offsets END,
+         CASE WHEN samples = 1 OR min_gap = max_gap THEN NULL ELSE deltas END,
          vals
        FROM grouped
        RETURNING samples

@@ -2,7 +2,7 @@
 --   metric_series  each series once per tenant (name, service, labels, metadata) with a compact id
 --   metric_head    new samples, narrow (tenant, series id, time, value), partitioned by day, one index
 --   metric_chunks  one row per series and closed day: the values as a double precision array and
---                  the timestamps as a step (regular series) or millisecond offsets; TOAST
+--                  the timestamps as a step (regular series) or millisecond deltas; TOAST
 --                  compresses both, and a query decodes them with unnest, so every reader keeps
 --                  plain SQL on PGlite and PostgreSQL alike
 -- The compaction job moves each closed day of the head (and of the table before this one,
@@ -50,10 +50,11 @@ CREATE TABLE metric_chunks (
   samples integer NOT NULL CHECK (samples > 0),
   -- Regular timestamps: the i-th sample (from 0) is at start_time + i * step_ms.
   step_ms integer,
-  -- Otherwise each sample's milliseconds after start_time (a chunk never spans more than a day).
-  offsets_ms integer[],
+  -- Otherwise each sample's milliseconds after the one before (the first: 0). Deltas of a jittered
+  -- series repeat their high bytes, so TOAST compresses them where absolute offsets would not.
+  deltas_ms integer[],
   "values" double precision[] NOT NULL,
-  CHECK ((step_ms IS NULL) <> (offsets_ms IS NULL))
+  CHECK ((step_ms IS NULL) <> (deltas_ms IS NULL))
 ) PARTITION BY RANGE (start_time);
 CREATE INDEX idx_metric_chunks_series_time ON metric_chunks (tenant_id, series_id, start_time);
 SELECT app_enable_tenant_rls('metric_chunks');
@@ -170,9 +171,13 @@ CREATE VIEW metrics WITH (security_invoker = true) AS
   UNION ALL
   -- A sample decoded from a chunk gets an id of its own: 2^52 + chunk id * 2^20 + its position.
   SELECT 4503599627370496 + c.id * 1048576 + v.n - 1, c.tenant_id, s.metric_name, s.service_name, s.series_key, v.value, s.labels,
-    c.start_time + coalesce(v.offset_ms, (v.n - 1) * c.step_ms) * interval '1 millisecond'
+    c.start_time + v.offset_ms * interval '1 millisecond'
   FROM metric_chunks c JOIN metric_series s ON s.tenant_id = c.tenant_id AND s.id = c.series_id
-  CROSS JOIN LATERAL unnest(c."values", c.offsets_ms) WITH ORDINALITY AS v(value, offset_ms, n);
+  CROSS JOIN LATERAL (
+    -- Offsets are the running sum of the deltas, or the position times the step.
+    SELECT u.n, u.value, coalesce(sum(u.delta_ms) OVER (ORDER BY u.n), (u.n - 1) * c.step_ms) AS offset_ms
+    FROM unnest(c."values", c.deltas_ms) WITH ORDINALITY AS u(value, delta_ms, n)
+  ) v;
 GRANT SELECT ON metrics TO monitoring_app, monitoring_system;
 
 -- The samples with from_time <= timestamp <= to_time. An SQL function the planner inlines: the
@@ -208,7 +213,10 @@ LANGUAGE sql STABLE AS $$
     WHERE c.step_ms IS NOT NULL
     UNION ALL
     SELECT v.n, v.value, c.start_time + v.offset_ms * interval '1 millisecond'
-    FROM unnest(c."values", c.offsets_ms) WITH ORDINALITY AS v(value, offset_ms, n)
+    FROM (
+      SELECT u.n, u.value, sum(u.delta_ms) OVER (ORDER BY u.n) AS offset_ms
+      FROM unnest(c."values", c.deltas_ms) WITH ORDINALITY AS u(value, delta_ms, n)
+    ) v
     WHERE c.step_ms IS NULL
       AND c.start_time + v.offset_ms * interval '1 millisecond' >= from_time
       AND c.start_time + v.offset_ms * interval '1 millisecond' <= to_time
