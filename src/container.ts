@@ -233,7 +233,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     // Only the platform tenant's samples and sales reach /metrics, capped in series.
     const catalogueFeed = createCatalogueFeed(catalogue, { platformTenantId: config.SYSTEM_TENANT_ID, maxSeries: config.CATALOGUE_MAX_SERIES, registry });
     ingest.onCommitted('catalogue', catalogueFeed.onCommitted);
-    registerMetricsJobs({ config, db, clock, logger, scheduler });
+    registerMetricsJobs({ config, db, clock, logger, scheduler, registry });
     const selfCollectors = registerSelfCollectors({ config, db, ingest, clock, scheduler, logger });
     queryObservers.push(selfCollectors.database.observeQuery);
     // clients and business collector: signed platform service clients, their latency on

@@ -26,6 +26,8 @@ export interface CompactionOutcome {
   chunks: number;
   samples: number;
   droppedPartitions: number;
+  /** Closed days still in the head (or the old table) after the run: compaction's lag. */
+  closedDaysLeft: number;
 }
 
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -50,6 +52,7 @@ export async function runCompaction(deps: CompactionDeps, now: Date): Promise<Co
     chunks: 0,
     samples: 0,
     droppedPartitions: 0,
+    closedDaysLeft: 0,
   };
   const budget = deps.unitSamples ?? DEFAULT_COMPACTION_UNIT_SAMPLES;
   const closed = (await deps.db.asSystem(dayPartitions)).filter((partition) => partition.day.getTime() + DAY_MS + deps.delayMs <= now.getTime());
@@ -59,7 +62,10 @@ export async function runCompaction(deps: CompactionDeps, now: Date): Promise<Co
     const failedBefore = outcome.failed;
     await compactDay(deps, partition, budget, outcome);
     if (outcome.failed === failedBefore && (await deps.db.asSystem((tx) => dropCompactedPartition(tx, partition.partitionName)))) outcome.droppedPartitions += 1;
+    else outcome.closedDaysLeft += 1;
   }
+  // Days an abort left unvisited are still waiting too.
+  outcome.closedDaysLeft += closed.length - outcome.days;
   return outcome;
 }
 

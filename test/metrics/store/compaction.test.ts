@@ -190,13 +190,28 @@ describe('compaction of closed days into chunks', () => {
     expect((await readAll(failing, 'cpu_pct', day, day + DAY - 1)).map((row) => row.value)).toEqual([50]);
   });
 
-  it('leaves today and a day closed less than the delay ago in the head; runs as the metric-compaction job', async () => {
+  it('leaves today and a day closed less than the delay ago in the head; runs as the metric-compaction job, counted on /metrics', async () => {
     const tenant = newTenant();
     const today = dayStart(0);
     await push(tenant, [{ name: 'in_head', service: 'api', value: 1, timestamp: iso(Date.now() - MINUTE) }]);
+    // A closed day whose compaction fails: the job reports it, and /metrics shows the day waiting.
+    const failing = newTenant();
+    await push(failing, [{ name: 'stuck', service: 'api', value: 1, timestamp: iso(dayStart(8) + MINUTE) }]);
+    undo.push(failTenant(t.container.db, failing, (sql) => sql.includes('INSERT INTO metric_chunks')));
     expect(t.container.scheduler.jobs()).toContain('metric-compaction');
     const outcome = await t.container.scheduler.runNow('metric-compaction');
     expect(outcome.status).toBe('ran');
+    expect(outcome.unitFailures).toBe(1);
+    const scrape = async () => (await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).body;
+    expect(await scrape()).toMatch(/^monitoring_metric_head_closed_partitions 1$/m);
+
+    undo.pop()?.();
+    expect((await t.container.scheduler.runManually('metric-compaction')).status).toBe('ran');
+    const body = await scrape();
+    expect(body).toMatch(/^monitoring_metric_head_closed_partitions 0$/m);
+    expect(Number(/^monitoring_metric_compaction_samples_total (\d+)$/m.exec(body)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^monitoring_metric_compaction_chunks_total (\d+)$/m.exec(body)?.[1])).toBeGreaterThanOrEqual(1);
+
     // Yesterday closed less than a day ago: with a delay of a day it stays in the head.
     const yesterdayOnly = await runCompaction({ db: t.container.db, logger: t.container.logger, delayMs: DAY }, new Date());
     expect(yesterdayOnly.days).toBe(0);
