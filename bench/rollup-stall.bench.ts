@@ -50,6 +50,18 @@ function startProbe(probe: () => Promise<void>) {
   };
 }
 
+/** The two probes: GET /health/live (the event loop) and a one-row query of `tenant` (the database session). */
+function startProbes(app: App, container: Container, tenant: string) {
+  const live = startProbe(async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/live' });
+    if (response.statusCode !== 200) throw new Error(`/health/live answered ${response.statusCode}`);
+  });
+  const session = startProbe(async () => {
+    await container.db.withTenant(tenant, (tx) => tx.query('SELECT 1'));
+  });
+  return { live, session };
+}
+
 function makeBatches(windowStart: number) {
   const total = SERIES * PER_SERIES;
   const step = (FIVE_MINUTES - 1_000) / total;
@@ -88,13 +100,7 @@ async function round(app: App, container: Container, unitSamples: number) {
   const tenant = randomUUID();
   const ingestMs = await ingestBurst(app, tenant);
   await sleep(2_000); // let commit listeners (anomaly scoring, catalogue) settle before measuring
-  const live = startProbe(async () => {
-    const response = await app.inject({ method: 'GET', url: '/health/live' });
-    if (response.statusCode !== 200) throw new Error(`/health/live answered ${response.statusCode}`);
-  });
-  const session = startProbe(async () => {
-    await container.db.withTenant(tenant, (tx) => tx.query('SELECT 1'));
-  });
+  const { live, session } = startProbes(app, container, tenant);
   await sleep(500);
   const started = performance.now();
   const outcome = await runAggregation({ db: container.db, logger: container.logger, maxMarks: container.config.ROLLUP_MAX_MARKS_PER_RUN, unitSamples }, new Date());
@@ -120,14 +126,7 @@ async function round(app: App, container: Container, unitSamples: number) {
  * has) under the same probes: the bursts' 500,000 samples of 100 series, one chunk slice per unit.
  */
 async function compactionRound(app: App, container: Container, unitSamples: number) {
-  const probeTenant = randomUUID();
-  const live = startProbe(async () => {
-    const response = await app.inject({ method: 'GET', url: '/health/live' });
-    if (response.statusCode !== 200) throw new Error(`/health/live answered ${response.statusCode}`);
-  });
-  const session = startProbe(async () => {
-    await container.db.withTenant(probeTenant, (tx) => tx.query('SELECT 1'));
-  });
+  const { live, session } = startProbes(app, container, randomUUID());
   await sleep(500);
   const started = performance.now();
   const outcome = await runCompaction({ db: container.db, logger: container.logger, delayMs: 0, unitSamples }, new Date(Date.now() + 2 * 86_400_000));

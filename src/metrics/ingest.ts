@@ -15,6 +15,8 @@ import { seriesKeyOf, type Sample, type SampleInput } from './sample.js';
 import { resolveSeriesIds, SeriesIdCache } from './store/series-ids.js';
 
 const DAY_MS = 86_400_000;
+/** Series ids kept in memory per instance (least recently used forgotten first): ~100 bytes each. */
+const SERIES_ID_CACHE_SIZE = 100_000;
 
 /** Samples per metrics-stream message (`{"tenant_id","metrics":[...]}`), well under Kafka's 1 MB default. */
 const BUS_CHUNK = 500;
@@ -89,8 +91,6 @@ export interface IngestOptions {
   dispatchMaxSamples?: number;
   /** Where the dispatch counters are registered (the /metrics registry). */
   registry?: Registry;
-  /** Series ids kept in memory per instance (least recently used forgotten first). */
-  seriesCacheSize?: number;
 }
 
 /** The metrics-stream messages of a batch: one per chunk, keyed by tenant, each with an idempotency key. */
@@ -127,7 +127,7 @@ export function createIngest(options: IngestOptions): Ingest {
     (batch) => batch.source !== 'bus',
   );
   const knownDays = new Set<string>();
-  const seriesIdCache = new SeriesIdCache(options.seriesCacheSize ?? 100_000);
+  const seriesIdCache = new SeriesIdCache(SERIES_ID_CACHE_SIZE);
   const maxFutureMs = options.maxFutureMs ?? 10 * 60_000;
 
   const validate = (inputs: readonly SampleInput[], now: Date): Sample[] => {

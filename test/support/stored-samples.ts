@@ -1,5 +1,7 @@
+import { ensurePartitions, insertSamples, utcDay } from '../../src/metrics/metrics.repository.js';
+import { seriesKeyOf, type Sample } from '../../src/metrics/sample.js';
+import { resolveSeriesIds, SeriesIdCache } from '../../src/metrics/store/series-ids.js';
 import type { Tx } from '../../src/platform/db/index.js';
-import { seriesKeyOf } from '../../src/metrics/sample.js';
 
 export interface RawSample {
   name: string;
@@ -10,32 +12,16 @@ export interface RawSample {
 }
 
 /**
- * Writes samples straight into the store (series + head), as another instance would, without the
- * ingest path's scoring, marks or publication. Runs as the transaction's role, so RLS applies.
+ * Writes samples with the store's own statements (partitions, series ids, head and rollup marks)
+ * but none of the ingest path's validation, scoring or publication, as another instance would have
+ * stored them. Runs as the transaction's role, so RLS applies.
  */
-export async function insertStoredSamples(tx: Tx, tenantId: string, samples: readonly RawSample[]): Promise<void> {
-  if (samples.length === 0) return;
-  const days = [...new Set(samples.map((sample) => sample.at.toISOString().slice(0, 10)))].sort();
-  await tx.query("SELECT ensure_day_partitions('metric_head', $1::date, $2::date)", [days[0], days[days.length - 1]]);
-  await tx.query(
-    `WITH input AS (
-       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::float8[], $7::timestamptz[]) AS i(series_key, metric_name, service_name, labels, value, at)
-     ), series AS (
-       INSERT INTO metric_series (tenant_id, series_key, metric_name, service_name, labels)
-       SELECT DISTINCT ON (series_key) $1::uuid, series_key, metric_name, service_name, labels FROM input
-       ON CONFLICT (tenant_id, series_key) DO UPDATE SET series_key = EXCLUDED.series_key
-       RETURNING id, series_key
-     )
-     INSERT INTO metric_head (tenant_id, series_id, "timestamp", value)
-     SELECT $1::uuid, s.id, i.at, i.value FROM input i JOIN series s USING (series_key)`,
-    [
-      tenantId,
-      samples.map((sample) => seriesKeyOf(sample.name, sample.service, sample.labels ?? {})),
-      samples.map((sample) => sample.name),
-      samples.map((sample) => sample.service),
-      samples.map((sample) => JSON.stringify(sample.labels ?? {})),
-      samples.map((sample) => sample.value),
-      samples.map((sample) => sample.at.toISOString()),
-    ],
-  );
+export async function insertStoredSamples(tx: Tx, tenantId: string, raw: readonly RawSample[]): Promise<void> {
+  const samples: Sample[] = raw.map((sample) => {
+    const labels = sample.labels ?? {};
+    return { name: sample.name, service: sample.service, value: sample.value, labels, timestamp: sample.at, seriesKey: seriesKeyOf(sample.name, sample.service, labels) };
+  });
+  await ensurePartitions(tx, [...new Set(samples.map((sample) => utcDay(sample.timestamp)))]);
+  const series = await resolveSeriesIds(tx, tenantId, samples, new SeriesIdCache(0));
+  await insertSamples(tx, tenantId, samples, series.ids);
 }

@@ -28,10 +28,6 @@ export class SeriesIdCache {
       this.ids.delete(oldest.value);
     }
   }
-
-  get size(): number {
-    return this.ids.size;
-  }
 }
 
 export interface ResolvedSeries {

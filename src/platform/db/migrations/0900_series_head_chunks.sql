@@ -7,8 +7,9 @@
 --                  plain SQL on PGlite and PostgreSQL alike
 -- The compaction job moves each closed day of the head (and of the table before this one,
 -- renamed metrics_v1) into chunks, tenant by tenant, and drops the emptied partition.
--- `metrics` becomes a read-only view over the three, for ad-hoc SQL; readers that know their
--- time range call metric_samples_in(from, to), which prunes partitions and chunks.
+-- `metrics` becomes a read-only view over the three (metric_samples_in over an open range), for
+-- ad-hoc SQL; readers that know their time range call metric_samples_in(from, to), which prunes
+-- partitions and chunks.
 
 CREATE TABLE metric_series (
   tenant_id uuid NOT NULL,
@@ -161,24 +162,6 @@ END $$;
 REVOKE ALL ON FUNCTION cleanup_old_metrics(integer, integer, timestamptz) FROM PUBLIC, monitoring_app;
 GRANT EXECUTE ON FUNCTION cleanup_old_metrics(integer, integer, timestamptz) TO monitoring_system;
 
--- Every stored sample, whichever part holds it. Runs as the caller (RLS applies to each part).
-CREATE VIEW metrics WITH (security_invoker = true) AS
-  SELECT h.id, h.tenant_id, s.metric_name, s.service_name, s.series_key, h.value, s.labels, h."timestamp"
-  FROM metric_head h JOIN metric_series s ON s.tenant_id = h.tenant_id AND s.id = h.series_id
-  UNION ALL
-  SELECT o.id, o.tenant_id, o.metric_name, o.service_name, o.series_key, o.value, o.labels, o."timestamp"
-  FROM metrics_v1 o
-  UNION ALL
-  -- A sample decoded from a chunk gets an id of its own: 2^52 + chunk id * 2^20 + its position.
-  SELECT 4503599627370496 + c.id * 1048576 + v.n - 1, c.tenant_id, s.metric_name, s.service_name, s.series_key, v.value, s.labels,
-    c.start_time + v.offset_ms * interval '1 millisecond'
-  FROM metric_chunks c JOIN metric_series s ON s.tenant_id = c.tenant_id AND s.id = c.series_id
-  CROSS JOIN LATERAL (
-    -- Offsets are the running sum of the deltas, or the position times the step.
-    SELECT u.n, u.value, coalesce(sum(u.delta_ms) OVER (ORDER BY u.n), (u.n - 1) * c.step_ms) AS offset_ms
-    FROM unnest(c."values", c.deltas_ms) WITH ORDINALITY AS u(value, delta_ms, n)
-  ) v;
-GRANT SELECT ON metrics TO monitoring_app, monitoring_system;
 
 -- The samples with from_time <= timestamp <= to_time. An SQL function the planner inlines: the
 -- caller's conditions on tenant, name, service, series and labels reach every part, and only the
@@ -228,6 +211,12 @@ LANGUAGE sql STABLE AS $$
   WHERE c.start_time <= to_time AND c.end_time >= from_time AND c.start_time > from_time - interval '1 day'
 $$;
 GRANT EXECUTE ON FUNCTION metric_samples_in(timestamptz, timestamptz) TO monitoring_app, monitoring_system;
+
+-- Every stored sample, whichever part holds it, for ad-hoc SQL: the function over an open range.
+-- Runs as the caller (RLS applies to each part).
+CREATE VIEW metrics WITH (security_invoker = true) AS
+  SELECT * FROM metric_samples_in('-infinity', 'infinity');
+GRANT SELECT ON metrics TO monitoring_app, monitoring_system;
 
 -- Series of the samples already stored, so names and labels are answered from the series table.
 INSERT INTO metric_series (tenant_id, series_key, metric_name, service_name, labels)
