@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { runCompaction } from '../src/metrics/compaction.job.js';
 import { encodeWriteRequest } from '../src/metrics/remote-write/codec.js';
-import type { Db } from '../src/platform/db/index.js';
 import { startPrometheus, startVictoriaMetrics, type PeerProcess } from '../test/support/peer-process.js';
 import { fmt, startApp, targets, tokenFor } from './metrics-support.js';
-import { chunkSizeOf } from './store-size.js';
+import { chunkSizeOf, headBytesOf } from './store-size.js';
 import { percentile, writeSection } from './results.js';
 
 /**
@@ -45,28 +44,6 @@ interface Outcome {
   points: number;
   /** This service after the compaction job turned the day into chunks. */
   compacted?: { bytes: number; query: number[]; ms: number };
-}
-
-/**
- * This tenant's share of the head's partitions (tables, indexes; head rows are all the same
- * width, so shared out by row count) plus its series rows: a shared bench database keeps earlier
- * runs' samples.
- */
-async function headBytesOf(db: Db, tenant: string): Promise<number> {
-  const result = await db.asSystem((tx) =>
-    tx.query<{ bytes: number; mine: number; total: number; series: number; all_series: number; series_bytes: number }>(
-      `SELECT (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = 'metric_head'::regclass) AS bytes,
-         (SELECT count(*) FILTER (WHERE tenant_id = $1) FROM metric_head) AS mine,
-         (SELECT count(*) FROM metric_head) AS total,
-         (SELECT count(*) FILTER (WHERE tenant_id = $1) FROM metric_series) AS series,
-         (SELECT count(*) FROM metric_series) AS all_series,
-         pg_total_relation_size('metric_series') AS series_bytes`,
-      [tenant],
-    ),
-  );
-  const row = result.rows[0];
-  if (row === undefined) return 0;
-  return (Number(row.bytes) * Number(row.mine)) / Math.max(1, Number(row.total)) + (Number(row.series_bytes) * Number(row.series)) / Math.max(1, Number(row.all_series));
 }
 
 /**

@@ -38,3 +38,25 @@ export async function chunkSizeOf(db: Db, tenant: string): Promise<ChunkSize> {
   const seriesShare = (Number(row.series_bytes) * Number(row.series)) / Math.max(1, Number(row.all_series));
   return { bytes: share + seriesShare, samples: Number(row.samples), chunks: Number(row.chunks), regular: Number(row.regular) };
 }
+
+/**
+ * This tenant's share of the head's partitions (tables, indexes; head rows are all the same
+ * width, so shared out by row count) plus its series rows: a shared bench database keeps earlier
+ * runs' samples.
+ */
+export async function headBytesOf(db: Db, tenant: string): Promise<number> {
+  const result = await db.asSystem((tx) =>
+    tx.query<{ bytes: number; mine: number; total: number; series: number; all_series: number; series_bytes: number }>(
+      `SELECT (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = 'metric_head'::regclass) AS bytes,
+         (SELECT count(*) FILTER (WHERE tenant_id = $1) FROM metric_head) AS mine,
+         (SELECT count(*) FROM metric_head) AS total,
+         (SELECT count(*) FILTER (WHERE tenant_id = $1) FROM metric_series) AS series,
+         (SELECT count(*) FROM metric_series) AS all_series,
+         pg_total_relation_size('metric_series') AS series_bytes`,
+      [tenant],
+    ),
+  );
+  const row = result.rows[0];
+  if (row === undefined) return 0;
+  return (Number(row.bytes) * Number(row.mine)) / Math.max(1, Number(row.total)) + (Number(row.series_bytes) * Number(row.series)) / Math.max(1, Number(row.all_series));
+}
