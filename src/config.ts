@@ -59,6 +59,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: optionalUrl('PostgreSQL connection string of the runtime login role (neither superuser nor owner: monitoring_runtime); unset = embedded PGlite'),
   MIGRATION_DATABASE_URL: optionalUrl('PostgreSQL connection string of the schema owner, used only to migrate; unset = DATABASE_URL'),
   DATABASE_POOL_MAX: int('PostgreSQL pool size', 10, 1, 1000),
+  DATABASE_POOL_MAX_PER_TENANT: int('most pooled PostgreSQL connections one tenant (or the cross-tenant jobs together) holds at once; the others take turns', 3, 1, 1000),
   DATABASE_CONNECT_TIMEOUT_MS: int('longest wait for a PostgreSQL connection before answering 503', 5_000, 100),
   DATABASE_STATEMENT_TIMEOUT_MS: int('longest PostgreSQL statement (statement_timeout); the client gives up 5 s later', 60_000, 100),
   REDIS_URL: optionalUrl('Redis connection string; unset = in-memory cache'),

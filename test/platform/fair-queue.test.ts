@@ -38,3 +38,51 @@ describe('the fair transaction queue', () => {
     await expect(queue.run('a', async () => 'again')).resolves.toBe('again');
   });
 });
+
+describe('the fair transaction queue with a pool', () => {
+  const gate = () => {
+    let open: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { opened, open };
+  };
+
+  it('holds one tenant to its share of the connections and hands the next free one to a tenant that waits', async () => {
+    const queue = createFairQueue({ capacity: 4, perKey: 2 });
+    const running = new Map<string, number>();
+    const most = new Map<string, number>();
+    const started: string[] = [];
+    const release = gate();
+    const task = (key: string, name: string) => async () => {
+      running.set(key, (running.get(key) ?? 0) + 1);
+      most.set(key, Math.max(most.get(key) ?? 0, running.get(key) ?? 0));
+      started.push(name);
+      await release.opened;
+      running.set(key, (running.get(key) ?? 1) - 1);
+      return name;
+    };
+    const burst = Array.from({ length: 8 }, (_, index) => queue.run('a', task('a', `a${index}`)));
+    const other = queue.run('b', task('b', 'b0'));
+    await Promise.resolve();
+    // a holds its two connections; b starts at once on a third although eight of a's arrived first.
+    expect(started).toEqual(['a0', 'a1', 'b0']);
+    expect(queue.waiting()).toBe(6);
+    release.open();
+    await Promise.all([...burst, other]);
+    expect(most.get('a')).toBe(2);
+    expect(queue.waiting()).toBe(0);
+  });
+
+  it('gives up on a turn that does not come within the wait limit, and forgets the waiter', async () => {
+    const queue = createFairQueue({ capacity: 1, perKey: 1, maxWaitMs: 20, onTimeout: () => new Error('no connection in time') });
+    const release = gate();
+    const holder = queue.run('a', () => release.opened.then(() => 'held'));
+    const late = queue.run('b', async () => 'never');
+    await expect(late).rejects.toThrow('no connection in time');
+    expect(queue.waiting()).toBe(0);
+    release.open();
+    await expect(holder).resolves.toBe('held');
+    await expect(queue.run('b', async () => 'after')).resolves.toBe('after');
+  });
+});

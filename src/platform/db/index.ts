@@ -16,13 +16,14 @@ export interface MigratableDb extends Db {
 
 /** Picks the adapter: PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR. */
 export async function createDb(
-  config: Pick<Config, 'DATABASE_URL' | 'MIGRATION_DATABASE_URL' | 'DATA_DIR' | 'DATABASE_POOL_MAX' | 'DATABASE_CONNECT_TIMEOUT_MS' | 'DATABASE_STATEMENT_TIMEOUT_MS'>,
+  config: Pick<Config, 'DATABASE_URL' | 'MIGRATION_DATABASE_URL' | 'DATA_DIR' | 'DATABASE_POOL_MAX' | 'DATABASE_POOL_MAX_PER_TENANT' | 'DATABASE_CONNECT_TIMEOUT_MS' | 'DATABASE_STATEMENT_TIMEOUT_MS'>,
   observer?: QueryObserver,
   onConnectionError?: (error: Error) => void,
 ): Promise<MigratableDb> {
   if (config.DATABASE_URL !== undefined) {
     return createPostgresDb(config.DATABASE_URL, {
       poolMax: config.DATABASE_POOL_MAX,
+      poolMaxPerTenant: config.DATABASE_POOL_MAX_PER_TENANT,
       connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
       migrationUrl: config.MIGRATION_DATABASE_URL,

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
-import { createFairQueue } from './fair-queue.js';
+import { createFairQueue, SYSTEM_TURN } from './fair-queue.js';
 import { migrate, type OwnerSession } from './migrate.js';
 import { observe, scopeStatements, type Db, type QueryObserver, type QueryResult, type Row, type Tx } from './db.js';
 
@@ -23,9 +23,6 @@ export interface PgliteDb extends Db {
  * database runs initdb.
  */
 export const PGLITE_SEED_FILE = fileURLToPath(new URL('./pglite-seed.tar.gz', import.meta.url));
-
-/** The turn key of cross-tenant work (not a UUID, so never a tenant's). */
-const SYSTEM_TURN = 'system';
 
 const PARSERS = { [types.INT8]: (value: string) => Number(value), [types.NUMERIC]: (value: string) => Number(value) };
 

@@ -2,6 +2,8 @@ import pg from 'pg';
 import { observe, scopeStatements, type Db, type QueryObserver, type QueryResult, type Row, type Tx } from './db.js';
 import { asDatabaseError, isConnectionError } from './connection-errors.js';
 import { migrate, type OwnerSession } from './migrate.js';
+import { createFairQueue, SYSTEM_TURN } from './fair-queue.js';
+import { DependencyUnavailableError } from '../../errors.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -26,6 +28,8 @@ export interface PostgresDb extends Db {
 
 export interface PostgresOptions {
   poolMax: number;
+  /** Most connections one tenant (or the cross-tenant jobs together) holds at once. */
+  poolMaxPerTenant: number;
   /** Longest wait for a connection from the pool or the server. */
   connectTimeoutMs: number;
   /** Server-side limit of one statement; the client gives up a little later (a frozen server never answers). */
@@ -71,7 +75,17 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
     }
   };
 
-  const run = async <T>(tenantId: string | null, work: (tx: Tx) => Promise<T>): Promise<T> => {
+  // Transactions take turns by tenant and one tenant holds at most poolMaxPerTenant connections:
+  // a tenant's burst held every pooled connection (and the server's cores) while the others waited.
+  const turns = createFairQueue({
+    capacity: options.poolMax,
+    perKey: options.poolMaxPerTenant,
+    maxWaitMs: options.connectTimeoutMs,
+    onTimeout: () => new DependencyUnavailableError('database', new Error(`no database connection within ${options.connectTimeoutMs} ms`)),
+  });
+  const run = <T>(tenantId: string | null, work: (tx: Tx) => Promise<T>): Promise<T> => turns.run(tenantId ?? SYSTEM_TURN, () => transaction(tenantId, work));
+
+  const transaction = async <T>(tenantId: string | null, work: (tx: Tx) => Promise<T>): Promise<T> => {
     const scope = scopeStatements(tenantId);
     const client = await connect();
     let broken = false;
@@ -110,7 +124,7 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
         throw asDatabaseError(error);
       });
     },
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount + turns.waiting() }),
     async migrate() {
       // The owner's own connection (MIGRATION_DATABASE_URL), never the runtime pool's role.
       // One migrator at a time across instances: a session-level advisory lock.
