@@ -1,5 +1,5 @@
 import type { Tx } from '../platform/db/index.js';
-import { finiteMean, finiteSum } from '../platform/db/finite-aggregates.js';
+import { finiteMean, finiteSum, SQL_SCALE_DOWN } from '../platform/db/finite-aggregates.js';
 import type { Matcher } from '../platform/matchers/index.js';
 import { matcherConditions } from './label-matchers.js';
 import { ROLLUP_RESOLUTIONS, type RollupResolution } from './rollups.repository.js';
@@ -34,8 +34,8 @@ export interface SeriesResult {
 }
 
 // Sums and means never raise on finite samples: a sum past the double range is +/-Infinity
-// (finite-aggregates.ts). Over rollups, a bucket's exact total is its finite avg times its count.
-const ROLLUP_TOTAL = { value: 'sum', exact: 'avg::numeric * count' };
+// (finite-aggregates.ts). Over rollups, a bucket's total is its finite avg times its count (its sum may be Infinity).
+const ROLLUP_TOTAL = { value: 'sum', scaled: `avg * ${SQL_SCALE_DOWN} * count` };
 const RAW_AGGREGATE: Record<Aggregation, string> = { avg: finiteMean({ value: 'value' }, 'count(value)'), sum: finiteSum({ value: 'value' }), min: 'min(value)', max: 'max(value)', count: 'count(*)' };
 const ROLLUP_AGGREGATE: Record<Aggregation, string> = { avg: finiteMean(ROLLUP_TOTAL, 'sum(count)'), sum: finiteSum(ROLLUP_TOTAL), min: 'min(min)', max: 'max(max)', count: 'sum(count)' };
 
