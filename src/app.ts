@@ -79,6 +79,7 @@ export async function buildApp(container: Container): Promise<App> {
     concurrentPerTenant: container.config.LIMIT_CONCURRENT_REQUESTS_PER_TENANT,
     queuedPerTenant: container.config.LIMIT_QUEUED_REQUESTS_PER_TENANT,
     scrapeAllowedIps: container.config.PROMETHEUS_ALLOWED_IPS,
+    bearerTenant: (request) => container.auth.bearerTenant(request),
   });
   await installOpenApi(app, container.version);
   // Before any route: times every request of every route (http_request_duration_ms, HTTP collector).

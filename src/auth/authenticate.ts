@@ -30,25 +30,46 @@ export interface Authenticator {
   require(rule: AccessRule): preHandlerAsyncHookHandler;
   /** May act on the whole platform: a signed service, or a user of the platform tenant. */
   isPlatform(principal: Principal): boolean;
+  /**
+   * The tenant of a request's valid bearer token, before its body is read (undefined for a signed
+   * service, whose signature covers the body, and for a missing or invalid token, which the route
+   * refuses). The route's own check reuses the verification.
+   */
+  bearerTenant(request: FastifyRequest): Promise<string | undefined>;
 }
 
 /** A bearer token is a user; a request with x-service-name is a service and must be signed. */
 export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; verifyService: HmacVerifier; platformTenantId: string }): Authenticator {
   const isPlatform = (principal: Principal): boolean => principal.kind === 'service' || principal.tenantId === deps.platformTenantId;
 
+  const verifiedBearers = new WeakMap<FastifyRequest, Promise<Principal>>();
+  const bearerPrincipal = (request: FastifyRequest): Promise<Principal> => {
+    const known = verifiedBearers.get(request);
+    if (known !== undefined) return known;
+    const authorization = request.headers.authorization;
+    const match = authorization === undefined ? null : /^Bearer\s+(\S+)$/i.exec(authorization);
+    const verified = match?.[1] === undefined ? Promise.reject(new UnauthenticatedError('Bearer token or service signature required', { reason: 'missing' })) : verifyUserToken(match[1], deps.jwtKey, deps.issuer);
+    verifiedBearers.set(request, verified);
+    return verified;
+  };
+
   const principalFor = async (request: FastifyRequest): Promise<Principal> => {
     if (request.headers['x-service-name'] !== undefined) {
       return deps.verifyService({ method: request.method, url: request.url, headers: request.headers, rawBody: request.rawBody ?? '' });
     }
-    const authorization = request.headers.authorization;
-    const match = authorization === undefined ? null : /^Bearer\s+(\S+)$/i.exec(authorization);
-    if (match?.[1] === undefined) throw new UnauthenticatedError('Bearer token or service signature required', { reason: 'missing' });
-    return verifyUserToken(match[1], deps.jwtKey, deps.issuer);
+    return bearerPrincipal(request);
   };
 
   return {
     principalFor,
     isPlatform,
+    async bearerTenant(request) {
+      if (request.headers['x-service-name'] !== undefined || request.headers.authorization === undefined) return undefined;
+      return bearerPrincipal(request).then(
+        (principal) => principal.tenantId,
+        () => undefined,
+      );
+    },
     require(rule) {
       return async (request: FastifyRequest, _reply: FastifyReply) => {
         const principal = await principalFor(request);

@@ -14,6 +14,8 @@ export interface RequestLimitsDeps {
   queuedPerTenant: number;
   /** PROMETHEUS_ALLOWED_IPS: scrapes from these addresses are not counted. */
   scrapeAllowedIps: readonly string[];
+  /** The tenant of a valid bearer token, read before the body (Authenticator.bearerTenant). */
+  bearerTenant(request: FastifyRequest): Promise<string | undefined>;
 }
 
 /** Request rate per client IP (every request) and per tenant (authenticated requests). */
@@ -35,6 +37,7 @@ export async function requestLimits(app: App, deps: RequestLimitsDeps): Promise<
     keys: { ip: requestKey.ip, tenant: requestKey.tenant },
     exempt,
     seen: (tenantId) => limits.seen(tenantId),
+    earlyTenant: (request) => deps.bearerTenant(request),
     refuse: ({ tenantId, limit, max, retryAfterSeconds }) =>
       limits.refuse(
         tenantId,

@@ -44,6 +44,12 @@ export interface RequestLimitOptions {
   exempt(request: FastifyRequest): boolean;
   /** A tenant passed authentication on this instance. */
   seen(tenantId: string): void;
+  /**
+   * The tenant of a request known before its body is read (a valid bearer token), or undefined
+   * (a signed service: its signature covers the body). Those requests take their turn before the
+   * body is parsed, so a tenant's waiting requests cost nothing until their turn comes.
+   */
+  earlyTenant(request: FastifyRequest): Promise<string | undefined>;
   /** The error a refused request is answered with (429, with Retry-After). */
   refuse(refusal: { tenantId: string | undefined; limit: 'requests' | 'requests_per_ip'; max: number; retryAfterSeconds: number }): Error;
 }
@@ -59,11 +65,13 @@ export const clientAddressKey = (ip: string): string => normalizeIP(ip);
 export async function installRequestLimits(app: App, options: RequestLimitOptions): Promise<void> {
   await app.register(rateLimit, { global: false, store: countersStore(options.counters), skipOnError: true, timeWindow: options.windowMs });
   const perIp = app.createRateLimit({ max: options.perIp, timeWindow: options.windowMs, skipOnError: true, keyGenerator: (request) => options.keys.ip(clientAddressKey(request.ip)) });
+  // The tenant each request is counted and queued under, once known (before its body, or after the route's authentication).
+  const tenantOf = new WeakMap<FastifyRequest, string>();
   const perTenant = app.createRateLimit({
     max: options.perTenant,
     timeWindow: options.windowMs,
     skipOnError: true,
-    keyGenerator: (request) => options.keys.tenant(request.principal?.tenantId ?? ''),
+    keyGenerator: (request) => options.keys.tenant(tenantOf.get(request) ?? request.principal?.tenantId ?? ''),
   });
 
   app.addHook('onRequest', async (request) => {
@@ -88,24 +96,37 @@ export async function installRequestLimits(app: App, options: RequestLimitOption
     });
   };
 
-  const tenantLimit = (gated: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const tenantId = request.principal?.tenantId;
-    if (tenantId === undefined || options.exempt(request)) return;
+  const limitTenant = async (tenantId: string, gated: boolean, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    tenantOf.set(request, tenantId);
     options.seen(tenantId);
     const result = await perTenant(request);
-    if (result.isAllowed) {
-      if (gated) await takeSlot(tenantId, reply);
-      return;
+    // isAllowed means allow-listed (never counted), not "under the limit".
+    if (!result.isAllowed) {
+      reply.header('x-ratelimit-limit', String(result.max));
+      reply.header('x-ratelimit-remaining', String(result.remaining));
+      reply.header('x-ratelimit-reset', String(result.ttlInSeconds));
+      if (result.isExceeded) throw options.refuse({ tenantId, limit: 'requests', max: result.max, retryAfterSeconds: Math.max(1, result.ttlInSeconds) });
     }
-    reply.header('x-ratelimit-limit', String(result.max));
-    reply.header('x-ratelimit-remaining', String(result.remaining));
-    reply.header('x-ratelimit-reset', String(result.ttlInSeconds));
-    if (result.isExceeded) throw options.refuse({ tenantId, limit: 'requests', max: result.max, retryAfterSeconds: Math.max(1, result.ttlInSeconds) });
+    if (gated) await takeSlot(tenantId, reply);
   };
-  // Appended to every route's own preHandlers, so it runs after the route authenticated the caller.
+  const beforeBody = (gated: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (options.exempt(request)) return;
+    const tenantId = await options.earlyTenant(request);
+    if (tenantId !== undefined) await limitTenant(tenantId, gated, request, reply);
+  };
+  const afterAuthentication = (gated: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const tenantId = request.principal?.tenantId;
+    // Counted (and queued) before its body already, under the same token's tenant.
+    if (tenantId === undefined || tenantOf.has(request) || options.exempt(request)) return;
+    await limitTenant(tenantId, gated, request, reply);
+  };
+  // Before every route's body (bearer tokens), else appended to its own preHandlers, so it runs
+  // after the route authenticated the caller.
   app.addHook('onRoute', (route) => {
-    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    const asList = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
     // A WebSocket holds its request for the connection's life: it is not a request to take turns with.
-    route.preHandler = [...existing, tenantLimit(route.websocket !== true)];
+    const gated = route.websocket !== true;
+    route.preParsing = [...asList(route.preParsing), beforeBody(gated)];
+    route.preHandler = [...asList(route.preHandler), afterAuthentication(gated)];
   });
 }
