@@ -4,7 +4,8 @@ import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { AttackKind } from './noisy-attacker.js';
-import { fmt, startApp, targets, tokenFor, type BenchTarget } from './metrics-support.js';
+import pg from 'pg';
+import { BENCH_DATABASE_URL, fmt, startApp, targets, tokenFor, type BenchTarget } from './metrics-support.js';
 import { percentile, writeSection } from './results.js';
 
 /**
@@ -85,9 +86,36 @@ function startAttacker(base: string, kind: AttackKind, token: string): { stop():
   return { stop: () => child.kill('SIGKILL'), last: () => last };
 }
 
-/** One attack on a fresh service: B alone (warm-up, then the idle figures), then B beside A. */
+/**
+ * On PostgreSQL each attack gets a new database beside the bench's own (`<name>_noisy`): the jobs
+ * of a later attack otherwise worked through what earlier attackers had stored.
+ */
+const ATTACK_DATABASE_URL = (() => {
+  const url = new URL(BENCH_DATABASE_URL);
+  url.pathname = `${url.pathname}_noisy`;
+  return url;
+})();
+const ATTACK_DATABASE = ATTACK_DATABASE_URL.pathname.slice(1);
+
+async function onBenchServer(statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+async function freshDatabase(): Promise<string> {
+  await onBenchServer([`DROP DATABASE IF EXISTS ${ATTACK_DATABASE} WITH (FORCE)`, `CREATE DATABASE ${ATTACK_DATABASE}`]);
+  return ATTACK_DATABASE_URL.toString();
+}
+
+/** One attack on a fresh service and database: B alone (warm-up, then the idle figures), then B beside A. */
 async function runAttack(target: BenchTarget, mode: 'limits on' | 'limits lifted', kind: AttackKind): Promise<{ idle: Phase; attacked: Phase }> {
-  const env = { ...target.env, ...(mode === 'limits lifted' ? LIMITS_LIFTED : {}) };
+  const database: Record<string, string> = target.env['DATABASE_URL'] === undefined ? {} : { DATABASE_URL: await freshDatabase() };
+  const env = { ...target.env, ...database, ...(mode === 'limits lifted' ? LIMITS_LIFTED : {}) };
   const { app, container } = await startApp(env);
   await app.listen({ port: 0, host: '127.0.0.1' });
   // The jobs an attack feeds run often (rule evaluation twice a second, rollups every 2 s); the
@@ -137,7 +165,9 @@ for (const target of targets()) {
   }
 }
 
-const body = `B pushes 10 samples / reads 50 rows alternately at 12 requests/s for ${PHASE_MS / 1000} s per phase (each attack on a fresh service: B alone first, then B while A attacks from its own process and address). Latencies in ms, p50 / p99; ratio = B's p99 under the attack / B's p99 with A idle. Failures = B requests not answered 202/200. A's counters: requests sent, answered 429, answered otherwise (or WebSockets opened). Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
+if (targets().some((target) => target.env['DATABASE_URL'] !== undefined)) await onBenchServer([`DROP DATABASE IF EXISTS ${ATTACK_DATABASE} WITH (FORCE)`]);
+
+const body = `B pushes 10 samples / reads 50 rows alternately at 12 requests/s for ${PHASE_MS / 1000} s per phase (each attack on a fresh service and database: B alone first, then B while A attacks from its own process and address). Latencies in ms, p50 / p99; ratio = B's p99 under the attack / B's p99 with A idle. Failures = B requests not answered 202/200. A's counters: requests sent, answered 429, answered otherwise (or WebSockets opened). Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
 
 | database | limits | A's attack | B alone: push p50 / p99 | query p50 / p99 | B beside A: push p50 / p99 | query p50 / p99 | B p99 ratio push / query | B failures | A |
 |---|---|---|---|---|---|---|---|---|---|
