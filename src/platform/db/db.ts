@@ -45,12 +45,16 @@ export function isUuid(value: string): boolean {
  * Statements that scope a transaction: the role first (tenant work or system work, never decided
  * by a setting the role could change itself), then the tenant.
  */
-export function scopeStatements(tenantId: string | null): { role: string; sql: string; params: string[] } {
+export function scopeStatements(tenantId: string | null): { role: string; sql: string; params: string[]; begin: string } {
   if (tenantId !== null && !isUuid(tenantId)) throw new TypeError(`tenant id is not a uuid: ${tenantId}`);
+  const role = tenantId === null ? SYSTEM_ROLE : APP_ROLE;
   return {
-    role: tenantId === null ? SYSTEM_ROLE : APP_ROLE,
+    role,
     sql: "SELECT set_config('app.current_tenant_id', $1, true)",
     params: [tenantId ?? ''],
+    // The same, with BEGIN, as one simple query: one round trip instead of three (the id is a
+    // checked UUID, so it is safe as a literal). Each round trip waits for a turn of the event loop.
+    begin: `BEGIN; SET LOCAL ROLE ${role}; SELECT set_config('app.current_tenant_id', '${tenantId ?? ''}', true)`,
   };
 }
 

@@ -90,9 +90,7 @@ export function createPostgresDb(connectionString: string, options: PostgresOpti
     const client = await connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL ROLE ${scope.role}`);
-      await client.query(scope.sql, scope.params);
+      await client.query(scope.begin);
       const tx: Tx = {
         async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
           const result = await client.query(sql, params === undefined ? [] : [...params]);
