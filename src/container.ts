@@ -4,6 +4,9 @@ import { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { createAuthenticator, createHmacVerifier, createMetricsGuard, createSigner, jwtKeyFrom, type Authenticator, type Signer } from './auth/index.js';
 import { resolveSecrets, type ResolvedSecrets } from './auth/dev-secrets.js';
+import { createApiKeyVerifier } from './auth/api-keys.js';
+import { createApiKeys, type ApiKeys } from './auth/api-keys.service.js';
+import { usableApiKeyCounts } from './auth/api-keys.repository.js';
 import { createAlertStore, type AlertStore } from './alerts/alert-store.js';
 import { createAlerting, createEmailSender, createSecretBox, openSilenceCounts, ruleCounts, type Alerting, type EmailSender } from './alerts/index.js';
 import { createClients, createSourceStatus, type Clients, type SourceStatus } from './clients/index.js';
@@ -51,6 +54,7 @@ export interface Container {
   /** The Prometheus registry served on /metrics. */
   readonly registry: Registry;
   readonly auth: Authenticator;
+  readonly apiKeys: ApiKeys;
   readonly metricsGuard: ReturnType<typeof createMetricsGuard>;
   /** Signs outbound service-to-service calls. */
   readonly signer: Signer;
@@ -171,11 +175,13 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       secret: secrets.hmacSecret,
       enabled: config.USE_NEW_HMAC,
       windowMs: config.HMAC_WINDOW_MS,
-      allowedServices: config.ALLOWED_INTERNAL_SERVICES,
+      // The service's own name too: its operator CLI (`api-key`) signs as the service it runs beside.
+      allowedServices: [...config.ALLOWED_INTERNAL_SERVICES, config.SERVICE_NAME],
       nonces: cache,
       now: () => clock.nowMs(),
     });
-    const auth = createAuthenticator({ jwtKey, issuer: config.JWT_ISSUER, verifyService, platformTenantId: config.SYSTEM_TENANT_ID });
+    const apiKeyVerifier = createApiKeyVerifier({ db, clock });
+    const auth = createAuthenticator({ jwtKey, issuer: config.JWT_ISSUER, verifyService, platformTenantId: config.SYSTEM_TENANT_ID, apiKeys: apiKeyVerifier });
     const metricsGuard = createMetricsGuard({ allowedIps: config.PROMETHEUS_ALLOWED_IPS, basicAuth: config.METRICS_BASIC_AUTH });
     const signer = createSigner(secrets.hmacSecret, config.SERVICE_NAME, () => clock.nowMs());
 
@@ -226,6 +232,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     limits.provideUsage('rules', 'cluster', (tenantIds) => db.asSystem((tx) => ruleCounts(tx, tenantIds)));
     limits.provideUsage('silences', 'cluster', (tenantIds) => db.asSystem((tx) => openSilenceCounts(tx, tenantIds, clock.now())));
     limits.provideUsage('dashboards', 'cluster', (tenantIds) => db.asSystem((tx) => dashboardCounts(tx, tenantIds)));
+    limits.provideUsage('api_keys', 'cluster', (tenantIds) => db.asSystem((tx) => usableApiKeyCounts(tx, tenantIds, clock.now())));
     // metrics: the Prometheus catalogue, fed by committed samples and this service's own queries;
     // rollups, retention and the collectors of this process
     const catalogue = createCatalogue(registry, { cacheStats: () => cache.stats() });
@@ -280,6 +287,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       bus,
       registry,
       auth,
+      apiKeys: createApiKeys({ db, clock, limits, verifier: apiKeyVerifier }),
       metricsGuard,
       signer,
       scheduler,

@@ -12,7 +12,7 @@ import { CHANNELS } from './channels.js';
 import { listOutbox, requeueDead, type OutboxRow } from './notify/outbox.repository.js';
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((value) => Type.Literal(value)));
-const ACT = { roles: ['admin', 'operator'], services: false } as const;
+const ACT = { roles: ['admin', 'operator'], services: false, scope: 'alerts' } as const;
 const ADMIN = { roles: ['admin'], services: false } as const;
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 /** Filters the active-alerts list and the history share. */

@@ -8,7 +8,7 @@ import { compileMatchers, MatcherSchema } from './matchers.js';
 import { assertWithinQuota } from '../limits/index.js';
 import { countOpenSilences, expireSilence, getSilence, insertSilence, listSilences, silenceState, updateSilence, type SilenceRow } from './silences.repository.js';
 
-const ACT = { roles: ['admin', 'operator'], services: false } as const;
+const ACT = { roles: ['admin', 'operator'], services: false, scope: 'alerts' } as const;
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const SilenceBody = Type.Object(
   {

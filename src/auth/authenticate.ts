@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import { verifyUserToken, type JwtKey } from './jwt.js';
 import type { HmacVerifier } from './hmac.js';
-import type { Principal, Role } from './principal.js';
+import { isApiKey, type ApiKeyVerifier } from './api-keys.js';
+import type { ApiKeyScope, Principal, Role } from './principal.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,9 +22,11 @@ export interface AccessRule {
    * belong to the platform tenant (SYSTEM_TENANT_ID); other tenants' users get 403.
    */
   platform?: boolean;
+  /** The scope an API key needs here; without one, API keys are refused (403). */
+  scope?: ApiKeyScope;
 }
 
-export const READ: AccessRule = { roles: 'any', services: true };
+export const READ: AccessRule = { roles: 'any', services: true, scope: 'read' };
 
 export interface Authenticator {
   principalFor(request: FastifyRequest): Promise<Principal>;
@@ -39,17 +42,36 @@ export interface Authenticator {
 }
 
 /** A bearer token is a user; a request with x-service-name is a service and must be signed. */
-export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; verifyService: HmacVerifier; platformTenantId: string }): Authenticator {
+/**
+ * The credential of an Authorization header: a bearer token, or the password of Basic auth (how
+ * Prometheus and Grafana send an API key when configured with basic_auth); undefined without one.
+ */
+export function credentialOf(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
+  if (bearer?.[1] !== undefined) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization);
+  if (basic?.[1] === undefined) return undefined;
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
+export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; verifyService: HmacVerifier; platformTenantId: string; apiKeys: ApiKeyVerifier }): Authenticator {
   const isPlatform = (principal: Principal): boolean => principal.kind === 'service' || principal.tenantId === deps.platformTenantId;
 
-  const verifiedBearers = new WeakMap<FastifyRequest, Promise<Principal>>();
-  const bearerPrincipal = (request: FastifyRequest): Promise<Principal> => {
-    const known = verifiedBearers.get(request);
+  const verifiedCredentials = new WeakMap<FastifyRequest, Promise<Principal>>();
+  const credentialPrincipal = (request: FastifyRequest): Promise<Principal> => {
+    const known = verifiedCredentials.get(request);
     if (known !== undefined) return known;
-    const authorization = request.headers.authorization;
-    const match = authorization === undefined ? null : /^Bearer\s+(\S+)$/i.exec(authorization);
-    const verified = match?.[1] === undefined ? Promise.reject(new UnauthenticatedError('Bearer token or service signature required', { reason: 'missing' })) : verifyUserToken(match[1], deps.jwtKey, deps.issuer);
-    verifiedBearers.set(request, verified);
+    const credential = credentialOf(request.headers.authorization);
+    const verified: Promise<Principal> =
+      credential === undefined
+        ? Promise.reject(new UnauthenticatedError('Bearer token, API key or service signature required', { reason: 'missing' }))
+        : isApiKey(credential)
+          ? deps.apiKeys.verify(credential)
+          : verifyUserToken(credential, deps.jwtKey, deps.issuer);
+    verifiedCredentials.set(request, verified);
     return verified;
   };
 
@@ -57,7 +79,7 @@ export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; ver
     if (request.headers['x-service-name'] !== undefined) {
       return deps.verifyService({ method: request.method, url: request.url, headers: request.headers, rawBody: request.rawBody ?? '' });
     }
-    return bearerPrincipal(request);
+    return credentialPrincipal(request);
   };
 
   return {
@@ -65,7 +87,7 @@ export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; ver
     isPlatform,
     async bearerTenant(request) {
       if (request.headers['x-service-name'] !== undefined || request.headers.authorization === undefined) return undefined;
-      return bearerPrincipal(request).then(
+      return credentialPrincipal(request).then(
         (principal) => principal.tenantId,
         () => undefined,
       );
@@ -74,6 +96,9 @@ export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; ver
       return async (request: FastifyRequest, _reply: FastifyReply) => {
         const principal = await principalFor(request);
         if (principal.kind === 'service' && !rule.services) throw new ForbiddenError('Services may not call this endpoint');
+        if (principal.kind === 'key' && (rule.scope === undefined || !principal.scopes.includes(rule.scope))) {
+          throw new ForbiddenError(rule.scope === undefined ? 'API keys may not call this endpoint' : `Requires an API key with the scope ${rule.scope}`, { required_scope: rule.scope ?? null, scopes: principal.scopes });
+        }
         if (principal.kind === 'user' && rule.roles !== 'any' && !principal.roles.some((role) => rule.roles.includes(role))) {
           throw new ForbiddenError(`Requires one of the roles: ${rule.roles.join(', ')}`, { required: rule.roles });
         }

@@ -14,7 +14,19 @@ export interface ServicePrincipal {
   tenantId: string;
 }
 
-export type Principal = UserPrincipal | ServicePrincipal;
+export const API_KEY_SCOPES = ['ingest', 'read', 'alerts'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** A machine with an API key of the tenant: may do what its scopes allow, nothing else. */
+export interface KeyPrincipal {
+  kind: 'key';
+  keyId: string;
+  name: string;
+  tenantId: string;
+  scopes: ApiKeyScope[];
+}
+
+export type Principal = UserPrincipal | ServicePrincipal | KeyPrincipal;
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
@@ -22,5 +34,6 @@ export function isRole(value: unknown): value is Role {
 
 /** Who did it, for audit columns (acknowledged_by, created_by...). */
 export function actorOf(principal: Principal): string {
-  return principal.kind === 'user' ? principal.subject : `service:${principal.service}`;
+  if (principal.kind === 'user') return principal.subject;
+  return principal.kind === 'key' ? `key:${principal.name}` : `service:${principal.service}`;
 }

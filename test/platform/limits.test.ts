@@ -215,7 +215,7 @@ describe('usage of each limit', () => {
     expect(body.tenant_id).toBe(tenant);
     const byName = Object.fromEntries(body.data.map((row) => [row.limit, row]));
     expect(Object.keys(byName).sort()).toEqual(
-      ['active_series', 'active_series_per_metric', 'dashboards', 'requests', 'requests_per_ip', 'rules', 'samples_burst', 'samples_per_second', 'silences', 'ws_connections', 'ws_connections_per_principal', 'ws_subscriptions_per_connection'].sort(),
+      ['active_series', 'active_series_per_metric', 'api_keys', 'dashboards', 'requests', 'requests_per_ip', 'rules', 'samples_burst', 'samples_per_second', 'silences', 'ws_connections', 'ws_connections_per_principal', 'ws_subscriptions_per_connection'].sort(),
     );
     expect(byName['requests']).toMatchObject({ value: 20, usage: 3 });
     expect(byName['requests_per_ip']).toMatchObject({ value: 1_000_000, usage: 1 });
@@ -227,6 +227,7 @@ describe('usage of each limit', () => {
     expect(byName['dashboards']).toMatchObject({ value: 2, usage: 1, scope: 'cluster' });
     expect(byName['rules']).toMatchObject({ value: 6 });
     expect(byName['silences']).toMatchObject({ value: 2, usage: 0 });
+    expect(byName['api_keys']).toMatchObject({ value: 100, usage: 0, scope: 'cluster' });
     expect(byName['ws_connections']).toMatchObject({ value: 500, usage: 0, scope: 'instance' });
   });
 

@@ -1,6 +1,6 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
+import { bearer, createTestApp, listenOnLoopback, newTenant, type TestApp } from '../support/app.js';
 
 // A tenant's requests take turns before their bodies are read: one tenant's queue of large pushes
 // costs the event loop nothing until each one's turn, and another tenant never waits behind it.
@@ -8,9 +8,7 @@ let t: TestApp;
 let base = '';
 beforeAll(async () => {
   t = await createTestApp({ env: { LIMIT_CONCURRENT_REQUESTS_PER_TENANT: '1', LIMIT_QUEUED_REQUESTS_PER_TENANT: '1' } });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = t.app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  base = await listenOnLoopback(t);
 }, 180_000);
 afterAll(async () => t.close());
 

@@ -50,3 +50,10 @@ export function signedHeaders(request: { method: string; path: string; body?: un
   const sign = createSigner(request.secret ?? TEST_HMAC_SECRET, request.service ?? 'ticket-service', request.now);
   return { headers: { ...sign({ method: request.method, path: request.path, body, tenantId: request.tenantId }), 'content-type': 'application/json' }, payload: body };
 }
+
+/** Starts the app on a free loopback port (for real sockets: peers, CLIs, partial bodies); its base URL. */
+export async function listenOnLoopback(testApp: TestApp): Promise<string> {
+  await testApp.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = testApp.app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+}

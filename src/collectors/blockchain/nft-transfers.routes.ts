@@ -64,7 +64,7 @@ export function shapeTransfer(row: TransferRow) {
   };
 }
 
-const PUSH = { roles: ['admin', 'monitoring'], services: true } as const;
+const PUSH = { roles: ['admin', 'monitoring'], services: true, scope: 'ingest' } as const;
 
 /** NFT transfers tracked until the chain confirms or fails them (the blockchain collector settles them). */
 export function nftTransferRoutes(deps: { auth: Authenticator; db: Db; clock: Clock }) {
