@@ -24,6 +24,8 @@ import { cacheAdminRoutes } from './cache-admin/index.js';
 import { analyticsRoutes } from './analytics/analytics.routes.js';
 import { statusRoutes } from './status/status.routes.js';
 import { limitsRoutes, requestLimits } from './limits/index.js';
+import { apiKeyRoutes } from './auth/api-keys.routes.js';
+import { remoteWriteRoutes } from './metrics/remote-write/remote-write.routes.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -87,6 +89,7 @@ export async function buildApp(container: Container): Promise<App> {
 
   await app.register(statusRoutes(container));
   await app.register(metricsRoutes(container));
+  await app.register(remoteWriteRoutes({ auth: container.auth, ingest: container.ingest, registry: container.registry, maxBatch: container.config.INGEST_MAX_BATCH, maxBodyBytes: container.config.REMOTE_WRITE_MAX_BODY_BYTES }));
   await app.register(prometheusRoutes(container));
   // --- domain routes: one line per domain plugin ---
   await app.register(alertingRoutes(container));
@@ -103,6 +106,7 @@ export async function buildApp(container: Container): Promise<App> {
   await app.register(cacheAdminRoutes(container));
   await app.register(analyticsRoutes(container));
   await app.register(limitsRoutes({ auth: container.auth, limits: container.limits }));
+  await app.register(apiKeyRoutes({ auth: container.auth, apiKeys: container.apiKeys }));
 
   return app;
 }

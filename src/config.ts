@@ -112,6 +112,7 @@ export const ConfigSchema = Type.Object({
   ALERT_RETENTION_DAYS: int('days resolved alerts and settled notification records (delivered, dead, not configured) are kept', 90, 1),
   FRAUD_RETENTION_DAYS: int('days investigated fraud events are kept', 365, 1),
   INGEST_MAX_BATCH: int('largest batch accepted by POST /metrics', 10_000, 1),
+  REMOTE_WRITE_MAX_BODY_BYTES: int('largest compressed body of POST /api/v1/write (remote write); it may inflate to 4x', 16 * 1024 * 1024, 1024),
   INGEST_COMMIT_QUEUE_MAX_SAMPLES: int(
     'samples of committed batches one consumer (bus publication, WebSocket fan-out, catalogue, stream processor, anomaly scoring, default rules) may have waiting after the answer; beyond, that consumer skips whole batches, counted in monitoring_ingest_dispatch_dropped_samples_total and GET /status (keep it well above INGEST_MAX_BATCH)',
     200_000,
@@ -269,6 +270,7 @@ export const ConfigSchema = Type.Object({
   LIMIT_RULES: int('alert rules per tenant (the five defaults count)', 500, 1),
   LIMIT_SILENCES: int('pending and active silences per tenant (expired ones do not count)', 1_000, 1),
   LIMIT_DASHBOARDS: int('custom dashboards per tenant', 500, 1),
+  LIMIT_API_KEYS: int('API keys per tenant that are neither revoked nor expired', 100, 1),
   LIMIT_WS_CONNECTIONS_PER_TENANT: int('authenticated WebSockets of one tenant on one instance (beyond: closed with 4429)', 500, 1),
   LIMIT_WS_CONNECTIONS_PER_PRINCIPAL: int('authenticated WebSockets of one user (token subject) on one instance (beyond: closed with 4429)', 20, 1),
   LIMIT_METRICS_TENANTS: int('tenants whose limits and usage /metrics shows (the most recently seen; bounds the label cardinality)', 1_000, 1),

@@ -56,7 +56,7 @@ const LatestQuery = Type.Object({
 });
 const Page = Type.Object({ data: Type.Array(StoredSampleSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
-const PUSH = { roles: ['admin', 'monitoring'], services: true } as const;
+const PUSH = { roles: ['admin', 'monitoring'], services: true, scope: 'ingest' } as const;
 /** Without `from`, latest values and exports look back this far (bounded scans of recent partitions). */
 const LATEST_LOOKBACK_MS = 86_400_000;
 

@@ -43,11 +43,11 @@ async function startPeer(name: string, command: string, args: (port: number, dat
 }
 
 /** Prometheus with the remote-write receiver on; `config` makes its prometheus.yml from its port. */
-export function startPrometheus(config: (port: number) => string = () => 'global:\n  scrape_interval: 1m\n'): Promise<PeerProcess> {
+export function startPrometheus(config: (port: number) => string = () => 'global:\n  scrape_interval: 1m\n', extraArgs: readonly string[] = []): Promise<PeerProcess> {
   return startPeer(
     'prometheus',
     'prometheus',
-    (port, dataDir) => [`--config.file=${join(dataDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dataDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--storage.tsdb.retention.time=100y', '--log.level=warn'],
+    (port, dataDir) => [`--config.file=${join(dataDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dataDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--storage.tsdb.retention.time=100y', '--log.level=warn', ...extraArgs],
     '/-/ready',
     (dataDir, port) => writeFileSync(join(dataDir, 'prometheus.yml'), config(port)),
   );
