@@ -26,6 +26,7 @@ import { statusRoutes } from './status/status.routes.js';
 import { limitsRoutes, requestLimits } from './limits/index.js';
 import { apiKeyRoutes } from './auth/api-keys.routes.js';
 import { remoteWriteRoutes } from './metrics/remote-write/remote-write.routes.js';
+import { prometheusApiRoutes } from './metrics/prometheus-api/prometheus-api.routes.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -89,6 +90,15 @@ export async function buildApp(container: Container): Promise<App> {
 
   await app.register(statusRoutes(container));
   await app.register(metricsRoutes(container));
+  await app.register(
+    prometheusApiRoutes({
+      auth: container.auth,
+      db: container.db,
+      now: () => container.clock.nowMs(),
+      limits: { maxSamples: container.config.PROMQL_MAX_SAMPLES, timeoutMs: container.config.PROMQL_TIMEOUT_MS, maxSeries: container.config.PROMQL_MAX_SERIES },
+      version: container.version,
+    }),
+  );
   await app.register(remoteWriteRoutes({ auth: container.auth, ingest: container.ingest, registry: container.registry, maxBatch: container.config.INGEST_MAX_BATCH, maxBodyBytes: container.config.REMOTE_WRITE_MAX_BODY_BYTES }));
   await app.register(prometheusRoutes(container));
   // --- domain routes: one line per domain plugin ---

@@ -112,6 +112,9 @@ export const ConfigSchema = Type.Object({
   ALERT_RETENTION_DAYS: int('days resolved alerts and settled notification records (delivered, dead, not configured) are kept', 90, 1),
   FRAUD_RETENTION_DAYS: int('days investigated fraud events are kept', 365, 1),
   INGEST_MAX_BATCH: int('largest batch accepted by POST /metrics', 10_000, 1),
+  PROMQL_MAX_SAMPLES: int('most samples one PromQL query (the Prometheus HTTP API) may load; beyond, 422 execution error', 5_000_000, 1),
+  PROMQL_TIMEOUT_MS: int('longest evaluation of one PromQL query; beyond, 503 timeout (a request may ask for less with timeout=)', 30_000, 100),
+  PROMQL_MAX_SERIES: int("most of a tenant's series one selector may read before its samples are loaded; beyond, 422 execution error", 100_000, 1),
   REMOTE_WRITE_MAX_BODY_BYTES: int('largest compressed body of POST /api/v1/write (remote write); it may inflate to 4x', 16 * 1024 * 1024, 1024),
   INGEST_COMMIT_QUEUE_MAX_SAMPLES: int(
     'samples of committed batches one consumer (bus publication, WebSocket fan-out, catalogue, stream processor, anomaly scoring, default rules) may have waiting after the answer; beyond, that consumer skips whole batches, counted in monitoring_ingest_dispatch_dropped_samples_total and GET /status (keep it well above INGEST_MAX_BATCH)',

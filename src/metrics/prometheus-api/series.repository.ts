@@ -1,0 +1,32 @@
+import type { Tx } from '../../platform/db/index.js';
+
+export interface SeriesRow {
+  series_key: string;
+  metric_name: string;
+  service_name: string;
+  labels: Record<string, string>;
+  metric_type: string | null;
+  help: string | null;
+  unit: string | null;
+}
+
+/** The tenant's series, of one metric name when given; at most `limit` (the caller refuses past it). */
+export async function tenantSeries(tx: Tx, tenantId: string, metricName: string | undefined, limit: number): Promise<SeriesRow[]> {
+  const result = await tx.query<SeriesRow>(
+    `SELECT series_key, metric_name, service_name, labels, metric_type, help, unit FROM metric_series
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) ORDER BY id LIMIT $3`,
+    [tenantId, metricName ?? null, limit],
+  );
+  return result.rows;
+}
+
+/** Samples of the given series in [from, to], by series then time. */
+export async function samplesOf(tx: Tx, tenantId: string, seriesKeys: readonly string[], from: Date, to: Date): Promise<Array<{ series_key: string; at: number; value: number }>> {
+  if (seriesKeys.length === 0) return [];
+  const result = await tx.query<{ series_key: string; at: number; value: number }>(
+    `SELECT series_key, (extract(epoch FROM "timestamp") * 1000)::float8 AS at, value FROM metric_samples_in($2, $3)
+     WHERE tenant_id = $1 AND series_key = ANY($4::text[]) ORDER BY series_key, "timestamp"`,
+    [tenantId, from, to, seriesKeys],
+  );
+  return result.rows;
+}

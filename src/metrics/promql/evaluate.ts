@@ -1,0 +1,266 @@
+import { aggregate, AGGREGATIONS } from './aggregate.js';
+import type { Expr, MatrixSelector, VectorSelector } from './ast.js';
+import { binary } from './binary.js';
+import { applyMathFunction, applyRangeFunction, MATH_FUNCTIONS, RANGE_FUNCTIONS, scalarOf } from './functions.js';
+import { badData, PromqlError, signature, withoutName, type InstantVector, type Labels, type Sample, type Value } from './values.js';
+
+/** Prometheus 2.x's default lookback: an instant selector takes the newest sample up to 5 minutes old. */
+export const LOOKBACK_MS = 5 * 60_000;
+const YIELD_EVERY_MS = 5;
+
+export interface SeriesData {
+  labels: Labels;
+  /** Epoch ms, ascending. */
+  times: number[];
+  values: number[];
+}
+
+/** Reads the series a selector matches, with their samples in [from, to] (ms, inclusive). */
+export type SeriesLoader = (selector: VectorSelector, from: number, to: number) => Promise<SeriesData[]>;
+
+export interface EvaluationLimits {
+  maxSamples: number;
+  timeoutMs: number;
+}
+
+export interface QueryRange {
+  start: number;
+  end: number;
+  step: number;
+}
+
+type Point = [number, number];
+
+export type QueryResult =
+  | { resultType: 'vector'; result: Sample[] }
+  | { resultType: 'scalar'; result: number }
+  | { resultType: 'string'; result: string }
+  | { resultType: 'matrix'; result: Array<{ labels: Labels; points: Point[] }> };
+
+/** Every selector of the expression, with the part of time it reads (relative to the evaluation time). */
+function selectorsOf(expr: Expr, into: Array<{ selector: VectorSelector; rangeMs: number }> = []): Array<{ selector: VectorSelector; rangeMs: number }> {
+  switch (expr.kind) {
+    case 'vector':
+      into.push({ selector: expr, rangeMs: LOOKBACK_MS });
+      break;
+    case 'matrix':
+      into.push({ selector: expr.vector, rangeMs: expr.rangeMs });
+      break;
+    case 'call':
+      for (const arg of expr.args) selectorsOf(arg, into);
+      break;
+    case 'aggregate':
+      selectorsOf(expr.expr, into);
+      if (expr.param !== undefined) selectorsOf(expr.param, into);
+      break;
+    case 'binary':
+      selectorsOf(expr.lhs, into);
+      selectorsOf(expr.rhs, into);
+      break;
+    case 'unary':
+      selectorsOf(expr.expr, into);
+      break;
+    default:
+      break;
+  }
+  return into;
+}
+
+/** The last index whose time is at most `time` (-1 when none). */
+function lastAtOrBefore(times: number[], time: number): number {
+  let low = 0;
+  let high = times.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if ((times[middle] ?? Number.POSITIVE_INFINITY) <= time) {
+      found = middle;
+      low = middle + 1;
+    } else high = middle - 1;
+  }
+  return found;
+}
+
+export class Evaluator {
+  private readonly data = new Map<VectorSelector, SeriesData[]>();
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly range: QueryRange,
+    private readonly limits: EvaluationLimits,
+  ) {}
+
+  private referenceTime(selector: VectorSelector, time: number): number {
+    const at = selector.at === 'start' ? this.range.start : selector.at === 'end' ? this.range.end : (selector.at ?? time);
+    return at - selector.offsetMs;
+  }
+
+  /** Loads what every selector reads over the whole query, once. */
+  async load(expr: Expr, loader: SeriesLoader): Promise<void> {
+    let touched = 0;
+    for (const { selector, rangeMs } of selectorsOf(expr)) {
+      const times = [this.referenceTime(selector, this.range.start), this.referenceTime(selector, this.range.end)];
+      const series = await loader(selector, Math.min(...times) - rangeMs, Math.max(...times));
+      touched += series.reduce((total, entry) => total + entry.times.length, 0);
+      if (touched > this.limits.maxSamples) throw new PromqlError('execution', `query processing would load too many samples into memory (more than ${this.limits.maxSamples})`);
+      this.data.set(selector, series);
+    }
+  }
+
+  private checkTime(): void {
+    if (performance.now() - this.started > this.limits.timeoutMs) throw new PromqlError('timeout', `query timed out after ${this.limits.timeoutMs} ms`);
+  }
+
+  private instant(selector: VectorSelector, time: number): InstantVector {
+    const reference = this.referenceTime(selector, time);
+    const samples: Sample[] = [];
+    for (const series of this.data.get(selector) ?? []) {
+      const index = lastAtOrBefore(series.times, reference);
+      if (index < 0 || (series.times[index] ?? 0) < reference - LOOKBACK_MS) continue;
+      samples.push({ labels: series.labels, value: series.values[index] ?? Number.NaN });
+    }
+    return { kind: 'vector', samples };
+  }
+
+  private window(selector: MatrixSelector, time: number) {
+    const end = this.referenceTime(selector.vector, time);
+    const start = end - selector.rangeMs;
+    const series = [];
+    for (const entry of this.data.get(selector.vector) ?? []) {
+      const last = lastAtOrBefore(entry.times, end);
+      const first = lastAtOrBefore(entry.times, start - 1) + 1;
+      if (last < first) continue;
+      series.push({ labels: entry.labels, times: entry.times.slice(first, last + 1), values: entry.values.slice(first, last + 1) });
+    }
+    return { value: { kind: 'range' as const, series }, bounds: { start, end, rangeMs: selector.rangeMs } };
+  }
+
+  private vectorArgument(expr: Expr | undefined, time: number, func: string): InstantVector {
+    const value = expr === undefined ? undefined : this.evaluate(expr, time);
+    if (value?.kind !== 'vector') throw badData(`expected type instant vector in call to function "${func}"`);
+    return value;
+  }
+
+  private scalarArgument(expr: Expr | undefined, time: number, func: string): number {
+    const value = expr === undefined ? undefined : this.evaluate(expr, time);
+    if (value?.kind !== 'scalar') throw badData(`expected type scalar in call to function "${func}"`);
+    return value.value;
+  }
+
+  private call(func: string, args: Expr[], time: number): Value {
+    if (func in RANGE_FUNCTIONS) {
+      const [argument] = args;
+      if (argument?.kind !== 'matrix') throw badData(`expected type range vector in call to function "${func}"`);
+      const { value, bounds } = this.window(argument, time);
+      return applyRangeFunction(func, value, bounds);
+    }
+    if (func in MATH_FUNCTIONS) return applyMathFunction(func, this.vectorArgument(args[0], time, func));
+    switch (func) {
+      case 'time':
+        return { kind: 'scalar', value: time / 1000 };
+      case 'scalar':
+        return scalarOf(this.vectorArgument(args[0], time, func));
+      case 'vector':
+        return { kind: 'vector', samples: [{ labels: {}, value: this.scalarArgument(args[0], time, func) }] };
+      case 'clamp_min':
+      case 'clamp_max': {
+        const vector = this.vectorArgument(args[0], time, func);
+        const bound = this.scalarArgument(args[1], time, func);
+        return { kind: 'vector', samples: vector.samples.map((sample) => ({ labels: withoutName(sample.labels), value: func === 'clamp_min' ? Math.max(sample.value, bound) : Math.min(sample.value, bound) })) };
+      }
+      case 'absent': {
+        const [argument] = args;
+        const vector = this.vectorArgument(argument, time, func);
+        if (vector.samples.length > 0) return { kind: 'vector', samples: [] };
+        const labels: Labels = {};
+        if (argument?.kind === 'vector') for (const matcher of argument.matchers) if (!matcher.is_regex && matcher.is_equal !== false && matcher.name !== '__name__') labels[matcher.name] = matcher.value;
+        return { kind: 'vector', samples: [{ labels, value: 1 }] };
+      }
+      default:
+        throw badData(`function "${func}" is not supported by this service yet`);
+    }
+  }
+
+  evaluate(expr: Expr, time: number): Value {
+    switch (expr.kind) {
+      case 'number':
+        return { kind: 'scalar', value: expr.value };
+      case 'string':
+        return { kind: 'string', value: expr.value };
+      case 'vector':
+        return this.instant(expr, time);
+      case 'matrix':
+        return this.window(expr, time).value;
+      case 'call':
+        return this.call(expr.func, expr.args, time);
+      case 'aggregate': {
+        if (!(AGGREGATIONS as readonly string[]).includes(expr.op)) throw badData(`aggregation "${expr.op}" is not supported by this service yet`);
+        const input = this.evaluate(expr.expr, time);
+        if (input.kind !== 'vector') throw badData(`expected type instant vector in aggregation expression`);
+        const param = expr.param === undefined ? undefined : this.evaluate(expr.param, time);
+        if (param !== undefined && param.kind !== 'scalar') throw badData(`expected type scalar in aggregation parameter`);
+        return aggregate(expr.op, input, expr.grouping, param?.value);
+      }
+      case 'binary':
+        return binary(expr.op, this.evaluate(expr.lhs, time), this.evaluate(expr.rhs, time), expr.bool, expr.matching);
+      case 'unary': {
+        const value = this.evaluate(expr.expr, time);
+        if (expr.op === '+') return value;
+        if (value.kind === 'scalar') return { kind: 'scalar', value: -value.value };
+        if (value.kind === 'vector') return { kind: 'vector', samples: value.samples.map((sample) => ({ labels: withoutName(sample.labels), value: -sample.value })) };
+        throw badData('unary expression only allowed on expressions of type scalar or instant vector');
+      }
+    }
+  }
+
+  /** An instant query at `time`. */
+  instantQuery(expr: Expr, time: number): QueryResult {
+    const value = this.evaluate(expr, time);
+    switch (value.kind) {
+      case 'scalar':
+        return { resultType: 'scalar', result: value.value };
+      case 'string':
+        return { resultType: 'string', result: value.value };
+      case 'vector':
+        return { resultType: 'vector', result: unique(value.samples) };
+      case 'range':
+        return { resultType: 'matrix', result: value.series.map((series) => ({ labels: series.labels, points: series.times.map((at, index): Point => [at, series.values[index] ?? Number.NaN]) })) };
+    }
+  }
+
+  /**
+   * A range query: the expression at start, start + step, ... up to end. It yields to the event
+   * loop every few milliseconds: one tenant's long query must not hold other tenants' requests.
+   */
+  async rangeQuery(expr: Expr): Promise<QueryResult> {
+    const series = new Map<string, { labels: Labels; points: Point[] }>();
+    let yieldedAt = performance.now();
+    for (let time = this.range.start; time <= this.range.end; time += this.range.step) {
+      this.checkTime();
+      if (performance.now() - yieldedAt > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yieldedAt = performance.now();
+      }
+      const value = this.evaluate(expr, time);
+      if (value.kind === 'range' || value.kind === 'string') throw badData(`invalid expression type "${value.kind === 'range' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`);
+      const samples = value.kind === 'scalar' ? [{ labels: {}, value: value.value }] : unique(value.samples);
+      for (const sample of samples) {
+        const key = signature(sample.labels);
+        const entry = series.get(key) ?? { labels: sample.labels, points: [] };
+        entry.points.push([time, sample.value]);
+        series.set(key, entry);
+      }
+    }
+    return { resultType: 'matrix', result: [...series.values()] };
+  }
+}
+
+function unique(samples: Sample[]): Sample[] {
+  const seen = new Set<string>();
+  for (const sample of samples) {
+    const key = signature(sample.labels);
+    if (seen.has(key)) throw new PromqlError('execution', 'vector cannot contain metrics with the same labelset');
+    seen.add(key);
+  }
+  return samples;
+}

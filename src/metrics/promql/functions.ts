@@ -1,0 +1,136 @@
+import { badData, withoutName, type InstantVector, type RangeVector, type Sample, type Scalar, type Value } from './values.js';
+
+/** What a range function sees of one series: its samples in the window, and the window itself. */
+interface Window {
+  times: number[];
+  values: number[];
+  /** Window bounds in ms (evaluation time minus offset minus range, and minus offset). */
+  start: number;
+  end: number;
+  rangeMs: number;
+}
+
+/** Prometheus's extrapolatedRate (rate, increase, delta): the change over the window, extrapolated to its edges. */
+function extrapolatedRate(window: Window, isCounter: boolean, isRate: boolean): number | undefined {
+  const { times, values } = window;
+  const count = values.length;
+  if (count < 2) return undefined;
+  const first = values[0] ?? 0;
+  const last = values[count - 1] ?? 0;
+  const firstTime = times[0] ?? 0;
+  const lastTime = times[count - 1] ?? 0;
+  let result = last - first;
+  if (isCounter) {
+    let previous = 0;
+    for (const value of values) {
+      if (value < previous) result += previous;
+      previous = value;
+    }
+  }
+  let durationToStart = (firstTime - window.start) / 1000;
+  const durationToEnd = (window.end - lastTime) / 1000;
+  const sampledInterval = (lastTime - firstTime) / 1000;
+  const averageBetween = sampledInterval / (count - 1);
+  if (isCounter && result > 0 && first >= 0) {
+    const durationToZero = sampledInterval * (first / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  const threshold = averageBetween * 1.1;
+  let interval = sampledInterval;
+  interval += durationToStart < threshold ? durationToStart : averageBetween / 2;
+  interval += durationToEnd < threshold ? durationToEnd : averageBetween / 2;
+  result *= interval / sampledInterval;
+  return isRate ? result / (window.rangeMs / 1000) : result;
+}
+
+/** irate / idelta: the last two samples. */
+function instantChange(window: Window, isRate: boolean): number | undefined {
+  const count = window.values.length;
+  if (count < 2) return undefined;
+  const last = window.values[count - 1] ?? 0;
+  const previous = window.values[count - 2] ?? 0;
+  const change = isRate && last < previous ? last : last - previous;
+  if (!isRate) return change;
+  const seconds = ((window.times[count - 1] ?? 0) - (window.times[count - 2] ?? 0)) / 1000;
+  return seconds === 0 ? undefined : change / seconds;
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+/** avg_over_time as Prometheus computes it: an incremental mean, which does not overflow where the sum would. */
+function mean(values: number[]): number {
+  let average = 0;
+  let count = 0;
+  for (const value of values) {
+    count += 1;
+    average += value / count - average / count;
+  }
+  return average;
+}
+
+function variance(values: number[]): number {
+  let count = 0;
+  let average = 0;
+  let squares = 0;
+  for (const value of values) {
+    count += 1;
+    const delta = value - average;
+    average += delta / count;
+    squares += delta * (value - average);
+  }
+  return squares / count;
+}
+
+export const RANGE_FUNCTIONS: Record<string, (window: Window) => number | undefined> = {
+  rate: (window) => extrapolatedRate(window, true, true),
+  increase: (window) => extrapolatedRate(window, true, false),
+  delta: (window) => extrapolatedRate(window, false, false),
+  irate: (window) => instantChange(window, true),
+  idelta: (window) => instantChange(window, false),
+  avg_over_time: (window) => (window.values.length === 0 ? undefined : mean(window.values)),
+  sum_over_time: (window) => (window.values.length === 0 ? undefined : sum(window.values)),
+  min_over_time: (window) => (window.values.length === 0 ? undefined : Math.min(...window.values)),
+  max_over_time: (window) => (window.values.length === 0 ? undefined : Math.max(...window.values)),
+  count_over_time: (window) => (window.values.length === 0 ? undefined : window.values.length),
+  last_over_time: (window) => window.values[window.values.length - 1],
+  stddev_over_time: (window) => (window.values.length === 0 ? undefined : Math.sqrt(variance(window.values))),
+  stdvar_over_time: (window) => (window.values.length === 0 ? undefined : variance(window.values)),
+  changes: (window) => (window.values.length === 0 ? undefined : window.values.slice(1).filter((value, index) => value !== window.values[index] && !(Number.isNaN(value) && Number.isNaN(window.values[index]))).length),
+  resets: (window) => (window.values.length === 0 ? undefined : window.values.slice(1).filter((value, index) => value < (window.values[index] ?? 0)).length),
+};
+
+/** Functions of one instant vector applied to each value (the metric name is dropped). */
+export const MATH_FUNCTIONS: Record<string, (value: number) => number> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  // Go's math.Round: half away from zero.
+  round: (value) => Math.sign(value) * Math.round(Math.abs(value)),
+  sgn: Math.sign,
+};
+
+/** Applies a range function to every series of a range vector at one evaluation. */
+export function applyRangeFunction(name: string, argument: RangeVector, bounds: { start: number; end: number; rangeMs: number }): InstantVector {
+  const apply = RANGE_FUNCTIONS[name];
+  if (apply === undefined) throw badData(`unknown function ${name}`);
+  const samples: Sample[] = [];
+  for (const series of argument.series) {
+    const value = apply({ times: series.times, values: series.values, ...bounds });
+    // last_over_time keeps the metric name, as Prometheus does; every other range function drops it.
+    if (value !== undefined) samples.push({ labels: name === 'last_over_time' ? series.labels : withoutName(series.labels), value });
+  }
+  return { kind: 'vector', samples };
+}
+
+export function applyMathFunction(name: string, argument: Value): InstantVector {
+  const apply = MATH_FUNCTIONS[name];
+  if (apply === undefined || argument.kind !== 'vector') throw badData(`function ${name} takes an instant vector`);
+  return { kind: 'vector', samples: argument.samples.map((sample) => ({ labels: withoutName(sample.labels), value: apply(sample.value) })) };
+}
+
+export const scalarOf = (vector: InstantVector): Scalar => ({ kind: 'scalar', value: vector.samples.length === 1 ? (vector.samples[0]?.value ?? Number.NaN) : Number.NaN });

@@ -1,0 +1,119 @@
+import type { RemoteTimeSeries } from '../../../src/metrics/remote-write/codec.js';
+
+/**
+ * The data and queries both Prometheus and the service answer in the comparison (the test runs
+ * a reduced corpus; bench/promql-compare.bench.ts the whole one). Every series has a job label
+ * (the service's job is its service name). Deterministic: a seeded generator.
+ */
+export const STEP_MS = 15_000;
+export const SPAN_MS = 60 * 60_000;
+
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+    return state / 4_294_967_296;
+  };
+}
+
+export function generateSeries(endMs: number): RemoteTimeSeries[] {
+  const next = random(42);
+  const start = endMs - SPAN_MS;
+  const times = Array.from({ length: SPAN_MS / STEP_MS + 1 }, (_, index) => start + index * STEP_MS);
+  const series: RemoteTimeSeries[] = [];
+  const labels = (entries: Record<string, string>) => Object.entries(entries).map(([name, value]) => ({ name, value }));
+  for (const instance of ['i1', 'i2', 'i3']) {
+    for (const code of ['200', '500']) {
+      let total = 0;
+      series.push({
+        labels: labels({ __name__: 'http_requests_total', job: 'api', instance, code }),
+        samples: times.map((timestamp, index) => {
+          // A counter reset on one series, halfway.
+          if (instance === 'i2' && code === '200' && index === 120) total = 0;
+          total += Math.floor(next() * (code === '200' ? 50 : 5));
+          return { timestamp, value: total };
+        }),
+      });
+    }
+  }
+  for (const room of ['a', 'b', 'c']) {
+    let temperature = 20 + next() * 5;
+    series.push({
+      labels: labels({ __name__: 'room_temperature_celsius', job: 'sensors', room }),
+      // Room c stops reporting 20 minutes before the end: lookback and absence both show.
+      samples: times.filter((timestamp) => room !== 'c' || timestamp <= endMs - 20 * 60_000).map((timestamp) => {
+        temperature += (next() - 0.5) * 0.8;
+        return { timestamp, value: Math.round(temperature * 100) / 100 };
+      }),
+    });
+  }
+  series.push({ labels: labels({ __name__: 'queue_depth', job: 'worker', queue: 'mail' }), samples: times.map((timestamp) => ({ timestamp, value: Math.floor(next() * 10) - 3 })) });
+  return series;
+}
+
+/** Queries across the supported language: selectors, functions, aggregations, operators, modifiers. */
+export const QUERIES: string[] = [
+  'http_requests_total',
+  'http_requests_total{code="500"}',
+  'http_requests_total{code!="500", instance=~"i[12]"}',
+  '{__name__=~"room_.*", room!~"c"}',
+  'http_requests_total offset 10m',
+  'rate(http_requests_total[5m])',
+  'rate(http_requests_total[1m])',
+  'irate(http_requests_total[5m])',
+  'increase(http_requests_total[10m])',
+  'increase(http_requests_total{instance="i2"}[30m])',
+  'resets(http_requests_total[30m])',
+  'changes(queue_depth[10m])',
+  'delta(room_temperature_celsius[10m])',
+  'idelta(room_temperature_celsius[5m])',
+  'avg_over_time(room_temperature_celsius[10m])',
+  'min_over_time(room_temperature_celsius[10m])',
+  'max_over_time(room_temperature_celsius[10m])',
+  'sum_over_time(queue_depth[5m])',
+  'count_over_time(room_temperature_celsius[7m])',
+  'last_over_time(room_temperature_celsius[30m])',
+  'stddev_over_time(room_temperature_celsius[10m])',
+  'sum(rate(http_requests_total[5m]))',
+  'sum by (code) (rate(http_requests_total[5m]))',
+  'sum without (instance) (rate(http_requests_total[5m]))',
+  'avg by (instance) (http_requests_total)',
+  'max(room_temperature_celsius)',
+  'min by (job) (room_temperature_celsius)',
+  'count(http_requests_total)',
+  'count by (code) (http_requests_total > 1000)',
+  'topk(2, rate(http_requests_total[5m]))',
+  'bottomk(1, room_temperature_celsius)',
+  'quantile(0.9, room_temperature_celsius)',
+  'stddev(room_temperature_celsius)',
+  'group by (job) (http_requests_total)',
+  'sum by (instance) (rate(http_requests_total{code="500"}[5m])) / sum by (instance) (rate(http_requests_total[5m]))',
+  'rate(http_requests_total{code="500"}[5m]) / ignoring(code) rate(http_requests_total{code="200"}[5m])',
+  'http_requests_total / on(instance, code) http_requests_total',
+  'room_temperature_celsius * 1.8 + 32',
+  '2 * room_temperature_celsius - 10',
+  'room_temperature_celsius > 22',
+  'room_temperature_celsius > bool 22',
+  '22 < room_temperature_celsius',
+  'queue_depth % 3',
+  'queue_depth ^ 2',
+  '-queue_depth',
+  'abs(queue_depth)',
+  'clamp_min(queue_depth, 0)',
+  'clamp_max(queue_depth, 4)',
+  'ceil(room_temperature_celsius)',
+  'floor(room_temperature_celsius)',
+  'round(room_temperature_celsius)',
+  'sqrt(room_temperature_celsius)',
+  'http_requests_total{code="500"} and on(instance) http_requests_total{code="200"} > 2000',
+  'room_temperature_celsius unless room_temperature_celsius{room="a"}',
+  'room_temperature_celsius{room="a"} or queue_depth',
+  'absent(nonexistent_metric{job="x"})',
+  'absent(room_temperature_celsius)',
+  'vector(1)',
+  'scalar(max(room_temperature_celsius))',
+  'time()',
+  '1 + 2 * 3',
+  'room_temperature_celsius @ end()',
+  'sum(rate(http_requests_total[5m] offset 5m))',
+];
