@@ -39,8 +39,10 @@ function extrapolatedRate(window: Window, isCounter: boolean, isRate: boolean): 
   let interval = sampledInterval;
   interval += durationToStart < threshold ? durationToStart : averageBetween / 2;
   interval += durationToEnd < threshold ? durationToEnd : averageBetween / 2;
-  result *= interval / sampledInterval;
-  return isRate ? result / (window.rangeMs / 1000) : result;
+  // One factor, as Prometheus rounds it.
+  let factor = interval / sampledInterval;
+  if (isRate) factor /= window.rangeMs / 1000;
+  return result * factor;
 }
 
 /** irate / idelta: the last two samples. */
@@ -55,17 +57,35 @@ function instantChange(window: Window, isRate: boolean): number | undefined {
   return seconds === 0 ? undefined : change / seconds;
 }
 
-const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+/** Prometheus's kahanSumInc: Neumaier's compensated addition of `increment` to `sum`, carrying `compensation`. */
+function kahanAdd(increment: number, sum: number, compensation: number): [number, number] {
+  const total = sum + increment;
+  const lost = Math.abs(sum) >= Math.abs(increment) ? sum - total + increment : increment - total + sum;
+  return [total, compensation + lost];
+}
 
-/** avg_over_time as Prometheus computes it: an incremental mean, which does not overflow where the sum would. */
+/** sum_over_time as Prometheus computes it: compensated. */
+function sum(values: number[]): number {
+  let total = 0;
+  let compensation = 0;
+  for (const value of values) [total, compensation] = kahanAdd(value, total, compensation);
+  return Number.isFinite(total) ? total + compensation : total;
+}
+
+/** avg_over_time as Prometheus computes it: a compensated incremental mean, which does not overflow where the sum would. */
 function mean(values: number[]): number {
   let average = 0;
+  let compensation = 0;
   let count = 0;
   for (const value of values) {
     count += 1;
-    average += value / count - average / count;
+    if (!Number.isFinite(average)) {
+      // An infinite mean stays so, unless an infinity of the other sign or a NaN arrives.
+      if (Number.isFinite(value) || Math.sign(value) === Math.sign(average)) continue;
+    }
+    [average, compensation] = kahanAdd(value / count - average / count, average, compensation);
   }
-  return average;
+  return Number.isFinite(average) ? average + compensation : average;
 }
 
 function variance(values: number[]): number {

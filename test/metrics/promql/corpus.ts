@@ -117,3 +117,31 @@ export const QUERIES: string[] = [
   'room_temperature_celsius @ end()',
   'sum(rate(http_requests_total[5m] offset 5m))',
 ];
+
+const SELECTORS = ['http_requests_total', 'http_requests_total{code="200"}', 'room_temperature_celsius', 'queue_depth'];
+const RANGES = ['1m', '5m', '10m'];
+const RANGE_FUNCTIONS = ['rate', 'irate', 'increase', 'delta', 'idelta', 'resets', 'changes', 'avg_over_time', 'min_over_time', 'max_over_time', 'sum_over_time', 'count_over_time', 'last_over_time', 'stddev_over_time', 'stdvar_over_time'];
+const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar'];
+const GROUPINGS = ['', ' by (job)', ' by (instance)', ' without (instance)', ' by (code, instance)'];
+const OPERATORS = ['+', '-', '*', '/', '%', '^', '==', '!=', '>', '<', '>=', '<=', '> bool', '< bool'];
+const OPERANDS: Array<[string, string]> = [
+  ['http_requests_total', '3'],
+  ['2', 'room_temperature_celsius'],
+  ['rate(http_requests_total[5m])', 'rate(http_requests_total[1m])'],
+  ['http_requests_total{code="500"}', 'ignoring(code) http_requests_total{code="200"}'],
+];
+
+/**
+ * The whole corpus: the hand-written queries above, then every range function over every selector
+ * and range, every aggregation with every grouping, and every operator between pairs of operands.
+ */
+export function fullCorpus(): string[] {
+  const generated: string[] = [];
+  for (const func of RANGE_FUNCTIONS) for (const selector of SELECTORS) for (const range of RANGES) generated.push(`${func}(${selector}[${range}])`);
+  for (const op of AGGREGATIONS) for (const grouping of GROUPINGS) generated.push(`${op}${grouping} (http_requests_total)`, `${op}${grouping} (rate(http_requests_total[5m]))`);
+  for (const op of OPERATORS) for (const [left, right] of OPERANDS) generated.push(`${left} ${op} ${right}`);
+  return [...new Set([...QUERIES, ...generated])];
+}
+
+/** What the test runs: the hand-written queries and every seventh generated one. */
+export const reducedCorpus = (): string[] => fullCorpus().filter((query, index) => QUERIES.includes(query) || index % 7 === 0);
