@@ -1,6 +1,8 @@
 import { aggregate, AGGREGATIONS } from './aggregate.js';
 import type { Expr, MatrixSelector, VectorSelector } from './ast.js';
 import { binary } from './binary.js';
+import { histogramQuantile } from './histogram.js';
+import { labelJoin, labelReplace } from './label-functions.js';
 import { applyMathFunction, applyRangeFunction, MATH_FUNCTIONS, RANGE_FUNCTIONS, scalarOf } from './functions.js';
 import { badData, PromqlError, signature, withoutName, type InstantVector, type Labels, type Sample, type Value } from './values.js';
 
@@ -147,6 +149,12 @@ export class Evaluator {
     return value.value;
   }
 
+  private stringArgument(expr: Expr | undefined, time: number, func: string): string {
+    const value = expr === undefined ? undefined : this.evaluate(expr, time);
+    if (value?.kind !== 'string') throw badData(`expected type string in call to function "${func}"`);
+    return value.value;
+  }
+
   private call(func: string, args: Expr[], time: number): Value {
     if (func in RANGE_FUNCTIONS) {
       const [argument] = args;
@@ -167,6 +175,24 @@ export class Evaluator {
         const vector = this.vectorArgument(args[0], time, func);
         const bound = this.scalarArgument(args[1], time, func);
         return { kind: 'vector', samples: vector.samples.map((sample) => ({ labels: withoutName(sample.labels), value: func === 'clamp_min' ? Math.max(sample.value, bound) : Math.min(sample.value, bound) })) };
+      }
+      case 'label_replace': {
+        const [destination, replacement, source, regex] = args.slice(1).map((arg) => this.stringArgument(arg, time, func));
+        return labelReplace(this.vectorArgument(args[0], time, func), destination ?? '', replacement ?? '', source ?? '', regex ?? '');
+      }
+      case 'label_join': {
+        const [destination, separator, ...sources] = args.slice(1).map((arg) => this.stringArgument(arg, time, func));
+        return labelJoin(this.vectorArgument(args[0], time, func), destination ?? '', separator ?? '', sources);
+      }
+      case 'histogram_quantile':
+        return histogramQuantile(this.scalarArgument(args[0], time, func), this.vectorArgument(args[1], time, func));
+      case 'sort':
+      case 'sort_desc': {
+        const vector = this.vectorArgument(args[0], time, func);
+        const order = func === 'sort' ? 1 : -1;
+        // NaN last either way, as Prometheus sorts.
+        const rank = (value: number) => (Number.isNaN(value) ? Number.POSITIVE_INFINITY : order * value);
+        return { kind: 'vector', samples: [...vector.samples].sort((a, b) => rank(a.value) - rank(b.value)) };
       }
       case 'absent': {
         const [argument] = args;

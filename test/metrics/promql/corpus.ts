@@ -48,6 +48,23 @@ export function generateSeries(endMs: number): RemoteTimeSeries[] {
     });
   }
   series.push({ labels: labels({ __name__: 'queue_depth', job: 'worker', queue: 'mail' }), samples: times.map((timestamp) => ({ timestamp, value: Math.floor(next() * 10) - 3 })) });
+  // A classic histogram per instance: cumulative bucket counts that grow with every observation.
+  const bounds = ['0.05', '0.1', '0.25', '0.5', '1', '+Inf'];
+  for (const instance of ['i1', 'i2']) {
+    const counts = bounds.map(() => 0);
+    const perTime = times.map(() => {
+      for (let observation = 0; observation < 5; observation += 1) {
+        const seconds = next() ** 2 * (instance === 'i1' ? 0.6 : 1.2);
+        bounds.forEach((bound, index) => {
+          if (bound === '+Inf' || seconds <= Number(bound)) counts[index] = (counts[index] ?? 0) + 1;
+        });
+      }
+      return [...counts];
+    });
+    bounds.forEach((le, index) =>
+      series.push({ labels: labels({ __name__: 'request_duration_seconds_bucket', job: 'api', instance, le }), samples: times.map((timestamp, at) => ({ timestamp, value: perTime[at]?.[index] ?? 0 })) }),
+    );
+  }
   return series;
 }
 
@@ -116,6 +133,21 @@ export const QUERIES: string[] = [
   '1 + 2 * 3',
   'room_temperature_celsius @ end()',
   'sum(rate(http_requests_total[5m] offset 5m))',
+  'histogram_quantile(0.9, rate(request_duration_seconds_bucket[5m]))',
+  'histogram_quantile(0.5, sum by (le) (rate(request_duration_seconds_bucket[5m])))',
+  'histogram_quantile(0.99, sum by (le, instance) (increase(request_duration_seconds_bucket[10m])))',
+  'histogram_quantile(0, request_duration_seconds_bucket)',
+  'histogram_quantile(1, request_duration_seconds_bucket)',
+  'histogram_quantile(1.5, request_duration_seconds_bucket)',
+  'histogram_quantile(0.75, request_duration_seconds_bucket{le!="0.25"})',
+  'sort(room_temperature_celsius)',
+  'label_replace(http_requests_total, "host", "$1", "instance", "i(.*)")',
+  'label_replace(http_requests_total, "class", "${1}xx", "code", "([0-9])..")',
+  'label_replace(room_temperature_celsius, "room", "", "room", "a")',
+  'label_replace(queue_depth, "x", "$1$2", "queue", "(m)(a)il")',
+  'label_join(http_requests_total, "id", "/", "instance", "code")',
+  'sum by (class) (label_replace(rate(http_requests_total[5m]), "class", "$1xx", "code", "(.).."))',
+  'sort_desc(rate(http_requests_total[5m]))',
 ];
 
 const SELECTORS = ['http_requests_total', 'http_requests_total{code="200"}', 'room_temperature_celsius', 'queue_depth'];
