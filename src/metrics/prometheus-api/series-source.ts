@@ -39,11 +39,11 @@ export function createSeriesSource(db: Db, tenantId: string, limits: { maxSeries
       const keys = matched.map((entry) => entry.row.series_key);
       const samples = await db.withTenant(tenantId, (tx) => samplesOf(tx, tenantId, keys, new Date(from), new Date(to)));
       const byKey = new Map(matched.map((entry): [string, SeriesData] => [entry.row.series_key, { labels: entry.labels, times: [], values: [] }]));
-      for (const sample of samples) {
-        const data = byKey.get(sample.series_key);
+      for (const row of samples) {
+        const data = byKey.get(row.series_key);
         if (data === undefined) continue;
-        data.times.push(sample.at);
-        data.values.push(sample.value);
+        data.times = row.times.map(Math.round);
+        data.values = row.values;
       }
       return [...byKey.values()].filter((data) => data.times.length > 0);
     },
