@@ -76,7 +76,7 @@ export const API_END = '<!-- api:end -->';
 export const PAGES: ReadonlyArray<{ file: string; prefixes: readonly string[] }> = [
   { file: 'docs/operations.md', prefixes: ['/status', '/health/live', '/health/ready', '/cache/', '/api/v1/monitoring/limits', '/api/v1/monitoring/api-keys'] },
   { file: 'docs/alerting.md', prefixes: ['/api/v1/monitoring/alerts'] },
-  { file: 'docs/metrics.md', prefixes: ['/api/v1/monitoring/metrics', '/metrics', '/grafana', '/api/v1/write', '/api/v1/query', '/api/v1/query_range', '/api/v1/series', '/api/v1/labels', '/api/v1/label/', '/api/v1/metadata', '/api/v1/status/'] },
+  { file: 'docs/metrics.md', prefixes: ['/api/v1/monitoring/metrics', '/metrics', '/grafana', '/api/v1/write', '/v1/metrics', '/api/v1/query', '/api/v1/query_range', '/api/v1/series', '/api/v1/labels', '/api/v1/label/', '/api/v1/metadata', '/api/v1/status/'] },
   { file: 'docs/realtime.md', prefixes: ['/api/v1/ws'] },
   { file: 'docs/analytics-ml.md', prefixes: ['/api/v1/analytics/'] },
   { file: 'docs/collectors-reports.md', prefixes: ['/api/v1/monitoring/collectors', '/api/v1/monitoring/nft/', '/api/v1/monitoring/reports'] },

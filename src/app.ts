@@ -27,6 +27,7 @@ import { limitsRoutes, requestLimits } from './limits/index.js';
 import { apiKeyRoutes } from './auth/api-keys.routes.js';
 import { remoteWriteRoutes } from './metrics/remote-write/remote-write.routes.js';
 import { prometheusApiRoutes } from './metrics/prometheus-api/prometheus-api.routes.js';
+import { otlpRoutes } from './metrics/otlp/otlp.routes.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -99,6 +100,7 @@ export async function buildApp(container: Container): Promise<App> {
       version: container.version,
     }),
   );
+  await app.register(otlpRoutes({ auth: container.auth, ingest: container.ingest, registry: container.registry, now: () => container.clock.nowMs(), maxBatch: container.config.INGEST_MAX_BATCH, maxBodyBytes: container.config.REMOTE_WRITE_MAX_BODY_BYTES }));
   await app.register(remoteWriteRoutes({ auth: container.auth, ingest: container.ingest, registry: container.registry, maxBatch: container.config.INGEST_MAX_BATCH, maxBodyBytes: container.config.REMOTE_WRITE_MAX_BODY_BYTES }));
   await app.register(prometheusRoutes(container));
   // --- domain routes: one line per domain plugin ---

@@ -115,7 +115,7 @@ export const ConfigSchema = Type.Object({
   PROMQL_MAX_SAMPLES: int('most samples one PromQL query (the Prometheus HTTP API) may load; beyond, 422 execution error', 5_000_000, 1),
   PROMQL_TIMEOUT_MS: int('longest evaluation of one PromQL query; beyond, 503 timeout (a request may ask for less with timeout=)', 30_000, 100),
   PROMQL_MAX_SERIES: int("most of a tenant's series one selector may read before its samples are loaded; beyond, 422 execution error", 100_000, 1),
-  REMOTE_WRITE_MAX_BODY_BYTES: int('largest compressed body of POST /api/v1/write (remote write); it may inflate to 4x', 16 * 1024 * 1024, 1024),
+  REMOTE_WRITE_MAX_BODY_BYTES: int('largest body of POST /api/v1/write (remote write; it may inflate to 4x) and of POST /v1/metrics (OTLP)', 16 * 1024 * 1024, 1024),
   INGEST_COMMIT_QUEUE_MAX_SAMPLES: int(
     'samples of committed batches one consumer (bus publication, WebSocket fan-out, catalogue, stream processor, anomaly scoring, default rules) may have waiting after the answer; beyond, that consumer skips whole batches, counted in monitoring_ingest_dispatch_dropped_samples_total and GET /status (keep it well above INGEST_MAX_BATCH)',
     200_000,

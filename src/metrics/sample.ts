@@ -37,3 +37,19 @@ export function seriesKeyOf(name: string, service: string, labels: Record<string
     .join(',');
   return `${name}|${service}|{${canonical}}`;
 }
+
+const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
+const LABEL_NAME = new RegExp(LABEL_NAME_PATTERN);
+
+/** What the push API's schema refuses of a series, for the ingest paths whose bodies no JSON schema sees (remote write, OTLP). */
+export function seriesProblem(name: string | undefined, service: string, labels: Record<string, string>): string | undefined {
+  if (name === undefined || name === '') return 'has no __name__ label';
+  if (name.length > 200 || !METRIC_NAME.test(name)) return `has an invalid metric name ${JSON.stringify(name.slice(0, 200))}`;
+  if (service.length > 100 || service.includes('\u0000')) return 'has an invalid job label (at most 100 characters, no NUL)';
+  for (const [label, value] of Object.entries(labels)) {
+    if (label.length > 100 || !LABEL_NAME.test(label)) return `has an invalid label name ${JSON.stringify(label.slice(0, 100))}`;
+    if (value.length > 500 || value.includes('\u0000')) return `has an invalid value of label ${label} (at most 500 characters, no NUL)`;
+  }
+  return undefined;
+}
+

@@ -4,7 +4,7 @@ import { principalOf, type Authenticator } from '../../auth/index.js';
 import { AppError, ValidationError } from '../../errors.js';
 import type { App } from '../../platform/http/types.js';
 import type { Ingest } from '../ingest.js';
-import { LABEL_NAME_PATTERN, METRIC_NAME_PATTERN, type SampleInput } from '../sample.js';
+import { seriesProblem, type SampleInput } from '../sample.js';
 import { decodeWriteRequest, RemoteWriteDecodeError, type RemoteTimeSeries, type WriteRequest } from './codec.js';
 
 /** Users who may push, and API keys with the ingest scope. Signed services sign JSON bodies, not this one. */
@@ -20,21 +20,6 @@ export interface RemoteWriteDeps {
   maxBatch: number;
   /** Largest compressed body (REMOTE_WRITE_MAX_BODY_BYTES) and its largest inflated size (4x). */
   maxBodyBytes: number;
-}
-
-const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
-const LABEL_NAME = new RegExp(LABEL_NAME_PATTERN);
-
-/** What the push API's schema refuses, refused here too (the body is not JSON, so no schema sees it). */
-function seriesProblem(name: string | undefined, service: string, labels: Record<string, string>): string | undefined {
-  if (name === undefined || name === '') return 'has no __name__ label';
-  if (name.length > 200 || !METRIC_NAME.test(name)) return `has an invalid metric name ${JSON.stringify(name.slice(0, 200))}`;
-  if (service.length > 100 || service.includes('\u0000')) return 'has an invalid job label (at most 100 characters, no NUL)';
-  for (const [label, value] of Object.entries(labels)) {
-    if (label.length > 100 || !LABEL_NAME.test(label)) return `has an invalid label name ${JSON.stringify(label.slice(0, 100))}`;
-    if (value.length > 500 || value.includes('\u0000')) return `has an invalid value of label ${label} (at most 500 characters, no NUL)`;
-  }
-  return undefined;
 }
 
 /** One series' samples as the push API's samples: `__name__` is the name, `job` the service, the other labels stay labels. */
