@@ -101,7 +101,7 @@ export async function buildApp(container: Container): Promise<App> {
     }),
   );
   await app.register(otlpRoutes({ auth: container.auth, ingest: container.ingest, registry: container.registry, now: () => container.clock.nowMs(), maxBatch: container.config.INGEST_MAX_BATCH, maxBodyBytes: container.config.REMOTE_WRITE_MAX_BODY_BYTES }));
-  await app.register(remoteWriteRoutes({ auth: container.auth, ingest: container.ingest, registry: container.registry, maxBatch: container.config.INGEST_MAX_BATCH, maxBodyBytes: container.config.REMOTE_WRITE_MAX_BODY_BYTES }));
+  await app.register(remoteWriteRoutes({ auth: container.auth, db: container.db, ingest: container.ingest, registry: container.registry, maxBatch: container.config.INGEST_MAX_BATCH, maxBodyBytes: container.config.REMOTE_WRITE_MAX_BODY_BYTES }));
   await app.register(prometheusRoutes(container));
   // --- domain routes: one line per domain plugin ---
   await app.register(alertingRoutes(container));

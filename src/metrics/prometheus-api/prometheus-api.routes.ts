@@ -137,12 +137,17 @@ export function prometheusApiRoutes(deps: PrometheusApiDeps) {
         answer(reply, async () => {
           const params = request.query as Params;
           const metric = typeof params['metric'] === 'string' ? params['metric'] : undefined;
-          const series = await source(principalOf(request).tenantId).series(metric === undefined ? [] : [{ name: '__name__', value: metric, is_regex: false }]);
+          // A family's series: the name itself, or a histogram's or summary's parts.
+          const family = metric === undefined ? [] : [{ name: '__name__', value: `${metric.replace(/[^a-zA-Z0-9_:]/g, '')}(_bucket|_sum|_count)?`, is_regex: true }];
+          const series = await source(principalOf(request).tenantId).series(family);
           const metadata: Record<string, Array<{ type: string; help: string; unit: string }>> = {};
           for (const { row } of series) {
-            if (row.metric_type === null || metadata[row.metric_name] !== undefined) continue;
-            metadata[row.metric_name] = [{ type: row.metric_type, help: row.help ?? '', unit: row.unit ?? '' }];
+            if (row.metric_type === null) continue;
+            // Per family, as Prometheus answers: a histogram's or summary's series under its family name.
+            const name = row.metric_type === 'histogram' || row.metric_type === 'summary' ? row.metric_name.replace(/_(bucket|sum|count)$/, '') : row.metric_name;
+            metadata[name] ??= [{ type: row.metric_type, help: row.help ?? '', unit: row.unit ?? '' }];
           }
+          if (metric !== undefined) for (const name of Object.keys(metadata)) if (name !== metric) delete metadata[name];
           return metadata;
         }),
     );

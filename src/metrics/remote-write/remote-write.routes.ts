@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import { principalOf, type Authenticator } from '../../auth/index.js';
 import { AppError, ValidationError } from '../../errors.js';
+import type { Db } from '../../platform/db/index.js';
 import type { App } from '../../platform/http/types.js';
+import { setSeriesMetadata } from '../store/series-metadata.repository.js';
 import type { Ingest } from '../ingest.js';
 import { seriesProblem, type SampleInput } from '../sample.js';
 import { decodeWriteRequest, RemoteWriteDecodeError, type RemoteTimeSeries, type WriteRequest } from './codec.js';
@@ -14,6 +16,7 @@ export const REMOTE_WRITE_SERVICE = 'remote_write';
 
 export interface RemoteWriteDeps {
   auth: Authenticator;
+  db: Db;
   ingest: Ingest;
   registry: Registry;
   /** Samples per stored batch (INGEST_MAX_BATCH): a larger request is stored in several. */
@@ -80,7 +83,7 @@ export function remoteWriteRoutes(deps: RemoteWriteDeps) {
         schema: {
           tags: ['prometheus'],
           summary: 'Prometheus remote write 1.0 (Content-Type: application/x-protobuf, Content-Encoding: snappy); 204 once stored',
-          description: 'The tenant is the credential\'s (an API key with the ingest scope, as bearer token or Basic password). `__name__` is the metric name, `job` the service (`remote_write` without one); NaN and infinite samples are skipped and counted. Metadata and exemplars are ignored.',
+          description: 'The tenant is the credential\'s (an API key with the ingest scope, as bearer token or Basic password). `__name__` is the metric name, `job` the service (`remote_write` without one); NaN and infinite samples are skipped and counted. Metadata is kept for /api/v1/metadata; exemplars are ignored.',
         },
       },
       async (request, reply) => {
@@ -94,6 +97,9 @@ export function remoteWriteRoutes(deps: RemoteWriteDeps) {
           await deps.ingest.ingest(tenantId, samples.slice(start, start + deps.maxBatch), 'http', { idempotencyKey: `remote-write:${bodyHash}:${start}` });
         }
         if (skips.non_finite > 0) skipped.inc({ reason: 'non_finite' }, skips.non_finite);
+        // Prometheus sends each family's type, help and unit (every minute, apart from samples): kept on its series.
+        const metadata = decoded.metadata.filter((entry) => entry.metric_family_name !== '').map((entry) => ({ family: entry.metric_family_name, type: entry.type.toLowerCase(), help: entry.help, unit: entry.unit }));
+        if (metadata.length > 0) await deps.db.withTenant(tenantId, (tx) => setSeriesMetadata(tx, tenantId, metadata));
         return reply.status(204).send();
       },
     );

@@ -150,6 +150,8 @@ describe.skipIf(prometheusMissing.skip)('a real Prometheus remote-writing to the
         '    basic_auth:',
         '      username: prometheus',
         `      password: ${key}`,
+        '    metadata_config:',
+        '      send_interval: 1s',
         '    queue_config:',
         '      batch_send_deadline: 1s',
         '      max_samples_per_send: 50',
@@ -168,6 +170,8 @@ describe.skipIf(prometheusMissing.skip)('a real Prometheus remote-writing to the
     const skippedBefore = await skippedSamples();
     // Let it scrape and send a while, then stop scraping (a reload without the job) and let the queue drain.
     while ((await prometheusCounter(prometheus, 'prometheus_remote_storage_samples_total')) < 150) await new Promise((resolve) => setTimeout(resolve, 500));
+    // Prometheus answers metadata for the targets it scrapes: read before the job is removed.
+    const theirs = ((await (await fetch(`${prometheus.url}/api/v1/metadata`)).json()) as { data: Record<string, unknown> }).data;
     (prometheus as PeerProcess & { quiet(): void }).quiet();
     expect((await fetch(`${prometheus.url}/-/reload`, { method: 'POST' })).status).toBe(200);
     // Settled: nothing pending and the sent count unchanged over 2 s.
@@ -193,5 +197,11 @@ describe.skipIf(prometheusMissing.skip)('a real Prometheus remote-writing to the
     expect(await storedCount(tenant, "metric_name = 'shop_orders_total' AND service_name = 'shop' AND labels->>'region' = 'eu' AND labels ? 'instance'")).toBeGreaterThan(10);
     expect(await storedCount(tenant, "metric_name = 'shop_latency_seconds_bucket' AND labels->>'le' = '+Inf'")).toBeGreaterThan(10);
     expect(await storedCount(tenant, "metric_name = 'up'")).toBeGreaterThan(10);
+    // Prometheus sent each family's type with the samples: the service answers /api/v1/metadata with it, as Prometheus does.
+    const reader = await ingestKey(tenant, ['read']);
+    const ours = (await t.app.inject({ method: 'GET', url: '/api/v1/metadata', headers: { authorization: `Bearer ${reader}` } })).json<{ data: Record<string, unknown> }>().data;
+    for (const family of ['shop_orders_total', 'shop_queue_depth', 'shop_latency_seconds']) expect(ours[family], family).toEqual(theirs[family]);
+    const one = (await t.app.inject({ method: 'GET', url: '/api/v1/metadata?metric=shop_latency_seconds', headers: { authorization: `Bearer ${reader}` } })).json<{ data: Record<string, unknown> }>().data;
+    expect(Object.keys(one)).toEqual(['shop_latency_seconds']);
   }, 150_000);
 });
