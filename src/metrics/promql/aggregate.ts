@@ -1,6 +1,6 @@
 import { badData, signature, withoutName, type InstantVector, type Labels, type Sample } from './values.js';
 
-export const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile'] as const;
+export const AGGREGATIONS = ['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values'] as const;
 
 function groupLabels(labels: Labels, grouping: { without: boolean; labels: string[] } | undefined): Labels {
   if (grouping === undefined) return {};
@@ -67,7 +67,13 @@ function reduce(op: string, values: number[]): number {
 }
 
 /** One aggregation at one evaluation time. `param` is topk/bottomk's k or quantile's q. */
-export function aggregate(op: string, input: InstantVector, grouping: { without: boolean; labels: string[] } | undefined, param: number | undefined): InstantVector {
+export function aggregate(op: string, input: InstantVector, grouping: { without: boolean; labels: string[] } | undefined, param: number | string | undefined): InstantVector {
+  if (op === 'count_values') {
+    // count_values("label", v): per group and value, how many series have it; the value becomes the label.
+    if (typeof param !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(param)) throw badData(`invalid label name "${String(param)}" in count_values`);
+    const relabelled = input.samples.map((sample) => ({ labels: { ...groupLabels(sample.labels, grouping), [param]: String(sample.value) }, value: sample.value }));
+    return aggregate('count', { kind: 'vector', samples: relabelled }, { without: false, labels: [...new Set(relabelled.flatMap((sample) => Object.keys(sample.labels)))] }, undefined);
+  }
   const groups = new Map<string, { labels: Labels; samples: Sample[] }>();
   for (const sample of input.samples) {
     const labels = groupLabels(sample.labels, grouping);
@@ -79,14 +85,14 @@ export function aggregate(op: string, input: InstantVector, grouping: { without:
   const out: Sample[] = [];
   for (const group of groups.values()) {
     if (op === 'topk' || op === 'bottomk') {
-      const k = Math.floor(param ?? 0);
+      const k = Math.floor(typeof param === 'number' ? param : 0);
       if (k < 1) continue;
       const ordered = [...group.samples].sort((a, b) => (op === 'topk' ? b.value - a.value : a.value - b.value));
       out.push(...ordered.slice(0, k));
       continue;
     }
     const values = group.samples.map((sample) => sample.value);
-    out.push({ labels: group.labels, value: op === 'quantile' ? quantile(param ?? Number.NaN, values) : reduce(op, values) });
+    out.push({ labels: group.labels, value: op === 'quantile' ? quantile(typeof param === 'number' ? param : Number.NaN, values) : reduce(op, values) });
   }
   return { kind: 'vector', samples: out };
 }

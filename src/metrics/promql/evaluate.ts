@@ -3,7 +3,7 @@ import type { Expr, MatrixSelector, VectorSelector } from './ast.js';
 import { binary } from './binary.js';
 import { histogramQuantile } from './histogram.js';
 import { labelJoin, labelReplace } from './label-functions.js';
-import { applyMathFunction, applyRangeFunction, MATH_FUNCTIONS, RANGE_FUNCTIONS, scalarOf } from './functions.js';
+import { applyMathFunction, applyRangeFunction, linearRegression, MATH_FUNCTIONS, RANGE_FUNCTIONS, scalarOf } from './functions.js';
 import { badData, PromqlError, signature, withoutName, type InstantVector, type Labels, type Sample, type Value } from './values.js';
 
 /** Prometheus 2.x's default lookback: an instant selector takes the newest sample up to 5 minutes old. */
@@ -184,6 +184,27 @@ export class Evaluator {
         const [destination, separator, ...sources] = args.slice(1).map((arg) => this.stringArgument(arg, time, func));
         return labelJoin(this.vectorArgument(args[0], time, func), destination ?? '', separator ?? '', sources);
       }
+      case 'predict_linear': {
+        const [argument] = args;
+        if (argument?.kind !== 'matrix') throw badData(`expected type range vector in call to function "${func}"`);
+        const seconds = this.scalarArgument(args[1], time, func);
+        const { value } = this.window(argument, time);
+        const samples = value.series
+          .filter((series) => series.values.length >= 2)
+          .map((series) => {
+            const { slope, intercept } = linearRegression(series.times, series.values, time);
+            return { labels: withoutName(series.labels), value: slope * seconds + intercept };
+          });
+        return { kind: 'vector', samples };
+      }
+      case 'absent_over_time': {
+        const [argument] = args;
+        if (argument?.kind !== 'matrix') throw badData(`expected type range vector in call to function "${func}"`);
+        if (this.window(argument, time).value.series.length > 0) return { kind: 'vector', samples: [] };
+        const labels: Labels = {};
+        for (const matcher of argument.vector.matchers) if (!matcher.is_regex && matcher.is_equal !== false && matcher.name !== '__name__') labels[matcher.name] = matcher.value;
+        return { kind: 'vector', samples: [{ labels, value: 1 }] };
+      }
       case 'histogram_quantile':
         return histogramQuantile(this.scalarArgument(args[0], time, func), this.vectorArgument(args[1], time, func));
       case 'sort':
@@ -224,7 +245,7 @@ export class Evaluator {
         const input = this.evaluate(expr.expr, time);
         if (input.kind !== 'vector') throw badData(`expected type instant vector in aggregation expression`);
         const param = expr.param === undefined ? undefined : this.evaluate(expr.param, time);
-        if (param !== undefined && param.kind !== 'scalar') throw badData(`expected type scalar in aggregation parameter`);
+        if (param !== undefined && param.kind !== 'scalar' && param.kind !== 'string') throw badData(`expected type scalar in aggregation parameter`);
         return aggregate(expr.op, input, expr.grouping, param?.value);
       }
       case 'binary':

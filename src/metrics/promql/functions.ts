@@ -101,7 +101,29 @@ function variance(values: number[]): number {
   return squares / count;
 }
 
+/** Prometheus's linearRegression: least squares over the window, x in seconds from `interceptTime`, compensated sums. */
+export function linearRegression(times: number[], values: number[], interceptTime: number): { slope: number; intercept: number } {
+  const first = values[0] ?? Number.NaN;
+  if (values.every((value) => value === first)) return Number.isFinite(first) ? { slope: 0, intercept: first } : { slope: Number.NaN, intercept: Number.NaN };
+  let sumX: [number, number] = [0, 0];
+  let sumY: [number, number] = [0, 0];
+  let sumXY: [number, number] = [0, 0];
+  let sumX2: [number, number] = [0, 0];
+  values.forEach((value, index) => {
+    const x = ((times[index] ?? 0) - interceptTime) / 1000;
+    sumX = kahanAdd(x, ...sumX);
+    sumY = kahanAdd(value, ...sumY);
+    sumXY = kahanAdd(x * value, ...sumXY);
+    sumX2 = kahanAdd(x * x, ...sumX2);
+  });
+  const n = values.length;
+  const [x, y, xy, x2] = [sumX[0] + sumX[1], sumY[0] + sumY[1], sumXY[0] + sumXY[1], sumX2[0] + sumX2[1]];
+  const slope = (xy - (x * y) / n) / (x2 - (x * x) / n);
+  return { slope, intercept: y / n - (slope * x) / n };
+}
+
 export const RANGE_FUNCTIONS: Record<string, (window: Window) => number | undefined> = {
+  deriv: (window) => (window.values.length < 2 ? undefined : linearRegression(window.times, window.values, window.times[0] ?? 0).slope),
   rate: (window) => extrapolatedRate(window, true, true),
   increase: (window) => extrapolatedRate(window, true, false),
   delta: (window) => extrapolatedRate(window, false, false),
