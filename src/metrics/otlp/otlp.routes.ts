@@ -1,14 +1,12 @@
-import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import { principalOf, type Authenticator } from '../../auth/index.js';
 import { AppError, ValidationError } from '../../errors.js';
 import type { App } from '../../platform/http/types.js';
 import type { Ingest } from '../ingest.js';
 import { seriesProblem } from '../sample.js';
+import { acceptProtobuf, ingestInBatches, PROTOCOL_WRITE } from '../batched-ingest.js';
 import { checkJson, decodeProtobuf, encodeResponse, OtlpDecodeError, type ExportRequest } from './codec.js';
 import { DeltaTotals, translate } from './translate.js';
-
-const WRITE = { roles: ['admin', 'monitoring'], services: false, scope: 'ingest' } as const;
 
 export interface OtlpDeps {
   auth: Authenticator;
@@ -41,11 +39,11 @@ export function otlpRoutes(deps: OtlpDeps) {
   const deltas = new DeltaTotals();
 
   return async (app: App) => {
-    app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_request, body, done) => done(null, body));
+    acceptProtobuf(app, deps.maxBodyBytes);
     app.post(
       '/v1/metrics',
       {
-        preHandler: deps.auth.require(WRITE),
+        preHandler: deps.auth.require(PROTOCOL_WRITE),
         bodyLimit: deps.maxBodyBytes,
         schema: {
           tags: ['opentelemetry'],
@@ -61,10 +59,7 @@ export function otlpRoutes(deps: OtlpDeps) {
           const problem = seriesProblem(sample.name, sample.service, sample.labels ?? {});
           if (problem !== undefined) throw new ValidationError(`Data point ${index} (${sample.name}) ${problem}; nothing was stored`, { point: index });
         });
-        const bodyHash = createHash('sha256').update(json ? JSON.stringify(request.body) : (request.body as Buffer)).digest('hex');
-        for (let start = 0; start < samples.length; start += deps.maxBatch) {
-          await deps.ingest.ingest(tenantId, samples.slice(start, start + deps.maxBatch), 'http', { idempotencyKey: `otlp:${bodyHash}:${start}` });
-        }
+        await ingestInBatches(deps.ingest, tenantId, samples, { protocol: 'otlp', body: json ? (request.rawBody ?? '') : (request.body as Buffer), maxBatch: deps.maxBatch });
         const rejected = [...skips.values()].reduce((total, count) => total + count, 0);
         for (const [reason, count] of skips) skipped.inc({ reason }, count);
         const message = rejected === 0 ? '' : `not stored: ${[...skips].map(([reason, count]) => `${count} ${reason}`).join(', ')}`;

@@ -67,4 +67,3 @@ export interface Unary {
 }
 
 export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<=']);
-export const SET_OPS: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'unless']);

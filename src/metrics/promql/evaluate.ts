@@ -200,10 +200,7 @@ export class Evaluator {
       case 'absent_over_time': {
         const [argument] = args;
         if (argument?.kind !== 'matrix') throw badData(`expected type range vector in call to function "${func}"`);
-        if (this.window(argument, time).value.series.length > 0) return { kind: 'vector', samples: [] };
-        const labels: Labels = {};
-        for (const matcher of argument.vector.matchers) if (!matcher.is_regex && matcher.is_equal !== false && matcher.name !== '__name__') labels[matcher.name] = matcher.value;
-        return { kind: 'vector', samples: [{ labels, value: 1 }] };
+        return this.window(argument, time).value.series.length > 0 ? { kind: 'vector', samples: [] } : absentVector(argument.vector);
       }
       case 'histogram_quantile':
         return histogramQuantile(this.scalarArgument(args[0], time, func), this.vectorArgument(args[1], time, func));
@@ -218,10 +215,7 @@ export class Evaluator {
       case 'absent': {
         const [argument] = args;
         const vector = this.vectorArgument(argument, time, func);
-        if (vector.samples.length > 0) return { kind: 'vector', samples: [] };
-        const labels: Labels = {};
-        if (argument?.kind === 'vector') for (const matcher of argument.matchers) if (!matcher.is_regex && matcher.is_equal !== false && matcher.name !== '__name__') labels[matcher.name] = matcher.value;
-        return { kind: 'vector', samples: [{ labels, value: 1 }] };
+        return vector.samples.length > 0 ? { kind: 'vector', samples: [] } : absentVector(argument?.kind === 'vector' ? argument : undefined);
       }
       default:
         throw badData(`function "${func}" is not supported by this service yet`);
@@ -300,6 +294,13 @@ export class Evaluator {
     }
     return { resultType: 'matrix', result: [...series.values()] };
   }
+}
+
+/** absent()'s answer: 1, with the labels the selector's equality matchers name (none for an expression). */
+function absentVector(selector: VectorSelector | undefined): InstantVector {
+  const labels: Labels = {};
+  for (const matcher of selector?.matchers ?? []) if (!matcher.is_regex && matcher.is_equal !== false && matcher.name !== '__name__') labels[matcher.name] = matcher.value;
+  return { kind: 'vector', samples: [{ labels, value: 1 }] };
 }
 
 function unique(samples: Sample[]): Sample[] {

@@ -1,16 +1,14 @@
-import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import { principalOf, type Authenticator } from '../../auth/index.js';
 import { AppError, ValidationError } from '../../errors.js';
 import type { Db } from '../../platform/db/index.js';
 import type { App } from '../../platform/http/types.js';
 import { setSeriesMetadata } from '../store/series-metadata.repository.js';
+import { acceptProtobuf, ingestInBatches, PROTOCOL_WRITE } from '../batched-ingest.js';
 import type { Ingest } from '../ingest.js';
 import { seriesProblem, type SampleInput } from '../sample.js';
 import { decodeWriteRequest, RemoteWriteDecodeError, type RemoteTimeSeries, type WriteRequest } from './codec.js';
 
-/** Users who may push, and API keys with the ingest scope. Signed services sign JSON bodies, not this one. */
-const WRITE = { roles: ['admin', 'monitoring'], services: false, scope: 'ingest' } as const;
 /** A series without a job label is stored under this service. */
 export const REMOTE_WRITE_SERVICE = 'remote_write';
 
@@ -74,11 +72,11 @@ export function remoteWriteRoutes(deps: RemoteWriteDeps) {
   });
 
   return async (app: App) => {
-    app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_request, body, done) => done(null, body));
+    acceptProtobuf(app, deps.maxBodyBytes);
     app.post(
       '/api/v1/write',
       {
-        preHandler: deps.auth.require(WRITE),
+        preHandler: deps.auth.require(PROTOCOL_WRITE),
         bodyLimit: deps.maxBodyBytes,
         schema: {
           tags: ['prometheus'],
@@ -92,10 +90,7 @@ export function remoteWriteRoutes(deps: RemoteWriteDeps) {
         const decoded = decode(request.body, deps.maxBodyBytes * 4);
         const skips = { non_finite: 0 };
         const samples = decoded.timeseries.flatMap((series, index) => samplesOf(series, index, (reason) => (skips[reason] += 1)));
-        const bodyHash = createHash('sha256').update(request.body).digest('hex');
-        for (let start = 0; start < samples.length; start += deps.maxBatch) {
-          await deps.ingest.ingest(tenantId, samples.slice(start, start + deps.maxBatch), 'http', { idempotencyKey: `remote-write:${bodyHash}:${start}` });
-        }
+        await ingestInBatches(deps.ingest, tenantId, samples, { protocol: 'remote-write', body: request.body, maxBatch: deps.maxBatch });
         if (skips.non_finite > 0) skipped.inc({ reason: 'non_finite' }, skips.non_finite);
         // Prometheus sends each family's type, help and unit (every minute, apart from samples): kept on its series.
         const metadata = decoded.metadata.filter((entry) => entry.metric_family_name !== '').map((entry) => ({ family: entry.metric_family_name, type: entry.type.toLowerCase(), help: entry.help, unit: entry.unit }));
