@@ -65,13 +65,13 @@ export const clientAddressKey = (ip: string): string => normalizeIP(ip);
 export async function installRequestLimits(app: App, options: RequestLimitOptions): Promise<void> {
   await app.register(rateLimit, { global: false, store: countersStore(options.counters), skipOnError: true, timeWindow: options.windowMs });
   const perIp = app.createRateLimit({ max: options.perIp, timeWindow: options.windowMs, skipOnError: true, keyGenerator: (request) => options.keys.ip(clientAddressKey(request.ip)) });
-  // The tenant each request is counted and queued under, once known (before its body, or after the route's authentication).
+  // The tenant each request is counted and queued under: set by limitTenant before it counts the request.
   const tenantOf = new WeakMap<FastifyRequest, string>();
   const perTenant = app.createRateLimit({
     max: options.perTenant,
     timeWindow: options.windowMs,
     skipOnError: true,
-    keyGenerator: (request) => options.keys.tenant(tenantOf.get(request) ?? request.principal?.tenantId ?? ''),
+    keyGenerator: (request) => options.keys.tenant(tenantOf.get(request) ?? ''),
   });
 
   app.addHook('onRequest', async (request) => {
