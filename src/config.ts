@@ -263,7 +263,7 @@ export const ConfigSchema = Type.Object({
   LIMIT_REQUESTS_PER_IP: int('requests from one client IP (IPv6: its /64) per window, authenticated or not; probes and /metrics from PROMETHEUS_ALLOWED_IPS are exempt', 200, 1),
   LIMIT_CONCURRENT_REQUESTS_PER_TENANT: int("requests of one tenant processed at once by an instance; the others wait their turn, so a burst never holds the event loop (and the embedded database) from other tenants for longer than this many requests", 4, 1, 1_000),
   LIMIT_QUEUED_REQUESTS_PER_TENANT: int('requests of one tenant waiting for their turn on an instance; beyond: 429 RATE_LIMITED', 200, 0, 100_000),
-  LIMIT_RATE_REFUSAL_DELAY_MS: int('how long a request-rate refusal (429) is held before it is sent, so a client that retries at once is slowed down instead of taking the CPU other tenants wait for', 1_000, 0, 10_000),
+  LIMIT_RATE_REFUSAL_DELAY_MS: int('how long a request-rate or ingest-limit refusal (429: requests, samples per second, active series) is held before it is sent, holding one of the tenant turns, so a client that retries at once is slowed down instead of taking the CPU other tenants wait for', 1_000, 0, 10_000),
   LIMIT_SAMPLES_PER_SECOND: int('samples per second one tenant may push (HTTP and metrics-stream): the refill rate of its token bucket', 5_000, 1),
   LIMIT_SAMPLES_BURST: int('samples one tenant may push at once: the size of its token bucket (at least INGEST_MAX_BATCH)', 50_000, 1),
   LIMIT_ACTIVE_SERIES: int('active series (seen within LIMIT_SERIES_ACTIVE_WINDOW_MS) per tenant; a batch that would create more is refused whole', 20_000, 1),
