@@ -38,6 +38,8 @@ export interface Hub {
   /** Heartbeat: pings live connections, closes those silent past the stale timeout or with an expired token. */
   sweep(): { pinged: number; closed: number };
   connectionCount(): number;
+  /** The tenant has a connection on this instance (else its commits need no message here). */
+  hasTenant(tenantId: string): boolean;
   readonly usage: HubUsage;
   /** Closes every connection (server shutdown). */
   closeAll(): Promise<void>;
@@ -159,6 +161,7 @@ export function createHub(options: HubOptions): Hub {
       return { pinged, closed };
     },
     connectionCount: () => connections.size,
+    hasTenant: (tenantId) => byTenant.has(tenantId),
     usage: {
       connections: (tenantIds) => new Map(tenantIds.map((id) => [id, byTenant.get(id)?.size ?? 0])),
       connectionsPerPrincipal: (tenantIds) => {
