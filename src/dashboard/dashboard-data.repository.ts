@@ -85,14 +85,27 @@ export interface SumRow {
 }
 
 /**
- * Counter samples carry increments over their collection window: the period's figure is their sum
- * (+/-Infinity past the double range, never an error: finite-aggregates.ts).
+ * Counters are stored as running totals (docs/metrics.md, Counters): the period's figure is what
+ * each series grew by in it, summed: from its last value before the period (metric_value_before,
+ * however long ago) to its last one in it, a drop being a reset that counts in full. A series
+ * with no earlier value counts its first total in full: pushed counters start at 0.
+ * Sums past the double range are +/-Infinity, never an error (finite-aggregates.ts).
  */
 export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
   const { rows } = await tx.query<SumRow>(
-    `SELECT metric_name, labels->>'currency' AS currency, ${finiteSum({ value: 'value' })} AS total, count(*)::int AS samples, max("timestamp") AS last_at
-     FROM metric_samples_in($3, $4) WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
-     GROUP BY metric_name, labels->>'currency'`,
+    `WITH in_period AS (
+       SELECT series_key, metric_name, labels->>'currency' AS currency, value, "timestamp", id
+       FROM metric_samples_in($3, $4) WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
+     ), before AS (
+       SELECT series_key, metric_value_before($1, series_key, $3) AS value FROM (SELECT DISTINCT series_key FROM in_period) keys
+     ), increases AS (
+       SELECT p.metric_name, p.currency, p."timestamp", p.value,
+              coalesce(lag(p.value) OVER (PARTITION BY p.series_key ORDER BY p."timestamp", p.id), b.value) AS previous
+       FROM in_period p JOIN before b ON b.series_key = p.series_key
+     )
+     SELECT metric_name, currency, ${finiteSum({ value: 'increase' })} AS total, count(*)::int AS samples, max("timestamp") AS last_at
+     FROM (SELECT metric_name, currency, "timestamp", CASE WHEN previous IS NULL OR value < previous THEN value ELSE value - previous END AS increase FROM increases) grown
+     GROUP BY metric_name, currency`,
     [tenantId, names, from, to],
   );
   return rows;

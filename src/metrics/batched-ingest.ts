@@ -19,6 +19,6 @@ export function acceptProtobuf(app: App, maxBodyBytes: number): void {
 export async function ingestInBatches(ingest: Ingest, tenantId: string, samples: readonly SampleInput[], request: { protocol: string; body: string | Buffer; maxBatch: number }): Promise<void> {
   const bodyHash = createHash('sha256').update(request.body).digest('hex');
   for (let start = 0; start < samples.length; start += request.maxBatch) {
-    await ingest.ingest(tenantId, samples.slice(start, start + request.maxBatch), 'http', { idempotencyKey: `${request.protocol}:${bodyHash}:${start}` });
+    await ingest.ingest(tenantId, samples.slice(start, start + request.maxBatch), 'http', { idempotencyKey: `${request.protocol}:${bodyHash}:${start}`, cumulative: true });
   }
 }

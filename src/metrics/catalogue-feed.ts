@@ -2,10 +2,12 @@ import { Counter, type Registry } from 'prom-client';
 import type { Catalogue, CatalogueEntry } from './catalogue.js';
 import { CATALOGUE_ENTRIES } from './catalogue.js';
 import type { CommitListener } from './ingest.js';
+import type { Sample } from './sample.js';
 
 /**
  * How a committed sample whose name is in the catalogue updates /metrics:
- * - counter: the value is an increment (a delta since the sender's last report), must be >= 0;
+ * - counter: adds the sample's increment (the push API's counters), or, for a running total
+ *   (remote write, OTLP), what it grew since the series' last one (all of it after a reset);
  * - gauge: the value replaces the current one;
  * - histogram and summary: the value is one observation.
  * Only the catalogue's label names are used (others stay in storage only); a missing label is
@@ -22,12 +24,8 @@ import type { CommitListener } from './ingest.js';
 const SELF_MEASURED = new Set(['http_request_duration_ms', 'db_query_duration_ms']);
 const BY_NAME = new Map<string, CatalogueEntry>(CATALOGUE_ENTRIES.map((entry) => [entry.name, entry]));
 
-/** Why a sample cannot feed the catalogue, checked at validation so a bad batch stores nothing. */
-export function catalogueProblem(name: string, value: number): string | undefined {
-  const entry = BY_NAME.get(name);
-  if (entry?.kind === 'counter' && value < 0) return `${name} is a counter: its value is an increment and must not be negative`;
-  return undefined;
-}
+/** The catalogue names a counter: the push API takes its samples as increments. */
+export const isCatalogueCounter = (name: string): boolean => BY_NAME.get(name)?.kind === 'counter';
 
 interface Updatable {
   inc?(labels: Record<string, string>, value: number): void;
@@ -119,5 +117,34 @@ export function createCatalogueFeed(catalogue: Catalogue, options: CatalogueFeed
     }
   };
 
-  return { record, onCommitted: (batch) => record(batch.tenantId, batch.samples) };
+  /** Last running total per stored counter series of the platform tenant (remote write, OTLP), bounded like the series. */
+  const lastTotals = new Map<string, number>();
+  /** What a committed counter sample adds: its increment, or what its running total grew by (all of it after a reset). */
+  const counterIncrease = (sample: Sample): number | undefined => {
+    if (sample.increment !== undefined) return sample.increment;
+    const last = lastTotals.get(sample.seriesKey);
+    if (last === undefined && lastTotals.size >= options.maxSeries) return undefined;
+    lastTotals.set(sample.seriesKey, sample.value);
+    if (last === undefined || sample.value < last) return sample.value;
+    return sample.value - last;
+  };
+
+  return {
+    record,
+    onCommitted: (batch) => {
+      if (batch.tenantId !== options.platformTenantId) return;
+      const values: CatalogueSample[] = [];
+      for (const sample of batch.samples) {
+        if (!byName.has(sample.name)) continue;
+        if (!isCatalogueCounter(sample.name)) {
+          values.push(sample);
+          continue;
+        }
+        const increase = counterIncrease(sample);
+        if (increase === undefined) dropped.inc({ metric: sample.name });
+        else values.push({ name: sample.name, labels: sample.labels, value: increase });
+      }
+      record(batch.tenantId, values);
+    },
+  };
 }

@@ -5,7 +5,8 @@ import { ValidationError } from '../errors.js';
 import { TOPICS, type Bus, type OutgoingMessage } from '../platform/bus/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
-import { catalogueProblem } from './catalogue-feed.js';
+import { isCatalogueCounter } from './catalogue-feed.js';
+import { accumulateCounterIncrements } from './counter-increments.js';
 import { createCommitQueue, type ConsumerStats } from './commit-queue.js';
 import { batchHashOf, checkIdempotencyKey, keyReusedError } from './idempotency.js';
 import { claimIdempotencyKey } from './idempotency.repository.js';
@@ -44,6 +45,12 @@ export interface IngestRequest {
    * gets the first answer with `replayed`; a different batch under it is refused (IDEMPOTENCY_KEY_REUSED).
    */
   idempotencyKey?: string;
+  /**
+   * The values are Prometheus's (remote write, OTLP): a catalogue counter's value is a running
+   * total, stored as sent. Otherwise (the push API, the metrics stream) it is an increment. A
+   * sample typed `counter` is an increment either way.
+   */
+  cumulative?: boolean;
 }
 
 export interface IngestResult {
@@ -100,7 +107,10 @@ export function busMessagesOf(batch: CommittedBatch): OutgoingMessage[] {
   const batchId = randomUUID();
   const messages: OutgoingMessage[] = [];
   for (let start = 0; start < batch.samples.length; start += BUS_CHUNK) {
-    const metrics = batch.samples.slice(start, start + BUS_CHUNK).map((sample) => ({ name: sample.name, service: sample.service, value: sample.value, labels: sample.labels, timestamp: sample.timestamp.toISOString() }));
+    // Published as pushed: a counter sent as an increment goes on as that increment, typed.
+    const metrics = batch.samples
+      .slice(start, start + BUS_CHUNK)
+      .map((sample) => ({ name: sample.name, service: sample.service, value: sample.increment ?? sample.value, ...(sample.increment === undefined ? {} : { type: 'counter' }), labels: sample.labels, timestamp: sample.timestamp.toISOString() }));
     messages.push({ key: batch.tenantId, value: { tenant_id: batch.tenantId, metrics }, headers: { 'idempotency-key': `${batchId}:${start / BUS_CHUNK}` } });
   }
   return messages;
@@ -110,6 +120,9 @@ export function busMessagesOf(batch: CommittedBatch): OutgoingMessage[] {
 function isMissingPartition(error: unknown): boolean {
   return error instanceof Error && (error as { code?: string }).code === '23514' && error.message.includes('no partition');
 }
+
+/** A counter increment above 2^53 cannot be counted exactly (nor can the totals it would reach). */
+const MAX_INCREMENT = Number.MAX_SAFE_INTEGER;
 
 export function createIngest(options: IngestOptions): Ingest {
   const queue = createCommitQueue({ maxSamples: options.dispatchMaxSamples ?? Number.POSITIVE_INFINITY, logger: options.logger, registry: options.registry });
@@ -130,7 +143,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const seriesIdCache = new SeriesIdCache(SERIES_ID_CACHE_SIZE);
   const maxFutureMs = options.maxFutureMs ?? 10 * 60_000;
 
-  const validate = (inputs: readonly SampleInput[], now: Date): Sample[] => {
+  const validate = (inputs: readonly SampleInput[], now: Date, cumulative: boolean): Sample[] => {
     if (inputs.length === 0) throw new ValidationError('No samples in the request');
     if (inputs.length > options.maxBatch) throw new ValidationError(`At most ${options.maxBatch} samples per request`, { limit: options.maxBatch, received: inputs.length });
     const oldest = now.getTime() - options.retentionDays * 86_400_000;
@@ -144,9 +157,14 @@ export function createIngest(options: IngestOptions): Ingest {
       else if (timestamp.getTime() > now.getTime() + maxFutureMs) reject('timestamp is in the future');
       const labels = input.labels ?? {};
       if (Object.keys(labels).length > 30) reject('at most 30 labels per sample');
-      const catalogueReason = catalogueProblem(input.name, input.value);
-      if (catalogueReason !== undefined) reject(catalogueReason);
-      return { name: input.name, service: input.service, value: input.value, labels, timestamp, seriesKey: seriesKeyOf(input.name, input.service, labels) };
+      const catalogueCounter = isCatalogueCounter(input.name);
+      if (input.type === 'gauge' && catalogueCounter) reject(`${input.name} is a counter of the catalogue: it cannot be pushed as a gauge`);
+      // `type: counter` is always an increment (OTLP's delta sums say it too); a catalogue counter without a type is one only in the push API.
+      const counter = input.type === 'counter' || (!cumulative && catalogueCounter);
+      if (counter && !(input.value >= 0 && input.value <= MAX_INCREMENT)) reject(`${input.name} is a counter: its value is an increment, from 0 to 2^53`);
+      const sample: Sample = { name: input.name, service: input.service, value: input.value, labels, timestamp, seriesKey: seriesKeyOf(input.name, input.service, labels) };
+      if (counter) sample.increment = input.value;
+      return sample;
     });
     if (problems.length > 0) throw new ValidationError(`${problems.length} of ${inputs.length} samples are invalid; nothing was stored`, { samples: problems });
     return samples;
@@ -157,7 +175,7 @@ export function createIngest(options: IngestOptions): Ingest {
       const key = request.idempotencyKey;
       if (key !== undefined) checkIdempotencyKey(key);
       const now = options.clock.now();
-      const samples = validate(inputs, now);
+      const samples = validate(inputs, now, request.cumulative === true);
       // A batch past a tenant limit is refused whole before anything is written.
       const admitted = await options.limits?.admit(tenantId, samples, source);
       // Distinct days by number first: formatting every sample's date cost more than the set.
@@ -176,6 +194,7 @@ export function createIngest(options: IngestOptions): Ingest {
           }
           await ensurePartitions(tx, daysToEnsure);
           const series = await resolveSeriesIds(tx, tenantId, samples, seriesIdCache);
+          await accumulateCounterIncrements(tx, tenantId, samples, series.ids);
           // One statement stores the samples and tells the aggregation job which buckets changed.
           await insertSamples(tx, tenantId, samples, series.ids);
           return series.learned;

@@ -9,7 +9,7 @@ import { parseMatcher } from './label-matchers.js';
 import { renderExposition } from './exposition.js';
 import { samplesSchemaError } from './push-errors.js';
 import { SampleSchema, METRIC_NAME_PATTERN } from './sample.js';
-import { latestPerSeries, listSamples, type Cursor, type SampleFilter, type SampleRow } from './samples.repository.js';
+import { latestPerSeries, listSamples, metricTypes, type Cursor, type SampleFilter, type SampleRow } from './samples.repository.js';
 
 const PushBody = Type.Union([SampleSchema, Type.Object({ metrics: Type.Array(SampleSchema, { minItems: 1 }) }, { additionalProperties: false })]);
 
@@ -180,8 +180,11 @@ export function metricsRoutes(container: Container) {
       async (request, reply) => {
         const { tenantId } = principalOf(request);
         const filter = filterOf(request.query, { from: new Date(container.clock.nowMs() - LATEST_LOOKBACK_MS) });
-        const rows = await container.db.withTenant(tenantId, (tx) => latestPerSeries(tx, tenantId, filter, request.query.limit));
-        return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderExposition(rows));
+        const { rows, types } = await container.db.withTenant(tenantId, async (tx) => {
+          const latest = await latestPerSeries(tx, tenantId, filter, request.query.limit);
+          return { rows: latest, types: await metricTypes(tx, tenantId, [...new Set(latest.map((row) => row.metric_name))]) };
+        });
+        return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderExposition(rows, types));
       },
     );
   };

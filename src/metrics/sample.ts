@@ -7,7 +7,12 @@ export const SampleSchema = Type.Object(
   {
     name: Type.String({ pattern: METRIC_NAME_PATTERN, maxLength: 200, examples: ['orders_per_minute'] }),
     service: Type.String({ minLength: 1, maxLength: 100, examples: ['ticket'] }),
-    value: Type.Number({ examples: [42] }),
+    value: Type.Number({ examples: [42], description: "a counter's value is an increment (0 or more, at most 2^53) since the sender's last sample; the service stores the running total, as Prometheus does" }),
+    type: Type.Optional(
+      Type.Union([Type.Literal('counter'), Type.Literal('gauge')], {
+        description: 'counter: `value` is an increment added to the series\' running total; gauge (default, except for the catalogue\'s counters such as tickets_sold_total): `value` is stored as sent',
+      }),
+    ),
     labels: Type.Optional(Type.Record(Type.String({ pattern: LABEL_NAME_PATTERN, maxLength: 100 }), Type.String({ maxLength: 500 }), { examples: [{ region: 'eu-west' }] })),
     timestamp: Type.Optional(
       Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: 0 })], {
@@ -23,7 +28,10 @@ export type SampleInput = Static<typeof SampleSchema>;
 export interface Sample {
   name: string;
   service: string;
+  /** As stored: a pushed counter's running total once ingest has added `increment` to it. */
   value: number;
+  /** A counter pushed as an increment (the push API's counters): what was sent. */
+  increment?: number;
   labels: Record<string, string>;
   timestamp: Date;
   seriesKey: string;

@@ -77,6 +77,21 @@ export async function latestPerSeries(tx: Tx, tenantId: string, filter: SampleFi
   return result.rows;
 }
 
+/**
+ * The Prometheus type of each name whose series all carry the same one (counter: pushed as
+ * increments, or so described by remote write or OTLP metadata).
+ */
+export async function metricTypes(tx: Tx, tenantId: string, names: readonly string[]): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map();
+  const result = await tx.query<{ metric_name: string; metric_type: string }>(
+    `SELECT metric_name, min(metric_type) AS metric_type FROM metric_series
+     WHERE tenant_id = $1 AND metric_name = ANY($2::text[])
+     GROUP BY metric_name HAVING count(DISTINCT coalesce(metric_type, '')) = 1 AND min(metric_type) IS NOT NULL`,
+    [tenantId, names],
+  );
+  return new Map(result.rows.map((row) => [row.metric_name, row.metric_type]));
+}
+
 /** Distinct metric names of a tenant, from its series. */
 export async function metricNames(tx: Tx, tenantId: string, contains: string | undefined, limit: number): Promise<string[]> {
   const result = await tx.query<{ metric_name: string }>(

@@ -66,7 +66,7 @@ export async function startConsumers(deps: ConsumerDeps): Promise<Subscription[]
     if (own(message)) return 'own';
     const isBatch = typeof message.value === 'object' && message.value !== null && 'metrics' in message.value;
     const parsed: MetricMessage = isBatch ? check(BatchMetricMessageSchema, message.value) : check(SingleMetricMessageSchema, message.value);
-    const samples = 'metrics' in parsed ? parsed.metrics : [{ name: parsed.name, service: parsed.service, value: parsed.value, labels: parsed.labels, timestamp: parsed.timestamp }];
+    const samples = 'metrics' in parsed ? parsed.metrics : [{ name: parsed.name, service: parsed.service, value: parsed.value, type: parsed.type, labels: parsed.labels, timestamp: parsed.timestamp }];
     // Header `idempotency-key`: a batch delivered again (or re-sent by its producer) is stored once.
     const idempotencyKey = message.headers['idempotency-key'];
     const result = await deps.ingest.ingest(parsed.tenant_id, samples, 'bus', { idempotencyKey }).catch((error: unknown) => {

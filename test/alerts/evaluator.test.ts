@@ -120,7 +120,8 @@ describe('alert evaluation state machine', () => {
     await createRule(t, tenant, { rule_name: 'many_samples', metric_name: 'errors_total', aggregation: 'count', condition: '>=', threshold: 3, severity: 'info', window_seconds: 120 });
     await createRule(t, tenant, { rule_name: 'peak', metric_name: 'errors_total', aggregation: 'max', condition: '==', threshold: 120, severity: 'info', window_seconds: 120 });
     await createRule(t, tenant, { rule_name: 'latest_low', metric_name: 'errors_total', aggregation: 'last', condition: '<', threshold: 100, severity: 'info', window_seconds: 120 });
-    for (const value of [0, 60, 120]) await step(t, clock, tenant, 30_000, [{ name: 'errors_total', service: 'api', value }]);
+    // errors_total is a catalogue counter: pushed increments 0, 60, 60 are stored as the totals 0, 60, 120.
+    for (const value of [0, 60, 60]) await step(t, clock, tenant, 30_000, [{ name: 'errors_total', service: 'api', value }]);
     await evaluate(t, tenant);
     const alerts = await alertsOf(t, tenant);
     expect(alerts.map((alert) => [alert.name, alert.value]).sort()).toEqual([['fast_errors', 2], ['many_samples', 3], ['peak', 120]]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAggregation } from '../../src/metrics/aggregation.job.js';
+import { encodeWriteRequest } from '../../src/metrics/remote-write/codec.js';
 import { bearer, createTestApp, newTenant, type TestApp } from '../support/app.js';
 
 // Two samples of 1e308 are finite values that ingest accepts, but their float8 sum overflows:
@@ -22,6 +23,15 @@ async function pushApi(tenantId: string, metrics: Array<{ name: string; value: n
   // JSON carries 1e308 as a plain number literal.
   const response = await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/metrics', headers: { ...(await bearer(tenantId, ['monitoring'])), 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
   expect(response.statusCode, response.body).toBe(202);
+}
+
+async function remoteWrite(tenantId: string, metrics: Array<{ name: string; value: number; at: number; labels: Record<string, string> }>): Promise<void> {
+  const body = encodeWriteRequest({
+    timeseries: metrics.map((m) => ({ labels: [{ name: '__name__', value: m.name }, { name: 'job', value: 'api' }, ...Object.entries(m.labels).map(([name, value]) => ({ name, value }))], samples: [{ value: m.value, timestamp: m.at }] })),
+  });
+  const headers = { ...(await bearer(tenantId, ['monitoring'])), 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' };
+  const response = await t.app.inject({ method: 'POST', url: '/api/v1/write', headers, payload: Buffer.from(body) });
+  expect(response.statusCode, response.body).toBe(204);
 }
 
 async function request(tenantId: string, method: 'GET' | 'POST', url: string, payload?: unknown) {
@@ -103,14 +113,18 @@ describe('finite samples whose sum leaves the double range', () => {
     const tenant = newTenant();
     const now = Date.now();
     const at = now - 10 * MINUTE;
-    await pushApi(tenant, [
-      { name: 'tickets_sold_total', value: HUGE, at },
-      { name: 'tickets_sold_total', value: HUGE, at: at + 1_000 },
+    // A pushed counter is an increment of at most 2^53; remote write carries running totals as
+    // they are: two series at 1e308 grew by 2e308 together (the dashboard's figure), and one of
+    // them holds two samples whose sum (a rule's) is past the double range.
+    await remoteWrite(tenant, [
+      { name: 'tickets_sold_total', value: HUGE, at, labels: { venue_id: 'a' } },
+      { name: 'tickets_sold_total', value: HUGE, at: at + 1_000, labels: { venue_id: 'a' } },
+      { name: 'tickets_sold_total', value: HUGE, at: at + 2_000, labels: { venue_id: 'b' } },
     ]);
 
     const business = await request(tenant, 'GET', '/api/v1/monitoring/dashboard/business');
     expect(business.statusCode, business.body).toBe(200);
-    expect(business.json<{ metrics: Record<string, unknown> }>().metrics['tickets_sold']).toMatchObject({ value: null, samples: 2, non_finite: { value: '+Inf' } });
+    expect(business.json<{ metrics: Record<string, unknown> }>().metrics['tickets_sold']).toMatchObject({ value: null, samples: 3, non_finite: { value: '+Inf' } });
 
     // A rule over the sum evaluates (the tenant's evaluation failed on the overflow) and fires with an infinite value.
     const rule = await request(tenant, 'POST', '/api/v1/monitoring/alerts/rules', { rule_name: 'sold_out', metric_name: 'tickets_sold_total', condition: '>', threshold: 1e300, severity: 'warning', aggregation: 'sum', window_seconds: 3_600 });
@@ -118,7 +132,8 @@ describe('finite samples whose sum leaves the double range', () => {
     await t.container.alerting.evaluator.evaluateTenant(tenant);
     const alerts = await request(tenant, 'GET', '/api/v1/monitoring/alerts');
     expect(alerts.statusCode, alerts.body).toBe(200);
-    expect(alerts.json<{ data: unknown[] }>().data).toEqual([expect.objectContaining({ name: 'sold_out', status: 'firing', value: null, non_finite: { value: '+Inf' } })]);
+    const fired = alerts.json<{ data: Array<{ labels: Record<string, string> }> }>().data;
+    expect(fired.find((alert) => alert.labels['venue_id'] === 'a')).toEqual(expect.objectContaining({ name: 'sold_out', status: 'firing', value: null, non_finite: { value: '+Inf' } }));
 
     for (const format of ['json', 'csv', 'pdf'] as const) {
       const created = await request(tenant, 'POST', '/api/v1/monitoring/reports', { name: `huge ${format}`, query: { source: 'metrics', metric_name: 'tickets_sold_total', group_by: 'day', range: { last: '24h' } }, format });
@@ -130,13 +145,13 @@ describe('finite samples whose sum leaves the double range', () => {
       const file = await request(tenant, 'GET', history.file_url);
       expect(file.statusCode).toBe(200);
       if (format === 'json') {
-        expect(file.json<{ rows: unknown[] }>().rows).toEqual([expect.objectContaining({ samples: 2, avg: HUGE, sum: null, non_finite: { sum: '+Inf' } })]);
+        expect(file.json<{ rows: unknown[] }>().rows).toEqual([expect.objectContaining({ samples: 3, avg: HUGE, sum: null, non_finite: { sum: '+Inf' } })]);
       } else if (format === 'pdf') {
         expect(file.rawPayload.subarray(0, 5).toString()).toBe('%PDF-');
       } else {
         const [header, row] = file.body.trimEnd().split('\r\n');
         expect(header).toBe('bucket,samples,avg,min,max,sum');
-        expect(row?.split(',').slice(1)).toEqual(['2', '1e+308', '1e+308', '1e+308', '+Inf']);
+        expect(row?.split(',').slice(1)).toEqual(['3', '1e+308', '1e+308', '1e+308', '+Inf']);
       }
     }
   });

@@ -43,7 +43,8 @@ async function seedPayments(tenant: string, provider: string, failuresIn: (k: nu
     samples.push({ name: 'payment_failure_total', service: 'payment', value: failures, labels: { provider }, timestamp });
     samples.push({ name: 'payment_success_total', service: 'payment', value: successes, labels: { provider }, timestamp });
   }
-  await t.container.ingest.ingest(tenant, samples, 'internal');
+  // Running totals, as remote write or OTLP send them (the push API would take these values as increments).
+  await t.container.ingest.ingest(tenant, samples, 'internal', { cumulative: true });
 }
 
 async function seedLatency(tenant: string, service: string, msIn: (k: number, i: number) => number) {

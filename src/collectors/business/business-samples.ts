@@ -4,8 +4,8 @@ import type { SalesAggregate } from './sales.source.js';
 
 /**
  * How upstream answers become samples. Counter-named samples (`*_total`, `revenue_total_cents`)
- * carry the increment over the collection window, which is how the Prometheus catalogue feed
- * reads them; other samples are point-in-time values. Nothing is emitted for a source that did
+ * are pushed counters (`type: 'counter'`): the increment over the collection window, which ingest
+ * adds to the series' running total; other samples are point-in-time values. Nothing is emitted for a source that did
  * not answer.
  */
 export function venueSamples(venues: readonly Venue[], at: Date): SampleInput[] {
@@ -41,11 +41,11 @@ export function ticketSamples(stats: TicketStats, at: Date): SampleInput[] {
   for (const row of stats.rows) {
     const where = { venue_id: row.venue_id, event_id: row.event_id, ticket_type: row.ticket_type };
     samples.push(
-      { name: 'tickets_sold_total', service, value: row.tickets_sold, labels: where, timestamp },
-      { name: 'tickets_listed_total', service, value: row.tickets_listed, labels: where, timestamp },
-      { name: 'revenue_total_cents', service, value: row.revenue_cents, labels: { ...where, type: 'sale', currency: stats.currency }, timestamp },
-      { name: 'refunds_processed_total', service, value: row.refunds_processed, labels: where, timestamp },
-      { name: 'refunds_total_cents', service, value: row.refunds_cents, labels: { ...where, currency: stats.currency }, timestamp },
+      { name: 'tickets_sold_total', service, type: 'counter', value: row.tickets_sold, labels: where, timestamp },
+      { name: 'tickets_listed_total', service, type: 'counter', value: row.tickets_listed, labels: where, timestamp },
+      { name: 'revenue_total_cents', service, type: 'counter', value: row.revenue_cents, labels: { ...where, type: 'sale', currency: stats.currency }, timestamp },
+      { name: 'refunds_processed_total', service, type: 'counter', value: row.refunds_processed, labels: where, timestamp },
+      { name: 'refunds_total_cents', service, type: 'counter', value: row.refunds_cents, labels: { ...where, currency: stats.currency }, timestamp },
     );
   }
   return samples;
