@@ -31,7 +31,7 @@ function decode(body: unknown): { request: ExportRequest; json: boolean } {
 /**
  * `POST /v1/metrics`: OTLP/HTTP metrics (protobuf or JSON) into the same ingest as pushes, with
  * its checks and tenant limits; the tenant is the credential's. What cannot be stored as a
- * Prometheus series (delta and exponential histograms, points without a value, NaN) is answered
+ * Prometheus series (exponential histograms, points without a value, NaN, negative deltas of monotonic sums) is answered
  * as a partial success and counted.
  */
 export function otlpRoutes(deps: OtlpDeps) {

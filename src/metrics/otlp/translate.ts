@@ -2,7 +2,7 @@ import type { SampleInput } from '../sample.js';
 import type { ExportRequest, HistogramDataPoint, KeyValue, Metric, NumberDataPoint, SummaryDataPoint } from './codec.js';
 
 /** Why a data point was not stored. */
-export type SkipReason = 'delta_histogram' | 'exponential_histogram' | 'no_value' | 'non_finite';
+export type SkipReason = 'negative_delta' | 'exponential_histogram' | 'no_value' | 'non_finite';
 
 const DELTA = 1;
 /** A data point flag: no value was recorded (the OTLP staleness marker). */
@@ -75,7 +75,9 @@ export class DeltaTotals {
  * OTLP metrics as the push API's samples, following the OpenTelemetry-to-Prometheus compatibility
  * specification: `service.name` (with `service.namespace/` before it) is the job, hence the
  * service, `service.instance.id` the instance label; data point attributes are labels; gauges and
- * cumulative sums as they are, delta sums summed into running totals; histograms as `_bucket`
+ * cumulative sums as they are, monotonic delta sums and delta histograms' counts as increments
+ * (typed `counter`: ingest adds them to the series' stored totals), other delta sums summed in
+ * memory; histograms as `_bucket`
  * (cumulative, with `le`), `_sum` and `_count`; summaries as quantiles, `_sum` and `_count`.
  */
 export function translate(request: ExportRequest, tenantId: string, deltas: DeltaTotals, now: number): Translation {
@@ -89,19 +91,21 @@ export function translate(request: ExportRequest, tenantId: string, deltas: Delt
     const namespace = resource.get('service.namespace');
     const service = namespace === undefined ? serviceName : `${namespace}/${serviceName}`;
     const instance = resource.get('service.instance.id');
-    const push = (name: string, value: number, labels: Record<string, string>, timeUnixNano: number | string | undefined) => {
+    const push: Push = (name, value, labels, timeUnixNano, increment = false) => {
       if (!Number.isFinite(value)) {
         skip('non_finite');
         return;
       }
       const withInstance = instance === undefined ? labels : { ...labels, instance };
-      samples.push({ name, service, value, labels: withInstance, timestamp: millis(timeUnixNano) ?? now });
+      samples.push({ name, service, value, ...(increment ? { type: 'counter' as const } : {}), labels: withInstance, timestamp: millis(timeUnixNano) ?? now });
     };
+    /** A non-monotonic delta sum (it may go down): summed in this instance's memory. */
+    const inMemoryTotal = (name: string, labels: Record<string, string>, delta: number) => deltas.add(`${tenantId}\u0000${service}\u0000${name}\u0000${JSON.stringify(labels)}\u0000${instance ?? ''}`, delta);
 
     for (const scope of resourceMetrics.scopeMetrics ?? []) {
       for (const metric of scope.metrics ?? []) {
         const name = metricName(metric);
-        const numberPoints = (points: NumberDataPoint[] | undefined, delta: boolean) => {
+        const numberPoints = (points: NumberDataPoint[] | undefined, kind: 'as sent' | 'increment' | 'in memory') => {
           for (const point of points ?? []) {
             if (((point.flags ?? 0) & NO_RECORDED_VALUE) !== 0) {
               skip('no_value');
@@ -109,14 +113,18 @@ export function translate(request: ExportRequest, tenantId: string, deltas: Delt
             }
             const value = point.asDouble ?? (point.asInt === undefined ? Number.NaN : Number(point.asInt));
             const labels = labelsOf(point.attributes);
-            push(name, delta ? deltas.add(`${tenantId}\u0000${service}\u0000${name}\u0000${JSON.stringify(labels)}\u0000${instance ?? ''}`, value) : value, labels, point.timeUnixNano);
+            if (kind === 'increment' && value < 0) skip('negative_delta');
+            else push(name, kind === 'in memory' ? inMemoryTotal(name, labels, value) : value, labels, point.timeUnixNano, kind === 'increment');
           }
         };
-        if (metric.gauge !== undefined) numberPoints(metric.gauge.dataPoints, false);
-        else if (metric.sum !== undefined) numberPoints(metric.sum.dataPoints, metric.sum.aggregationTemporality === DELTA);
-        else if (metric.histogram !== undefined) {
-          if (metric.histogram.aggregationTemporality === DELTA) skip('delta_histogram', metric.histogram.dataPoints?.length ?? 0);
-          else for (const point of metric.histogram.dataPoints ?? []) histogramSamples(name, point, push, skip);
+        if (metric.gauge !== undefined) numberPoints(metric.gauge.dataPoints, 'as sent');
+        else if (metric.sum !== undefined) {
+          // A monotonic delta sum is a counter's increments: ingest adds them to the series' stored total.
+          const delta = metric.sum.aggregationTemporality === DELTA;
+          numberPoints(metric.sum.dataPoints, !delta ? 'as sent' : metric.sum.isMonotonic === true ? 'increment' : 'in memory');
+        } else if (metric.histogram !== undefined) {
+          const delta = metric.histogram.aggregationTemporality === DELTA;
+          for (const point of metric.histogram.dataPoints ?? []) histogramSamples(name, point, push, skip, delta ? inMemoryTotal : undefined);
         } else if (metric.summary !== undefined) for (const point of metric.summary.dataPoints ?? []) summarySamples(name, point, push, skip);
         else if (metric.exponentialHistogram !== undefined) skip('exponential_histogram', metric.exponentialHistogram.dataPoints?.length ?? 0);
       }
@@ -125,24 +133,30 @@ export function translate(request: ExportRequest, tenantId: string, deltas: Delt
   return { samples, skipped };
 }
 
-type Push = (name: string, value: number, labels: Record<string, string>, timeUnixNano: number | string | undefined) => void;
+type Push = (name: string, value: number, labels: Record<string, string>, timeUnixNano: number | string | undefined, increment?: boolean) => void;
 
-function histogramSamples(name: string, point: HistogramDataPoint, push: Push, skip: (reason: SkipReason) => void): void {
+/**
+ * A histogram point as `_bucket` (cumulative over `le`), `_sum` and `_count`. A delta point's
+ * bucket counts and count are increments (ingest adds them to the stored totals); its sum may go
+ * down (negative observations), so `deltaSum` sums it in this instance's memory.
+ */
+function histogramSamples(name: string, point: HistogramDataPoint, push: Push, skip: (reason: SkipReason) => void, deltaSum?: (name: string, labels: Record<string, string>, delta: number) => number): void {
   if (((point.flags ?? 0) & NO_RECORDED_VALUE) !== 0) {
     skip('no_value');
     return;
   }
   const labels = labelsOf(point.attributes);
   const bounds = point.explicitBounds ?? [];
+  const increment = deltaSum !== undefined;
   let cumulative = 0;
   (point.bucketCounts ?? []).forEach((count, index) => {
     cumulative += Number(count);
     const bound = bounds[index];
-    if (bound !== undefined) push(`${name}_bucket`, cumulative, { ...labels, le: String(bound) }, point.timeUnixNano);
+    if (bound !== undefined) push(`${name}_bucket`, cumulative, { ...labels, le: String(bound) }, point.timeUnixNano, increment);
   });
-  push(`${name}_bucket`, Number(point.count ?? 0), { ...labels, le: '+Inf' }, point.timeUnixNano);
-  if (point.sum !== undefined) push(`${name}_sum`, point.sum, labels, point.timeUnixNano);
-  push(`${name}_count`, Number(point.count ?? 0), labels, point.timeUnixNano);
+  push(`${name}_bucket`, Number(point.count ?? 0), { ...labels, le: '+Inf' }, point.timeUnixNano, increment);
+  if (point.sum !== undefined) push(`${name}_sum`, deltaSum === undefined ? point.sum : deltaSum(`${name}_sum`, labels, point.sum), labels, point.timeUnixNano);
+  push(`${name}_count`, Number(point.count ?? 0), labels, point.timeUnixNano, increment);
 }
 
 function summarySamples(name: string, point: SummaryDataPoint, push: Push, skip: (reason: SkipReason) => void): void {
