@@ -1,7 +1,7 @@
 import type { Matcher } from '../../platform/matchers/index.js';
 
 /** The PromQL expressions this engine evaluates, read from the Lezer tree of Prometheus's grammar (parse.ts). */
-export type Expr = NumberLiteral | StringLiteral | VectorSelector | MatrixSelector | Call | Aggregate | Binary | Unary;
+export type Expr = NumberLiteral | StringLiteral | VectorSelector | MatrixSelector | Subquery | Call | Aggregate | Binary | Unary;
 
 export interface NumberLiteral {
   kind: 'number';
@@ -26,6 +26,17 @@ export interface MatrixSelector {
   kind: 'matrix';
   vector: VectorSelector;
   rangeMs: number;
+}
+
+/** `expr[range:step]`: the instant vector `expr` at every multiple of `step` in the range, as a range vector. */
+export interface Subquery {
+  kind: 'subquery';
+  expr: Expr;
+  rangeMs: number;
+  /** Absent: the default evaluation interval (1 minute, Prometheus's global default). */
+  stepMs: number | undefined;
+  offsetMs: number;
+  at?: number | 'start' | 'end';
 }
 
 export interface Call {

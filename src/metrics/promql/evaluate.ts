@@ -1,8 +1,9 @@
-import { aggregate, AGGREGATIONS } from './aggregate.js';
-import type { Expr, MatrixSelector, VectorSelector } from './ast.js';
+import { aggregate, AGGREGATIONS, quantile } from './aggregate.js';
+import type { Expr, MatrixSelector, Subquery, VectorSelector } from './ast.js';
 import { binary } from './binary.js';
 import { histogramQuantile } from './histogram.js';
 import { labelJoin, labelReplace } from './label-functions.js';
+import { applyDateFunction, DATE_FUNCTIONS } from './date-functions.js';
 import { applyMathFunction, applyRangeFunction, linearRegression, MATH_FUNCTIONS, RANGE_FUNCTIONS, scalarOf } from './functions.js';
 import { badData, PromqlError, signature, withoutName, type InstantVector, type Labels, type Sample, type Value } from './values.js';
 
@@ -39,28 +40,53 @@ export type QueryResult =
   | { resultType: 'string'; result: string }
   | { resultType: 'matrix'; result: Array<{ labels: Labels; points: Point[] }> };
 
-/** Every selector of the expression, with the part of time it reads (relative to the evaluation time). */
-function selectorsOf(expr: Expr, into: Array<{ selector: VectorSelector; rangeMs: number }> = []): Array<{ selector: VectorSelector; rangeMs: number }> {
+/** Prometheus's default evaluation interval: a subquery's step when it names none. */
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
+
+/**
+ * What one selector reads, relative to each evaluation time: `rangeMs` before its reference time
+ * (lookback or range), plus what enclosing subqueries add before (`beforeMs`) and after
+ * (`afterMs`, a negative subquery offset); `at`: an enclosing subquery's fixed time.
+ */
+interface SelectorRead {
+  selector: VectorSelector;
+  rangeMs: number;
+  beforeMs: number;
+  afterMs: number;
+  at: number | 'start' | 'end' | undefined;
+}
+
+type ReadContext = Pick<SelectorRead, 'beforeMs' | 'afterMs' | 'at'>;
+
+/** Every selector of the expression, with the part of time it reads. */
+function selectorsOf(expr: Expr, into: SelectorRead[] = [], context: ReadContext = { beforeMs: 0, afterMs: 0, at: undefined }): SelectorRead[] {
   switch (expr.kind) {
     case 'vector':
-      into.push({ selector: expr, rangeMs: LOOKBACK_MS });
+      into.push({ selector: expr, rangeMs: LOOKBACK_MS, ...context });
       break;
     case 'matrix':
-      into.push({ selector: expr.vector, rangeMs: expr.rangeMs });
+      into.push({ selector: expr.vector, rangeMs: expr.rangeMs, ...context });
+      break;
+    case 'subquery':
+      selectorsOf(expr.expr, into, {
+        beforeMs: context.beforeMs + expr.rangeMs + Math.max(0, expr.offsetMs),
+        afterMs: context.afterMs + Math.max(0, -expr.offsetMs),
+        at: expr.at ?? context.at,
+      });
       break;
     case 'call':
-      for (const arg of expr.args) selectorsOf(arg, into);
+      for (const arg of expr.args) selectorsOf(arg, into, context);
       break;
     case 'aggregate':
-      selectorsOf(expr.expr, into);
-      if (expr.param !== undefined) selectorsOf(expr.param, into);
+      selectorsOf(expr.expr, into, context);
+      if (expr.param !== undefined) selectorsOf(expr.param, into, context);
       break;
     case 'binary':
-      selectorsOf(expr.lhs, into);
-      selectorsOf(expr.rhs, into);
+      selectorsOf(expr.lhs, into, context);
+      selectorsOf(expr.rhs, into, context);
       break;
     case 'unary':
-      selectorsOf(expr.expr, into);
+      selectorsOf(expr.expr, into, context);
       break;
     default:
       break;
@@ -92,16 +118,23 @@ export class Evaluator {
     private readonly limits: EvaluationLimits,
   ) {}
 
-  private referenceTime(selector: VectorSelector, time: number): number {
-    const at = selector.at === 'start' ? this.range.start : selector.at === 'end' ? this.range.end : (selector.at ?? time);
-    return at - selector.offsetMs;
+  /** Subquery results by evaluation time: a range query's steps share most of their points. */
+  private readonly subqueryPoints = new Map<Subquery, Map<number, InstantVector>>();
+
+  private resolveAt(at: number | 'start' | 'end' | undefined, time: number): number {
+    return at === 'start' ? this.range.start : at === 'end' ? this.range.end : (at ?? time);
+  }
+
+  private referenceTime(selector: VectorSelector | Subquery, time: number): number {
+    return this.resolveAt(selector.at, time) - selector.offsetMs;
   }
 
   /** Loads what every selector reads over the whole query, once. */
   async load(expr: Expr, loader: SeriesLoader): Promise<void> {
     let touched = 0;
-    for (const { selector, rangeMs } of selectorsOf(expr)) {
-      const times = [this.referenceTime(selector, this.range.start), this.referenceTime(selector, this.range.end)];
+    for (const { selector, rangeMs, beforeMs, afterMs, at } of selectorsOf(expr)) {
+      const outer = [this.resolveAt(at, this.range.start), this.resolveAt(at, this.range.end)];
+      const times = [Math.min(...outer) - beforeMs, Math.max(...outer) + afterMs].map((time) => this.referenceTime(selector, time));
       const series = await loader(selector, Math.min(...times) - rangeMs, Math.max(...times));
       touched += series.reduce((total, entry) => total + entry.times.length, 0);
       if (touched > this.limits.maxSamples) throw new PromqlError('execution', `query processing would load too many samples into memory (more than ${this.limits.maxSamples})`);
@@ -113,13 +146,14 @@ export class Evaluator {
     if (performance.now() - this.started > this.limits.timeoutMs) throw new PromqlError('timeout', `query timed out after ${this.limits.timeoutMs} ms`);
   }
 
-  private instant(selector: VectorSelector, time: number): InstantVector {
+  /** The selector's newest sample of each series within the lookback; `timestamps`: its time in seconds instead of its value. */
+  private instant(selector: VectorSelector, time: number, timestamps = false): InstantVector {
     const reference = this.referenceTime(selector, time);
     const samples: Sample[] = [];
     for (const series of this.data.get(selector) ?? []) {
       const index = lastAtOrBefore(series.times, reference);
       if (index < 0 || (series.times[index] ?? 0) < reference - LOOKBACK_MS) continue;
-      samples.push({ labels: series.labels, value: series.values[index] ?? Number.NaN });
+      samples.push({ labels: series.labels, value: timestamps ? (series.times[index] ?? Number.NaN) / 1000 : (series.values[index] ?? Number.NaN) });
     }
     return { kind: 'vector', samples };
   }
@@ -135,6 +169,49 @@ export class Evaluator {
       series.push({ labels: entry.labels, times: entry.times.slice(first, last + 1), values: entry.values.slice(first, last + 1) });
     }
     return { value: { kind: 'range' as const, series }, bounds: { start, end, rangeMs: selector.rangeMs } };
+  }
+
+  /**
+   * A subquery at `time`: its expression at every multiple of the step in [end - range, end], where
+   * end is `time` (or its @ time) minus its offset, as Prometheus aligns them.
+   */
+  private subquery(expr: Subquery, time: number) {
+    const end = this.referenceTime(expr, time);
+    const start = end - expr.rangeMs;
+    const step = expr.stepMs ?? DEFAULT_SUBQUERY_STEP_MS;
+    let first = Math.floor(start / step) * step;
+    if (first < start) first += step;
+    let cache = this.subqueryPoints.get(expr);
+    if (cache === undefined) {
+      cache = new Map();
+      this.subqueryPoints.set(expr, cache);
+    }
+    const bySeries = new Map<string, { labels: Labels; times: number[]; values: number[] }>();
+    for (let at = first; at <= end; at += step) {
+      let vector = cache.get(at);
+      if (vector === undefined) {
+        this.checkTime();
+        const value = this.evaluate(expr.expr, at);
+        if (value.kind !== 'vector') throw badData(`subquery is only allowed on instant vector, got ${value.kind === 'range' ? 'range vector' : value.kind}`);
+        vector = value;
+        cache.set(at, vector);
+      }
+      for (const sample of vector.samples) {
+        const key = signature(sample.labels);
+        const series = bySeries.get(key) ?? { labels: sample.labels, times: [], values: [] };
+        series.times.push(at);
+        series.values.push(sample.value);
+        bySeries.set(key, series);
+      }
+    }
+    return { value: { kind: 'range' as const, series: [...bySeries.values()] }, bounds: { start, end, rangeMs: expr.rangeMs } };
+  }
+
+  /** A range-vector argument: a range selector or a subquery. */
+  private rangeArgument(expr: Expr | undefined, time: number, func: string) {
+    if (expr?.kind === 'matrix') return this.window(expr, time);
+    if (expr?.kind === 'subquery') return this.subquery(expr, time);
+    throw badData(`expected type range vector in call to function "${func}"`);
   }
 
   private vectorArgument(expr: Expr | undefined, time: number, func: string): InstantVector {
@@ -157,12 +234,15 @@ export class Evaluator {
 
   private call(func: string, args: Expr[], time: number): Value {
     if (func in RANGE_FUNCTIONS) {
-      const [argument] = args;
-      if (argument?.kind !== 'matrix') throw badData(`expected type range vector in call to function "${func}"`);
-      const { value, bounds } = this.window(argument, time);
+      const { value, bounds } = this.rangeArgument(args[0], time, func);
       return applyRangeFunction(func, value, bounds);
     }
     if (func in MATH_FUNCTIONS) return applyMathFunction(func, this.vectorArgument(args[0], time, func));
+    if (func in DATE_FUNCTIONS) {
+      // Without an argument, of vector(time()).
+      const input = args.length === 0 ? { kind: 'vector' as const, samples: [{ labels: {}, value: time / 1000 }] } : this.vectorArgument(args[0], time, func);
+      return applyDateFunction(func, input);
+    }
     switch (func) {
       case 'time':
         return { kind: 'scalar', value: time / 1000 };
@@ -185,10 +265,8 @@ export class Evaluator {
         return labelJoin(this.vectorArgument(args[0], time, func), destination ?? '', separator ?? '', sources);
       }
       case 'predict_linear': {
-        const [argument] = args;
-        if (argument?.kind !== 'matrix') throw badData(`expected type range vector in call to function "${func}"`);
         const seconds = this.scalarArgument(args[1], time, func);
-        const { value } = this.window(argument, time);
+        const { value } = this.rangeArgument(args[0], time, func);
         const samples = value.series
           .filter((series) => series.values.length >= 2)
           .map((series) => {
@@ -197,10 +275,31 @@ export class Evaluator {
           });
         return { kind: 'vector', samples };
       }
+      case 'timestamp': {
+        const [argument] = args;
+        // Of a selector, each sample's own time; of any other expression, the evaluation time.
+        if (argument?.kind === 'vector') return { kind: 'vector', samples: this.instant(argument, time, true).samples.map((sample) => ({ labels: withoutName(sample.labels), value: sample.value })) };
+        return { kind: 'vector', samples: this.vectorArgument(argument, time, func).samples.map((sample) => ({ labels: withoutName(sample.labels), value: time / 1000 })) };
+      }
+      // Prometheus 2's holt_winters; the grammar (Prometheus 3's) knows it by its new name only.
+      case 'double_exponential_smoothing': {
+        const { value } = this.rangeArgument(args[0], time, func);
+        const smoothing = this.scalarArgument(args[1], time, func);
+        const trend = this.scalarArgument(args[2], time, func);
+        if (!(smoothing > 0 && smoothing < 1)) throw new PromqlError('execution', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${smoothing}`);
+        if (!(trend > 0 && trend < 1)) throw new PromqlError('execution', `invalid trend factor. Expected: 0 < tf < 1, got: ${trend}`);
+        const samples = value.series.filter((series) => series.values.length >= 2).map((series) => ({ labels: withoutName(series.labels), value: holtWinters(series.values, smoothing, trend) }));
+        return { kind: 'vector', samples };
+      }
+      case 'quantile_over_time': {
+        const q = this.scalarArgument(args[0], time, func);
+        const { value } = this.rangeArgument(args[1], time, func);
+        return { kind: 'vector', samples: value.series.map((series) => ({ labels: withoutName(series.labels), value: quantile(q, series.values) })) };
+      }
       case 'absent_over_time': {
         const [argument] = args;
-        if (argument?.kind !== 'matrix') throw badData(`expected type range vector in call to function "${func}"`);
-        return this.window(argument, time).value.series.length > 0 ? { kind: 'vector', samples: [] } : absentVector(argument.vector);
+        if (this.rangeArgument(argument, time, func).value.series.length > 0) return { kind: 'vector', samples: [] };
+        return absentVector(argument?.kind === 'matrix' ? argument.vector : undefined);
       }
       case 'histogram_quantile':
         return histogramQuantile(this.scalarArgument(args[0], time, func), this.vectorArgument(args[1], time, func));
@@ -232,6 +331,8 @@ export class Evaluator {
         return this.instant(expr, time);
       case 'matrix':
         return this.window(expr, time).value;
+      case 'subquery':
+        return this.subquery(expr, time).value;
       case 'call':
         return this.call(expr.func, expr.args, time);
       case 'aggregate': {
@@ -294,6 +395,20 @@ export class Evaluator {
     }
     return { resultType: 'matrix', result: [...series.values()] };
   }
+}
+
+/** Double exponential smoothing, step for step as Prometheus computes it (funcHoltWinters). */
+function holtWinters(values: number[], smoothing: number, trendFactor: number): number {
+  let previous = 0;
+  let smoothed = values[0] ?? Number.NaN;
+  let trend = (values[1] ?? Number.NaN) - smoothed;
+  for (let index = 1; index < values.length; index += 1) {
+    if (index > 1) trend = trendFactor * (smoothed - previous) + (1 - trendFactor) * trend;
+    const next = smoothing * (values[index] ?? Number.NaN) + (1 - smoothing) * (smoothed + trend);
+    previous = smoothed;
+    smoothed = next;
+  }
+  return smoothed;
 }
 
 /** absent()'s answer: 1, with the labels the selector's equality matchers name (none for an expression). */

@@ -1,7 +1,7 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
 import { isMatchOp, matcherOf, valuePredicate, type Matcher, type ValuePredicate } from '../../platform/matchers/index.js';
-import type { BinaryOp, Expr, MatrixSelector, VectorMatching, VectorSelector } from './ast.js';
+import type { BinaryOp, Expr, MatrixSelector, Subquery, VectorMatching, VectorSelector } from './ast.js';
 import { badData } from './values.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
@@ -88,11 +88,11 @@ export function parsePromql(query: string): Expr {
     return { kind: 'vector', matchers, offsetMs: 0 };
   };
 
-  /** The selector an offset or @ modifies (a range selector's vector selector). */
-  const modified = (expr: Expr, what: string): VectorSelector => {
-    if (expr.kind === 'vector') return expr;
+  /** The selector or subquery an offset or @ modifies (a range selector's vector selector). */
+  const modified = (expr: Expr, what: string): VectorSelector | Subquery => {
+    if (expr.kind === 'vector' || expr.kind === 'subquery') return expr;
     if (expr.kind === 'matrix') return expr.vector;
-    throw badData(`${what} modifier must be preceded by an instant vector selector or range vector selector`);
+    throw badData(`${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);
   };
 
   const expression = (node: SyntaxNode): Expr => {
@@ -171,8 +171,15 @@ export function parsePromql(query: string): Expr {
         }
         return { kind: 'binary', op: op as BinaryOp, lhs: expression(lhs), rhs: expression(rhs), bool: parts.some((part) => part.name === 'BoolModifier'), matching };
       }
-      case 'SubqueryExpr':
-        throw badData('subqueries are not supported by this service yet');
+      case 'SubqueryExpr': {
+        const parts = children(node);
+        const inner = parts.find((child) => child.name !== 'DurationExpr' && child.name !== '[' && child.name !== ']' && child.name !== ':');
+        const [range, step] = node.getChildren('DurationExpr');
+        if (inner === undefined || range === undefined) throw badData(`invalid subquery ${text(node)}`);
+        const stepMs = step === undefined ? undefined : parseDuration(text(step));
+        if (stepMs !== undefined && stepMs <= 0) throw badData(`subquery step must be positive: ${text(node)}`);
+        return { kind: 'subquery', expr: expression(inner), rangeMs: parseDuration(text(range)), stepMs, offsetMs: 0 } satisfies Subquery;
+      }
       default:
         throw badData(`unsupported expression ${node.name}: ${text(node)}`);
     }
