@@ -188,7 +188,7 @@ for (const target of targets()) {
 
 if (targets().some((target) => target.env['DATABASE_URL'] !== undefined)) await onBenchServer([`DROP DATABASE IF EXISTS ${ATTACK_DATABASE} WITH (FORCE)`]);
 
-const body = `B pushes 10 samples / reads 50 rows alternately at 12 requests/s for ${PHASE_MS / 1000} s per phase (each attack on a fresh service, \`${serviceEntry.label}\` in its own process, and a fresh database: B alone first, then B while A attacks from its own process and address). Latencies in ms, p50 / p99; ratio = B's p99 under the attack / B's p99 with A idle. Failures = B requests not answered 202/200. A's counters: requests sent, answered 429, answered otherwise (or WebSockets opened). Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
+const body = `B pushes 10 samples / reads 50 rows alternately at 12 requests/s for ${PHASE_MS / 1000} s per phase (each attack on a fresh service, \`${serviceEntry.label}\` in its own process, and a fresh database: B alone first, then B while A attacks from its own process and address). Latencies in ms, p50 / p99; ratio = B's p99 under the attack / B's p99 with A idle. Failures = B requests not answered 202/200. A's counters: requests sent, answered 429, answered otherwise (or WebSockets opened). The service, PostgreSQL, B's client (this process) and A's attacker share the machine's cores, so an attack at full speed also takes CPU from the service outside of anything the service decides. Load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')}.
 
 | database | limits | A's attack | B alone: push p50 / p99 | query p50 / p99 | B beside A: push p50 / p99 | query p50 / p99 | B p99 ratio push / query | B failures | A |
 |---|---|---|---|---|---|---|---|---|---|
