@@ -38,13 +38,15 @@ export async function verifyUserToken(token: string, jwtKey: JwtKey, issuer?: st
 /**
  * Signs an HS256 user token (development token, the `token` command, tests). `expiresIn` is a
  * span ('12h') or an absolute time in epoch seconds; `issuer` sets `iss`, which the service
- * checks when JWT_ISSUER is configured.
+ * checks when JWT_ISSUER is configured. `issuedAtSeconds`: the `iat` (default now); a caller that
+ * computed an absolute expiry from its own clock reading passes the same reading, or on a busy
+ * machine the second can turn between the two and the token lives a second less than asked.
  */
-export async function signUserToken(secret: string, claims: { sub: string; tenant_id: string; roles: Role[] }, expiresIn: string | number = '12h', issuer?: string): Promise<string> {
+export async function signUserToken(secret: string, claims: { sub: string; tenant_id: string; roles: Role[] }, expiresIn: string | number = '12h', issuer?: string, issuedAtSeconds?: number): Promise<string> {
   const token = new SignJWT({ tenant_id: claims.tenant_id, roles: claims.roles })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub)
-    .setIssuedAt()
+    .setIssuedAt(issuedAtSeconds)
     .setExpirationTime(expiresIn);
   if (issuer !== undefined) token.setIssuer(issuer);
   return token.sign(createSecretKey(Buffer.from(secret, 'utf8')));

@@ -104,8 +104,9 @@ export async function issueToken(request: TokenRequest, env: Environment, nowMs 
   }
   const secret = config.JWT_SECRET ?? resolveSecrets(config).jwtSecret;
   if (secret === undefined) throw new TokenRefusedError('refused: no JWT secret is configured');
-  const expiresAtSeconds = Math.floor(nowMs / 1000) + request.ttlSeconds;
-  const token = await signUserToken(secret, { sub: request.subject, tenant_id: request.tenantId, roles: request.roles }, expiresAtSeconds, config.JWT_ISSUER);
+  const issuedAtSeconds = Math.floor(nowMs / 1000);
+  const expiresAtSeconds = issuedAtSeconds + request.ttlSeconds;
+  const token = await signUserToken(secret, { sub: request.subject, tenant_id: request.tenantId, roles: request.roles }, expiresAtSeconds, config.JWT_ISSUER, issuedAtSeconds);
   const signedWith = config.JWT_SECRET !== undefined ? 'JWT_SECRET' : `the development secret under ${config.DATA_DIR}`;
   return { token, expiresAt: new Date(expiresAtSeconds * 1000), signedWith: config.JWT_ISSUER === undefined ? signedWith : `${signedWith}, issuer ${config.JWT_ISSUER}` };
 }
