@@ -23,10 +23,15 @@ export async function tenantSeries(tx: Tx, tenantId: string, metricName: string 
 /** Samples of the given series in [from, to]: per series, its times (epoch ms) and values in time order. */
 export async function samplesOf(tx: Tx, tenantId: string, seriesKeys: readonly string[], from: Date, to: Date): Promise<Array<{ series_key: string; times: number[]; values: number[] }>> {
   if (seriesKeys.length === 0) return [];
-  // One row per series with two arrays: far fewer rows to send and parse than one per sample.
+  // One row per series with two arrays: far fewer rows to send and parse than one per sample. The
+  // input is sorted once (two ordered aggregates sorted it twice) and the aggregation keeps that
+  // order; date_part is float8 arithmetic (extract is numeric since PostgreSQL 14).
   const result = await tx.query<{ series_key: string; times: number[]; values: number[] }>(
-    `SELECT series_key, array_agg((extract(epoch FROM "timestamp") * 1000)::float8 ORDER BY "timestamp") AS times, array_agg(value ORDER BY "timestamp") AS values
-     FROM metric_samples_in($2, $3) WHERE tenant_id = $1 AND series_key = ANY($4::text[]) GROUP BY series_key`,
+    `SELECT series_key, array_agg(at) AS times, array_agg(value) AS values FROM (
+       SELECT series_key, date_part('epoch', "timestamp") * 1000 AS at, value
+       FROM metric_samples_in($2, $3) WHERE tenant_id = $1 AND series_key = ANY($4::text[])
+       ORDER BY series_key, "timestamp"
+     ) ordered GROUP BY series_key`,
     [tenantId, from, to, seriesKeys],
   );
   return result.rows;
