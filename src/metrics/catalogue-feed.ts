@@ -135,8 +135,9 @@ export function createCatalogueFeed(catalogue: Catalogue, options: CatalogueFeed
       if (batch.tenantId !== options.platformTenantId) return;
       const values: CatalogueSample[] = [];
       for (const sample of batch.samples) {
-        if (!byName.has(sample.name)) continue;
-        if (!isCatalogueCounter(sample.name)) {
+        const kind = byName.get(sample.name)?.entry.kind;
+        if (kind === undefined) continue;
+        if (kind !== 'counter') {
           values.push(sample);
           continue;
         }

@@ -41,6 +41,31 @@ describe('metrics-stream consumer', () => {
     expect(rows.rows).toEqual([{ metric_name: 'refunds', value: 1 }, { metric_name: 'tickets_sold', value: 3 }, { metric_name: 'tickets_sold', value: 4 }]);
   });
 
+  it('takes a typed counter as increments (single and batch messages) and publishes it back as the increment, typed', async () => {
+    const tenant = newTenant();
+    const published: DeliveredMessage[] = [];
+    const subscription = await t.container.bus.subscribe(TOPICS.metrics, `test-counter-${tenant}`, async (message) => {
+      if (message.key === tenant) published.push(message);
+    });
+    try {
+      const at = (seconds: number) => new Date(clock.nowMs() - 60_000 + seconds * 1000).toISOString();
+      await t.container.bus.publish(TOPICS.metrics, [
+        { key: tenant, value: { tenant_id: tenant, name: 'orders_total', service: 'shop', type: 'counter', value: 2, timestamp: at(0) }, headers: FROM_TICKETS },
+        { key: tenant, value: { tenant_id: tenant, metrics: [{ name: 'orders_total', service: 'shop', type: 'counter', value: 5, timestamp: at(1) }] }, headers: FROM_TICKETS },
+      ]);
+      await waitFor(async () => (await count(tenant, 'metrics WHERE tenant_id = $1')) === 2, 5_000, 'two samples stored');
+      const rows = await t.container.db.withTenant(tenant, (tx) => tx.query<{ value: number }>('SELECT value FROM metrics WHERE tenant_id = $1 ORDER BY "timestamp"', [tenant]));
+      expect(rows.rows.map((row) => row.value)).toEqual([2, 7]);
+      // What this service ingests itself goes out as pushed: the increment, typed.
+      await t.container.ingest.ingest(tenant, [{ name: 'orders_total', service: 'shop', type: 'counter', value: 4, timestamp: at(2) }], 'http');
+      await waitFor(() => published.some((message) => JSON.stringify(message.value).includes('"value":4')), 5_000, 'the increment published');
+      const out = published.map((message) => message.value as { metrics?: Array<{ value: number; type?: string }> }).flatMap((value) => value.metrics ?? []);
+      expect(out.find((sample) => sample.value === 4)).toMatchObject({ value: 4, type: 'counter' });
+    } finally {
+      await subscription.close();
+    }
+  });
+
   it('publishes committed samples as batch messages of at most 500, keyed by tenant', async () => {
     const tenant = newTenant();
     const published: DeliveredMessage[] = [];
