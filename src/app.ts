@@ -98,6 +98,8 @@ export async function buildApp(container: Container): Promise<App> {
       now: () => container.clock.nowMs(),
       limits: { maxSamples: container.config.PROMQL_MAX_SAMPLES, timeoutMs: container.config.PROMQL_TIMEOUT_MS, maxSeries: container.config.PROMQL_MAX_SERIES },
       version: container.version,
+      remoteTsdb: container.remoteTsdb,
+      lookbackMs: container.config.METRICS_RETENTION_DAYS * 86_400_000,
     }),
   );
   await app.register(otlpRoutes({ auth: container.auth, ingest: container.ingest, registry: container.registry, now: () => container.clock.nowMs(), maxBatch: container.config.INGEST_MAX_BATCH, maxBodyBytes: container.config.REMOTE_WRITE_MAX_BODY_BYTES }));

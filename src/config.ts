@@ -135,6 +135,15 @@ export const ConfigSchema = Type.Object({
   NOTIFICATION_INTERVAL_MS: int('notification outbox delivery', 5_000, 50),
   // --- domain settings: each domain adds its variables in its own block below ---
   // metrics: queries, rollups, retention, collectors, Grafana
+  METRICS_STORE: Type.Union([Type.Literal('sql'), Type.Literal('victoriametrics')], {
+    default: 'sql',
+    description:
+      "where samples are stored: sql = the database (PGlite or DATABASE_URL); victoriametrics = a Prometheus-compatible time-series database (remote write in, Prometheus HTTP API out, every series labelled with its tenant and every read forced to the caller's tenant)",
+  }),
+  METRICS_STORE_URL: optionalUrl('METRICS_STORE=victoriametrics: the single-node database (http://host:8428); its /api/v1/write and Prometheus API are used'),
+  METRICS_STORE_WRITE_URL: optionalUrl('METRICS_STORE=victoriametrics: remote-write URL, instead of METRICS_STORE_URL/api/v1/write (cluster: http://vminsert:8480/insert/0/prometheus/api/v1/write)'),
+  METRICS_STORE_READ_URL: optionalUrl('METRICS_STORE=victoriametrics: Prometheus API root, instead of METRICS_STORE_URL (cluster: http://vmselect:8481/select/0/prometheus)'),
+  METRICS_STORE_TIMEOUT_MS: int('METRICS_STORE=victoriametrics: longest write or read of the time-series database; beyond, 503 DEPENDENCY_UNAVAILABLE', 10_000, 100),
   METRICS_RAW_QUERY_MAX_RANGE_MS: int('time ranges longer than this (with buckets of 5 min or more) are answered from rollups', 2 * 86_400_000, 60_000),
   METRICS_PARTITIONS_AHEAD_DAYS: int('daily metric partitions the cleanup job creates ahead of today', 7, 1, 90),
   ROLLUP_MAX_MARKS_PER_RUN: int('rollup marks the aggregation job reads per run (ingest writes one per pushed batch and changed 5-minute bucket and series); the rest wait for the next run', 20_000, 1),
@@ -369,6 +378,9 @@ function crossVariableProblems(config: Config): CrossVariableProblem[] {
     });
   }
   if (config.BUS === 'redis' && config.REDIS_URL === undefined) problems.push({ involves: ['BUS', 'REDIS_URL'], problem: 'BUS: BUS=redis needs REDIS_URL' });
+  if (config.METRICS_STORE === 'victoriametrics' && config.METRICS_STORE_URL === undefined && (config.METRICS_STORE_WRITE_URL === undefined || config.METRICS_STORE_READ_URL === undefined)) {
+    problems.push({ involves: ['METRICS_STORE', 'METRICS_STORE_URL', 'METRICS_STORE_WRITE_URL', 'METRICS_STORE_READ_URL'], problem: 'METRICS_STORE: METRICS_STORE=victoriametrics needs METRICS_STORE_URL (or both METRICS_STORE_WRITE_URL and METRICS_STORE_READ_URL)' });
+  }
   if (config.BUS === 'kafka' && config.KAFKA_BROKERS.length === 0) problems.push({ involves: ['BUS', 'KAFKA_BROKERS'], problem: 'BUS: BUS=kafka needs KAFKA_BROKERS' });
   if (config.NODE_ENV === 'production') {
     const involves = ['NODE_ENV', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'USE_NEW_HMAC', 'INTERNAL_HMAC_SECRET', 'RECEIVER_SECRETS_KEY'];

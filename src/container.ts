@@ -15,6 +15,7 @@ import { BLOCKCHAIN_COLLECTOR, createBlockchainCollector } from './collectors/bl
 import { createReports, REPORT_GENERATION_JOB, type Reports } from './reports/index.js';
 import { createIngest, type Ingest } from './metrics/ingest.js';
 import { createIngestLimits } from './metrics/ingest-limits.js';
+import { createRemoteTsdb, type RemoteTsdb } from './metrics/store/remote-tsdb.js';
 import { createHealthService, healthCheckJob, type HealthService } from './health/index.js';
 import { createSlaService, slaComputationJob, type SlaService } from './sla/index.js';
 import { createIncidentService, incidentAutoOpenJob, type IncidentService } from './incidents/index.js';
@@ -60,6 +61,8 @@ export interface Container {
   readonly signer: Signer;
   readonly scheduler: Scheduler;
   readonly ingest: Ingest;
+  /** METRICS_STORE=victoriametrics: the time-series database that stores the samples; absent = the database. */
+  readonly remoteTsdb: RemoteTsdb | undefined;
   /** Raise/resolve alerts from any domain; listeners (notify, escalation, WebSocket) hear every change. */
   readonly alerts: AlertStore;
   // --- domain services: each domain adds its own fields below, in its own block ---
@@ -116,6 +119,15 @@ export interface ContainerOptions {
   jobClaimScope?: string;
   /** Secrets the caller resolved already (main.ts prints a token signed with them); else resolved here. */
   secrets?: ResolvedSecrets;
+}
+
+/** The time-series database of METRICS_STORE=victoriametrics (the configuration check made sure its URLs are set). */
+function remoteTsdbOf(config: Config): RemoteTsdb | undefined {
+  if (config.METRICS_STORE !== 'victoriametrics') return undefined;
+  const base = config.METRICS_STORE_URL?.replace(/\/+$/, '');
+  const writeUrl = config.METRICS_STORE_WRITE_URL ?? `${base ?? ''}/api/v1/write`;
+  const readUrl = config.METRICS_STORE_READ_URL ?? base ?? '';
+  return createRemoteTsdb({ writeUrl, readUrl, timeoutMs: config.METRICS_STORE_TIMEOUT_MS });
 }
 
 const packageVersion = (): string => {
@@ -188,9 +200,10 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     // Created before the scheduler, so its teardown runs after the jobs (which ingest) have stopped
     // and before the bus closes: every acknowledged batch is published on a normal stop.
     const ingestLimits = createIngestLimits({ config, db, clock, limits });
+    const remoteTsdb = remoteTsdbOf(config);
     const ingest = createIngest({
       db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH, limits: ingestLimits,
-      dispatchMaxSamples: config.INGEST_COMMIT_QUEUE_MAX_SAMPLES, registry,
+      dispatchMaxSamples: config.INGEST_COMMIT_QUEUE_MAX_SAMPLES, registry, remoteTsdb,
     });
     teardown.add('ingest dispatch', () => ingest.close(config.SHUTDOWN_TIMEOUT_MS / 4));
 
@@ -292,6 +305,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       signer,
       scheduler,
       ingest,
+      remoteTsdb,
       alerts,
       alerting,
       email,

@@ -13,6 +13,7 @@ import { claimIdempotencyKey } from './idempotency.repository.js';
 import type { IngestLimits } from './ingest-limits.js';
 import { ensurePartitions, insertSamples, utcDay } from './metrics.repository.js';
 import { seriesKeyOf, type Sample, type SampleInput } from './sample.js';
+import type { RemoteTsdb } from './store/remote-tsdb.js';
 import { resolveSeriesIds, SeriesIdCache } from './store/series-ids.js';
 
 const DAY_MS = 86_400_000;
@@ -98,6 +99,12 @@ export interface IngestOptions {
   dispatchMaxSamples?: number;
   /** Where the dispatch counters are registered (the /metrics registry). */
   registry?: Registry;
+  /**
+   * METRICS_STORE=victoriametrics: samples go to the time-series database, inside the batch's
+   * transaction (series catalogue, counter totals, idempotency key), which commits only once the
+   * database has accepted them.
+   */
+  remoteTsdb?: RemoteTsdb;
 }
 
 /** The metrics-stream messages of a batch: one per chunk, keyed by tenant, each with an idempotency key. */
@@ -192,11 +199,13 @@ export function createIngest(options: IngestOptions): Ingest {
               return { accepted: first.accepted, replayed: true };
             }
           }
-          await ensurePartitions(tx, daysToEnsure);
+          const remote = options.remoteTsdb;
+          if (remote === undefined) await ensurePartitions(tx, daysToEnsure);
           const series = await resolveSeriesIds(tx, tenantId, samples, seriesIdCache);
           await accumulateCounterIncrements(tx, tenantId, samples, series.ids);
           // One statement stores the samples and tells the aggregation job which buckets changed.
-          await insertSamples(tx, tenantId, samples, series.ids);
+          if (remote === undefined) await insertSamples(tx, tenantId, samples, series.ids);
+          else await remote.write(tenantId, samples);
           return series.learned;
         });
       const outcome = await store(days.filter((day) => !knownDays.has(day)))

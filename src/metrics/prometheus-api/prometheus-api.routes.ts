@@ -8,7 +8,9 @@ import { parsePromql } from '../promql/parse.js';
 import { badData, compareLabels, PromqlError } from '../promql/values.js';
 import { formatResult } from './format.js';
 import { parseMatchParams, parseStep, parseTime, queryParam, type Param } from './params.js';
+import { remotePrometheusHandlers } from './remote-handlers.js';
 import { createSeriesSource } from './series-source.js';
+import type { RemoteTsdb } from '../store/remote-tsdb.js';
 
 export interface PrometheusApiDeps {
   auth: Authenticator;
@@ -17,6 +19,10 @@ export interface PrometheusApiDeps {
   /** PROMQL_MAX_SAMPLES, PROMQL_TIMEOUT_MS, PROMQL_MAX_SERIES. */
   limits: { maxSamples: number; timeoutMs: number; maxSeries: number };
   version: string;
+  /** METRICS_STORE=victoriametrics: queries, series and labels are the database's answers. */
+  remoteTsdb?: RemoteTsdb;
+  /** How far back series and labels are listed from the time-series database when the request gives no start (the retention). */
+  lookbackMs?: number;
 }
 
 /** Prometheus answers at most this many points per series in a range query. */
@@ -81,18 +87,19 @@ export function prometheusApiRoutes(deps: PrometheusApiDeps) {
     return [...unique.values()];
   };
 
+  const remote = deps.remoteTsdb === undefined ? undefined : remotePrometheusHandlers(deps.remoteTsdb, { now: deps.now, lookbackMs: deps.lookbackMs ?? 90 * 86_400_000, timeoutOf, maxPoints: MAX_POINTS });
   const routes: Array<{ path: string; summary: string; handle: (tenantId: string, params: Params, pathName?: string) => () => Promise<unknown> }> = [
-    { path: '/api/v1/query', summary: 'PromQL instant query (query, time, timeout)', handle: query },
-    { path: '/api/v1/query_range', summary: 'PromQL range query (query, start, end, step, timeout)', handle: queryRange },
+    { path: '/api/v1/query', summary: 'PromQL instant query (query, time, timeout)', handle: remote?.query ?? query },
+    { path: '/api/v1/query_range', summary: 'PromQL range query (query, start, end, step, timeout)', handle: remote?.queryRange ?? queryRange },
     {
       path: '/api/v1/series',
       summary: 'Series matching the match[] selectors',
-      handle: (tenantId, params) => async () => (await matched(tenantId, params, true)).map((entry) => entry.labels).sort(compareLabels),
+      handle: remote?.series ?? ((tenantId, params) => async () => (await matched(tenantId, params, true)).map((entry) => entry.labels).sort(compareLabels)),
     },
     {
       path: '/api/v1/labels',
       summary: 'Label names (of the series matching match[], when given)',
-      handle: (tenantId, params) => async () => [...new Set((await matched(tenantId, params, false)).flatMap((entry) => Object.keys(entry.labels)))].sort(),
+      handle: remote?.labels ?? ((tenantId, params) => async () => [...new Set((await matched(tenantId, params, false)).flatMap((entry) => Object.keys(entry.labels)))].sort()),
     },
   ];
 
@@ -126,6 +133,7 @@ export function prometheusApiRoutes(deps: PrometheusApiDeps) {
       async (request, reply) =>
         answer(reply, async () => {
           const name = request.params.name;
+          if (remote !== undefined) return remote.labelValues(principalOf(request).tenantId, name, request.query)();
           const series = await matched(principalOf(request).tenantId, request.query, false);
           return [...new Set(series.map((entry) => entry.labels[name]).filter((value): value is string => value !== undefined && value !== ''))].sort();
         }),

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeWriteRequest } from '../../../src/metrics/remote-write/codec.js';
+import { bearer, createTestApp, newTenant, type TestApp } from '../../support/app.js';
+import { startVictoriaMetrics, type PeerProcess } from '../../support/peer-process.js';
+import { freePort } from '../../support/private-postgres.js';
+import { requireProgram } from '../../support/programs.js';
+import { waitFor } from '../../support/ws.js';
+
+const victoriaMissing = requireProgram('victoria-metrics', 'victoria-metrics');
+
+interface PromAnswer<T> {
+  status: string;
+  data: T;
+  errorType?: string;
+  error?: string;
+}
+type VectorEntry = { metric: Record<string, string>; value: [number, string] };
+type MatrixEntry = { metric: Record<string, string>; values: Array<[number, string]> };
+
+describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in a real VictoriaMetrics (Debian package)', () => {
+  let victoria: PeerProcess;
+  let t: TestApp;
+  const tenantA = newTenant();
+  const tenantB = newTenant();
+  const now = Date.now();
+
+  beforeAll(async () => {
+    victoria = await startVictoriaMetrics();
+    t = await createTestApp({ env: { METRICS_STORE: 'victoriametrics', METRICS_STORE_URL: victoria.url } });
+  }, 120_000);
+  afterAll(async () => {
+    await t.close();
+    await victoria.stop();
+  });
+
+  const push = async (tenantId: string, metrics: unknown[]) => t.app.inject({ method: 'POST', url: '/api/v1/monitoring/metrics', headers: await bearer(tenantId), payload: { metrics } });
+  const prom = async <T>(tenantId: string, url: string): Promise<{ statusCode: number; body: PromAnswer<T> }> => {
+    const response = await t.app.inject({ method: 'GET', url, headers: await bearer(tenantId) });
+    return { statusCode: response.statusCode, body: response.json<PromAnswer<T>>() };
+  };
+  const instant = async (tenantId: string, query: string) => (await prom<{ resultType: string; result: VectorEntry[] }>(tenantId, `/api/v1/query?query=${encodeURIComponent(query)}&time=${now / 1000}`)).body;
+  /** VictoriaMetrics makes a write searchable within about a second: polled, never slept. */
+  const eventually = (check: () => Promise<boolean>) => waitFor(check, 15_000, 'the samples to be searchable');
+
+  it('stores pushed samples only in the database, labelled with their tenant, and answers PromQL from it', async () => {
+    const a = await push(tenantA, [
+      { name: 'queue_depth', service: 'api', value: 5, labels: { region: 'eu' }, timestamp: new Date(now - 60_000).toISOString() },
+      { name: 'queue_depth', service: 'api', value: 7, labels: { region: 'eu' }, timestamp: new Date(now - 30_000).toISOString() },
+      { name: 'queue_depth', service: 'worker', value: 3, labels: { region: 'us' }, timestamp: new Date(now - 30_000).toISOString() },
+    ]);
+    expect(a.statusCode, a.body).toBe(202);
+    const b = await push(tenantB, [{ name: 'queue_depth', service: 'api', value: 1_000, labels: { region: 'eu' }, timestamp: new Date(now - 30_000).toISOString() }]);
+    expect(b.statusCode, b.body).toBe(202);
+
+    await eventually(async () => (await instant(tenantA, 'sum(queue_depth)')).data.result.length === 1);
+    expect((await instant(tenantA, 'sum(queue_depth)')).data.result[0]?.value[1]).toBe('10');
+    expect((await instant(tenantB, 'sum(queue_depth)')).data.result[0]?.value[1]).toBe('1000');
+    const byService = await instant(tenantA, 'queue_depth');
+    expect(byService.data.result.map((entry) => entry.metric).sort((x, y) => String(x['job']).localeCompare(String(y['job'])))).toEqual([
+      { __name__: 'queue_depth', job: 'api', region: 'eu' },
+      { __name__: 'queue_depth', job: 'worker', region: 'us' },
+    ]);
+
+    // The database itself holds the tenant label; the service's database holds no samples.
+    const direct = await fetch(`${victoria.url}/api/v1/series?match[]=queue_depth`).then((response) => response.json() as Promise<PromAnswer<Array<Record<string, string>>>>);
+    expect(direct.data.map((labels) => labels['tenant_id']).sort()).toEqual([tenantA, tenantA, tenantB].sort());
+    const stored = await t.container.db.withTenant(tenantA, (tx) => tx.query<{ n: number }>('SELECT count(*)::int AS n FROM metrics WHERE tenant_id = $1', [tenantA]));
+    expect(stored.rows[0]?.n).toBe(0);
+
+    const range = await prom<{ resultType: string; result: MatrixEntry[] }>(tenantA, `/api/v1/query_range?query=${encodeURIComponent('max(queue_depth{job="api"})')}&start=${(now - 60_000) / 1000}&end=${now / 1000}&step=30`);
+    expect(range.statusCode).toBe(200);
+    expect(range.body.data.result[0]?.values.map(([, value]) => value)).toEqual(['5', '7', '7']);
+  });
+
+  it("never answers with another tenant's series, whatever the selector or parameters say", async () => {
+    await eventually(async () => (await instant(tenantB, 'count(queue_depth)')).data.result.length === 1);
+    for (const query of [`queue_depth{tenant_id="${tenantB}"}`, `{__name__=~".+",tenant_id=~".+"}`, `count({__name__=~".+",tenant_id!="${tenantA}"})`, `queue_depth or on() vector(0)`]) {
+      const answer = await instant(tenantA, query);
+      expect(answer.status, query).toBe('success');
+      expect(answer.data.result.some((entry) => entry.value[1] === '1000'), query).toBe(false);
+      expect(answer.data.result.every((entry) => entry.metric['tenant_id'] === undefined), query).toBe(true);
+    }
+    // A caller's own extra_label (the database's tenant parameter) is not passed on.
+    const smuggled = await instant(tenantA, `sum(queue_depth)&extra_label=tenant_id=${tenantB}`);
+    expect(smuggled.status).toBe('error');
+    const withParam = await prom<{ result: VectorEntry[] }>(tenantA, `/api/v1/query?query=sum(queue_depth)&time=${now / 1000}&extra_label=tenant_id=${tenantB}&extra_filters[]=${encodeURIComponent(`{tenant_id="${tenantB}"}`)}`);
+    expect(withParam.body.data.result[0]?.value[1]).toBe('10');
+
+    const series = await prom<Array<Record<string, string>>>(tenantA, `/api/v1/series?match[]=${encodeURIComponent(`{tenant_id="${tenantB}"}`)}`);
+    expect(series.body.data).toEqual([]);
+    const all = await prom<Array<Record<string, string>>>(tenantA, `/api/v1/series?match[]=queue_depth`);
+    expect(all.body.data).toHaveLength(2);
+    expect(all.body.data.every((labels) => labels['tenant_id'] === undefined)).toBe(true);
+    const labels = await prom<string[]>(tenantA, '/api/v1/labels');
+    expect(labels.body.data).toContain('region');
+    expect(labels.body.data).not.toContain('tenant_id');
+    expect((await prom<string[]>(tenantA, '/api/v1/label/tenant_id/values')).body.data).toEqual([]);
+    expect((await prom<string[]>(tenantA, '/api/v1/label/job/values')).body.data).toEqual(['api', 'worker']);
+  });
+
+  it("keeps a pushed tenant_id label as exported_tenant_id, so no tenant can write into another's series", async () => {
+    const response = await push(tenantA, [{ name: 'forged_total_depth', service: 'api', value: 99, labels: { tenant_id: tenantB }, timestamp: new Date(now - 10_000).toISOString() }]);
+    expect(response.statusCode).toBe(202);
+    await eventually(async () => (await instant(tenantA, 'forged_total_depth')).data.result.length === 1);
+    expect((await instant(tenantA, 'forged_total_depth')).data.result[0]?.metric).toEqual({ __name__: 'forged_total_depth', job: 'api', exported_tenant_id: tenantB });
+    expect((await instant(tenantB, 'forged_total_depth')).data.result).toEqual([]);
+  });
+
+  it('stores remote-written series and counter increments as running totals', async () => {
+    const key = await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/api-keys', headers: await bearer(tenantA), payload: { name: 'prometheus', scopes: ['ingest'] } });
+    const body = encodeWriteRequest({ timeseries: [{ labels: [{ name: '__name__', value: 'scraped_up' }, { name: 'job', value: 'node' }, { name: 'instance', value: 'h1:9100' }], samples: [{ value: 1, timestamp: now - 20_000 }] }] });
+    const written = await t.app.inject({ method: 'POST', url: '/api/v1/write', headers: { authorization: `Bearer ${key.json<{ key: string }>().key}`, 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' }, payload: Buffer.from(body) });
+    expect(written.statusCode, written.body).toBe(204);
+    for (const [value, ago] of [[2, 40_000], [3, 20_000]] as const) {
+      expect((await push(tenantA, [{ name: 'orders_placed', service: 'shop', type: 'counter', value, timestamp: new Date(now - ago).toISOString() }])).statusCode).toBe(202);
+    }
+    await eventually(async () => (await instant(tenantA, 'scraped_up')).data.result.length === 1 && (await instant(tenantA, 'orders_placed')).data.result[0]?.value[1] === '5');
+    expect((await instant(tenantA, 'scraped_up')).data.result[0]?.metric).toEqual({ __name__: 'scraped_up', job: 'node', instance: 'h1:9100' });
+  });
+
+  it('refuses invalid PromQL as Prometheus does, before the database sees it', async () => {
+    const answer = await prom<unknown>(tenantA, `/api/v1/query?query=${encodeURIComponent('sum(')}`);
+    expect(answer.statusCode).toBe(400);
+    expect(answer.body.errorType).toBe('bad_data');
+  });
+});
+
+describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics with the database down', () => {
+  it('answers a push 503 DEPENDENCY_UNAVAILABLE and keeps nothing of the batch (no series, no counter total)', async () => {
+    const closedPort = await freePort();
+    const t = await createTestApp({ env: { METRICS_STORE: 'victoriametrics', METRICS_STORE_URL: `http://127.0.0.1:${closedPort}`, METRICS_STORE_TIMEOUT_MS: '2000' } });
+    try {
+      const tenant = newTenant();
+      const response = await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/metrics', headers: await bearer(tenant), payload: { metrics: [{ name: 'orders_placed', service: 'shop', type: 'counter', value: 4 }] } });
+      expect(response.statusCode).toBe(503);
+      expect(response.json<{ error: { code: string } }>().error.code).toBe('DEPENDENCY_UNAVAILABLE');
+      const series = await t.container.db.withTenant(tenant, (tx) => tx.query<{ n: number }>('SELECT (SELECT count(*) FROM metric_series WHERE tenant_id = $1)::int + (SELECT count(*) FROM metric_counter_totals WHERE tenant_id = $1)::int AS n', [tenant]));
+      expect(series.rows[0]?.n).toBe(0);
+      const query = await t.app.inject({ method: 'GET', url: '/api/v1/query?query=up', headers: await bearer(tenant) });
+      expect(query.statusCode).toBe(503);
+      expect(query.json<{ error: { code: string } }>().error.code).toBe('DEPENDENCY_UNAVAILABLE');
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
