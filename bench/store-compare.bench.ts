@@ -121,18 +121,29 @@ async function peer(peerProcess: PeerProcess, name: string, flush?: string): Pro
   }
 }
 
-async function service(env: Record<string, string>): Promise<Outcome> {
+/** The service on loopback (limits lifted: throughput, not fairness) after the workload's JSON push; the push is timed. */
+async function pushToService(env: Record<string, string>) {
   const lifted = { LIMIT_SAMPLES_PER_SECOND: '1000000000', LIMIT_SAMPLES_BURST: '1000000000', LIMIT_REQUESTS_PER_TENANT: '1000000000', LIMIT_REQUESTS_PER_IP: '1000000000', LIMIT_CONCURRENT_REQUESTS_PER_TENANT: '64' };
   const { app, container } = await startApp({ ...env, ...lifted });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const base = `http://127.0.0.1:${port}`;
+  const tenant = randomUUID();
+  const authorization = await tokenFor(tenant, ['admin']);
+  const headers = { authorization, 'content-type': 'application/json' };
+  const bodies = shards.map((batches) => batches.map((batch) => JSON.stringify({ metrics: batch.map((sample) => ({ name: 'bench_store', service: 'bench', value: sample.value, labels: { series: `s${sample.series}` }, timestamp: new Date(sample.at).toISOString() })) })));
   try {
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    const base = `http://127.0.0.1:${port}`;
-    const tenant = randomUUID();
-    const authorization = await tokenFor(tenant, ['admin']);
-    const headers = { authorization, 'content-type': 'application/json' };
-    const bodies = shards.map((batches) => batches.map((batch) => JSON.stringify({ metrics: batch.map((sample) => ({ name: 'bench_store', service: 'bench', value: sample.value, labels: { series: `s${sample.series}` }, timestamp: new Date(sample.at).toISOString() })) })));
     const ingestMs = await inParallel(bodies, async (body) => ok(await fetch(`${base}/api/v1/monitoring/metrics`, { method: 'POST', headers, body }), 'POST /metrics'));
+    return { app, container, base, tenant, headers, ingestMs };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
+
+async function service(env: Record<string, string>): Promise<Outcome> {
+  const { app, container, base, tenant, headers, ingestMs } = await pushToService(env);
+  try {
     const body = JSON.stringify({
       range: { from: new Date(end - DAY_MS).toISOString(), to: new Date(end).toISOString() },
       intervalMs: 60_000,
@@ -157,6 +168,34 @@ async function service(env: Record<string, string>): Promise<Outcome> {
   }
 }
 
+/**
+ * This service with METRICS_STORE=victoriametrics on a fresh VictoriaMetrics: the same JSON push,
+ * and the same query as the peers' through the service's /api/v1/query_range (the tenant forced by
+ * the service); `direct` is that VictoriaMetrics asked the same query itself in the same run.
+ */
+async function serviceOnVictoria(env: Record<string, string>): Promise<{ outcome: Outcome; direct: number[] }> {
+  const victoria = await startVictoriaMetrics();
+  const pushed = await pushToService({ ...env, METRICS_STORE: 'victoriametrics', METRICS_STORE_URL: victoria.url }).catch(async (error: unknown) => {
+    await victoria.stop();
+    throw error;
+  });
+  const { app, base, tenant, headers, ingestMs } = pushed;
+  try {
+    await ok(await fetch(`${victoria.url}/internal/force_flush`), 'VictoriaMetrics flush');
+    const bytes = diskBytes(victoria.dataDir);
+    const range = `query=${encodeURIComponent('bench_store{series="s0"}')}&start=${(end - DAY_MS) / 1000}&end=${end / 1000}&step=60s`;
+    const points = async (): Promise<number> => ((await (await fetch(`${base}/api/v1/query_range?${range}`, { headers })).json()) as { data?: { result?: Array<{ values?: unknown[] }> } }).data?.result?.[0]?.values?.length ?? 0;
+    // A new series is searchable within seconds of its first write: polled before the clock starts.
+    for (let attempt = 0; attempt < 300 && (await points()) === 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    const query = await timeQueries(async () => ok(await fetch(`${base}/api/v1/query_range?${range}`, { headers }), 'GET /api/v1/query_range'));
+    const direct = await timeQueries(async () => ok(await fetch(`${victoria.url}/api/v1/query_range?${range}&extra_label=tenant_id=${tenant}`), 'VictoriaMetrics query_range'));
+    return { outcome: { ingestMs, bytes, query, points: await points() }, direct };
+  } finally {
+    await app.close();
+    await victoria.stop();
+  }
+}
+
 interface Row {
   system: string;
   outcome: Outcome;
@@ -170,6 +209,15 @@ process.stdout.write('VictoriaMetrics done\n');
 for (const target of targets()) {
   rows.push({ system: `this service on ${target.label} (JSON push)`, outcome: await service(target.env) });
   process.stdout.write(`${target.label} done\n`);
+}
+
+const adapterTarget = targets().at(-1);
+let adapterDirect: number[] = [];
+if (adapterTarget !== undefined) {
+  const { outcome, direct } = await serviceOnVictoria(adapterTarget.env);
+  rows.push({ system: `this service with METRICS_STORE=victoriametrics (catalogue on ${adapterTarget.label}; JSON push, /api/v1/query_range)`, outcome });
+  adapterDirect = direct;
+  process.stdout.write('VictoriaMetrics adapter done\n');
 }
 
 const [prometheus] = rows;
@@ -191,5 +239,11 @@ const body = `${SAMPLES.toLocaleString('en-US')} samples of ${SERIES} series one
 | system | ingest samples/s | ingest vs Prometheus | bytes/sample | first query ms | query p50 ms | query vs Prometheus | points answered |
 |---|---|---|---|---|---|---|---|
 ${table.join('\n')}`;
-writeSection('Metric store beside Prometheus and VictoriaMetrics (issue 14 workload, same run)', body);
-process.stdout.write(`${body}\n`);
+const victoriaRow = rows.find((row) => row.system.startsWith('VictoriaMetrics'));
+const adapterRow = rows.find((row) => row.system.includes('METRICS_STORE=victoriametrics'));
+const adapterNote =
+  adapterRow === undefined || victoriaRow === undefined
+    ? ''
+    : `\n\nWith the VictoriaMetrics adapter: ingest through the service ${fmt(SAMPLES / (adapterRow.outcome.ingestMs / 1000) / baseRate, 3)}x Prometheus's (goal 0.3x); the query through the service p50 ${fmt(p50Of(adapterRow.outcome.query), 2)} ms against ${fmt(p50Of(adapterDirect), 2)} ms asking that VictoriaMetrics directly with the same tenant label in the same run (${fmt(p50Of(adapterRow.outcome.query) / p50Of(adapterDirect), 2)}x; goal at most 2x).`;
+writeSection('Metric store beside Prometheus and VictoriaMetrics (issue 14 workload, same run)', body + adapterNote);
+process.stdout.write(`${body}${adapterNote}\n`);

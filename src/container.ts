@@ -16,6 +16,7 @@ import { createReports, REPORT_GENERATION_JOB, type Reports } from './reports/in
 import { createIngest, type Ingest } from './metrics/ingest.js';
 import { createIngestLimits } from './metrics/ingest-limits.js';
 import { createRemoteTsdb, type RemoteTsdb } from './metrics/store/remote-tsdb.js';
+import { databaseSampleSource, remoteSampleSource, type SampleSource } from './metrics/store/sample-source.js';
 import { createHealthService, healthCheckJob, type HealthService } from './health/index.js';
 import { createSlaService, slaComputationJob, type SlaService } from './sla/index.js';
 import { createIncidentService, incidentAutoOpenJob, type IncidentService } from './incidents/index.js';
@@ -63,6 +64,8 @@ export interface Container {
   readonly ingest: Ingest;
   /** METRICS_STORE=victoriametrics: the time-series database that stores the samples; absent = the database. */
   readonly remoteTsdb: RemoteTsdb | undefined;
+  /** Where SQL readers of samples (rule windows, lists, Grafana, dashboards, reports, ML) read them: the database, or the time-series database's export. */
+  readonly sampleSource: SampleSource;
   /** Raise/resolve alerts from any domain; listeners (notify, escalation, WebSocket) hear every change. */
   readonly alerts: AlertStore;
   // --- domain services: each domain adds its own fields below, in its own block ---
@@ -201,6 +204,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     // and before the bus closes: every acknowledged batch is published on a normal stop.
     const ingestLimits = createIngestLimits({ config, db, clock, limits });
     const remoteTsdb = remoteTsdbOf(config);
+    const sampleSource = remoteTsdb === undefined ? databaseSampleSource : remoteSampleSource(remoteTsdb, { maxSamples: config.PROMQL_MAX_SAMPLES, lookbackMs: config.METRICS_RETENTION_DAYS * 86_400_000, now: () => clock.nowMs() });
     const ingest = createIngest({
       db, bus, clock, logger, retentionDays: config.METRICS_RETENTION_DAYS, maxBatch: config.INGEST_MAX_BATCH, limits: ingestLimits,
       dispatchMaxSamples: config.INGEST_COMMIT_QUEUE_MAX_SAMPLES, registry, remoteTsdb,
@@ -218,7 +222,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     teardown.add('email', () => email.close());
     // Tenants' receiver secrets are sealed with RECEIVER_SECRETS_KEY; secrets under a previous key are re-sealed at start.
     const receiverSecrets = createSecretBox(secrets.receiverKey, config.RECEIVER_SECRETS_KEY_PREVIOUS);
-    const alerting = createAlerting({ config, db, clock, logger, alerts, registry, email, ingest, hmacSecret: secrets.hmacSecret, receiverSecrets });
+    const alerting = createAlerting({ config, db, clock, logger, alerts, registry, email, ingest, hmacSecret: secrets.hmacSecret, receiverSecrets, samples: sampleSource });
     teardown.add('alerting', () => alerting.close());
     for (const job of alerting.jobs) scheduler.add(job);
     warnings.push(...alerting.notConfigured);
@@ -240,7 +244,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     const incidents = createIncidentService({ db, cache, clock, logger });
     alerts.onChange((change) => incidents.onAlertChange(change));
     scheduler.add(incidentAutoOpenJob(incidents, config.INCIDENT_AUTO_OPEN_INTERVAL_MS, config.INCIDENT_AUTO_OPEN_AFTER_MS));
-    const dashboard = createDashboardService({ db, cache, clock, health });
+    const dashboard = createDashboardService({ db, cache, clock, health, samples: sampleSource });
     // Counts behind the rules, silences and dashboards limits, read for the usage views.
     limits.provideUsage('rules', 'cluster', (tenantIds) => db.asSystem((tx) => ruleCounts(tx, tenantIds)));
     limits.provideUsage('silences', 'cluster', (tenantIds) => db.asSystem((tx) => openSilenceCounts(tx, tenantIds, clock.now())));
@@ -271,14 +275,14 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     });
     scheduler.add({ name: BLOCKCHAIN_COLLECTOR, intervalMs: config.BLOCKCHAIN_COLLECTOR_INTERVAL_MS, run: ({ now, signal, unitFailed }) => blockchainCollector.run(now, signal, unitFailed) });
     // reports: definitions, generation once per cluster, files under REPORTS_DIR, e-mail through the alerting sender
-    const reports = createReports({ db, clock, logger, email, reportsDir: config.REPORTS_DIR, maxRows: config.REPORT_MAX_ROWS });
+    const reports = createReports({ db, clock, logger, email, reportsDir: config.REPORTS_DIR, maxRows: config.REPORT_MAX_ROWS, samples: sampleSource });
     scheduler.add({ name: REPORT_GENERATION_JOB, intervalMs: config.REPORT_GENERATION_INTERVAL_MS, timeoutMs: 10 * 60_000, run: ({ now, signal, unitFailed }) => reports.runDue(now, signal, unitFailed) });
 
     // analytics and ML: training worker, stored models loaded at start, live anomaly
     // scoring of committed samples with alerts, the autoencoder retraining job
-    const ml = await createMl({ config, db, clock, logger, ingest, scheduler, raise: (tenantId, input) => alerts.raise(tenantId, input) });
+    const ml = await createMl({ config, db, clock, logger, ingest, scheduler, samples: sampleSource, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('ml', () => ml.close());
-    const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, clients, catalogueFeed, ingest, raise: (tenantId, input) => alerts.raise(tenantId, input) });
+    const analytics = createAnalytics({ config, db, bus, clock, logger, ml, scheduler, clients, catalogueFeed, ingest, samples: sampleSource, raise: (tenantId, input) => alerts.raise(tenantId, input) });
     teardown.add('analytics', () => analytics.close());
     dashboard.setForecastProvider((tenantId, range) => ml.forecasts.latency(tenantId, range));
     // Runs first on close (HTTP has stopped): WebSocket subscribers, anomaly scoring and the other
@@ -306,6 +310,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       scheduler,
       ingest,
       remoteTsdb,
+      sampleSource,
       alerts,
       alerting,
       email,

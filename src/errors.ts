@@ -19,6 +19,8 @@ export const ErrorCodes = {
   // metrics: an Idempotency-Key already used for a different batch (422, as the IETF
   // Idempotency-Key draft says for a key reused with a different payload)
   IDEMPOTENCY_KEY_REUSED: 422,
+  // metrics: a read that would load more samples from the time-series database than PROMQL_MAX_SAMPLES
+  QUERY_TOO_LARGE: 422,
   // alerts
   UNKNOWN_CHANNEL: 400,
   // a label matcher's regex that RE2 refuses (alert rules, silences, inhibit rules, metric queries, Grafana)

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
@@ -39,6 +40,8 @@ export interface AlertingDeps {
   hmacSecret: string;
   /** Seals and opens the secrets of tenants' receivers (RECEIVER_SECRETS_KEY and its predecessors). */
   receiverSecrets: SecretBox;
+  /** Where rule windows read samples. */
+  samples: SampleSource;
 }
 
 export async function getAlert(tx: Tx, tenantId: string, id: string): Promise<AlertRow | undefined> {
@@ -60,7 +63,7 @@ export function createAlerting(deps: AlertingDeps) {
   const environment = environmentReceivers(config, deps.hmacSecret);
   const transport = { email: channels.email.unavailable, slack: channels.slack.unavailable, pagerduty: channels.pagerduty.unavailable, webhook: channels.webhook.unavailable };
   const receivers = createReceivers({ db, clock, logger, box: deps.receiverSecrets, platformTenantId: config.SYSTEM_TENANT_ID, environment, transport });
-  const evaluator = createEvaluator({ db, clock, logger, alerts });
+  const evaluator = createEvaluator({ db, clock, logger, alerts, samples: deps.samples });
   const dispatcher = createDispatcher({ db, clock, logger, channels: receivers });
   const delivery = createDelivery({ config, db, clock, logger, channels, receivers, metrics });
   const escalation = createEscalation({ db, clock, logger, channels: receivers });

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import type { Tx } from '../platform/db/index.js';
 import { finiteMean, finiteSum } from '../platform/db/finite-aggregates.js';
 
@@ -32,8 +33,10 @@ export const windowKey = (metric: string, serviceFilter: string | null, windowSe
  * Sum and avg never raise: a sum past the double
  * range is +/-Infinity, which a rule compares like any number.
  */
-export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longestWindowSeconds: number): Promise<SeriesWindow[]> {
+export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longestWindowSeconds: number, samples: SampleSource, metricNames: readonly string[]): Promise<SeriesWindow[]> {
   const oldest = new Date(now.getTime() - longestWindowSeconds * 1000);
+  const params: unknown[] = [tenantId, now, oldest];
+  const source = await samples.from(tx, tenantId, { names: metricNames, from: oldest, to: now }, params);
   const result = await tx.query<SeriesWindow>(
     `WITH w AS (SELECT DISTINCT metric_name, service_name, window_seconds FROM alert_rules WHERE tenant_id = $1 AND enabled = true)
      SELECT w.metric_name, w.service_name AS service_filter, w.window_seconds, m.series_key, min(m.service_name) AS service_name,
@@ -43,12 +46,12 @@ export async function readRuleWindows(tx: Tx, tenantId: string, now: Date, longe
        (array_agg(m.value ORDER BY m."timestamp" ASC))[1] AS first,
        extract(epoch FROM max(m."timestamp") - min(m."timestamp"))::float8 AS span_seconds
      FROM w
-     JOIN metric_samples_in($3, $2) m ON m.tenant_id = $1 AND m.metric_name = w.metric_name AND m.metric_name = ANY (ARRAY(SELECT metric_name FROM w))
+     JOIN ${source} m ON m.tenant_id = $1 AND m.metric_name = w.metric_name AND m.metric_name = ANY (ARRAY(SELECT metric_name FROM w))
        AND (w.service_name IS NULL OR m.service_name = w.service_name)
        AND m."timestamp" > $2::timestamptz - make_interval(secs => w.window_seconds) AND m."timestamp" <= $2::timestamptz
        AND m."timestamp" > $3::timestamptz
      GROUP BY w.metric_name, w.service_name, w.window_seconds, m.series_key`,
-    [tenantId, now, oldest],
+    params,
   );
   return result.rows;
 }

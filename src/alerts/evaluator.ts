@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Db, Tx } from '../platform/db/index.js';
@@ -105,12 +106,12 @@ export interface EvaluationResult {
  * -> resolved, with `keep_firing_for`. One transaction per tenant; transitions go through the
  * alert store (history, one open alert per fingerprint), steady state is one bulk update.
  */
-export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; alerts: AlertStore }) {
+export function createEvaluator(deps: { db: Db; clock: Clock; logger: Logger; alerts: AlertStore; samples: SampleSource }) {
   const evaluateIn = async (tx: Tx, tenantId: string, now: Date): Promise<EvaluationResult> => {
     const rules = await listRules(tx, tenantId, { enabled: true });
     const open = await openRuleAlerts(tx, tenantId);
     const longest = rules.reduce((max, rule) => Math.max(max, rule.window_seconds), 0);
-    const windows = rules.length === 0 ? [] : await readRuleWindows(tx, tenantId, now, longest);
+    const windows = rules.length === 0 ? [] : await readRuleWindows(tx, tenantId, now, longest, deps.samples, [...new Set(rules.map((rule) => rule.metric_name))]);
     const byWindow = new Map<string, SeriesWindow[]>();
     for (const window of windows) {
       const key = windowKey(window.metric_name, window.service_filter, window.window_seconds);

@@ -7,7 +7,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/index.js';
 import type { Scheduler } from '../platform/scheduler.js';
 import type { Clients } from '../clients/index.js';
-import type { CatalogueFeed } from '../metrics/index.js';
+import type { CatalogueFeed, SampleSource } from '../metrics/index.js';
 import type { Ingest } from '../metrics/ingest.js';
 import { ML_ANALYSIS_JOB, runMlAnalysis } from '../ml/analysis/ml-analysis.job.js';
 import { createFraudService, type FraudService } from './fraud/fraud-service.js';
@@ -26,7 +26,7 @@ export interface Analytics {
 }
 
 /** Analytics domain: fraud checks and investigations, sales tracking and sellout prediction. */
-export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock: Clock; logger: Logger; ml: Ml; scheduler: Scheduler; clients: Clients; catalogueFeed: Pick<CatalogueFeed, 'record'>; ingest: Ingest; raise: (tenantId: string, input: AlertInput) => Promise<unknown> }): Analytics {
+export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock: Clock; logger: Logger; ml: Ml; scheduler: Scheduler; clients: Clients; catalogueFeed: Pick<CatalogueFeed, 'record'>; ingest: Ingest; samples: SampleSource; raise: (tenantId: string, input: AlertInput) => Promise<unknown> }): Analytics {
   const { config } = deps;
   const fraud = createFraudService({
     db: deps.db,
@@ -100,6 +100,7 @@ export function createAnalytics(deps: { config: Config; db: Db; bus: Bus; clock:
           logger: deps.logger,
           raise: deps.raise,
           salesReport: (tenantId, eventId) => sales.report(tenantId, eventId),
+          samples: deps.samples,
           settings: { bucketMs: config.ML_ANALYSIS_BUCKET_MS, lookbackMs: config.ML_ANALYSIS_LOOKBACK_MS, alertScore: config.ANOMALY_ALERT_SCORE, retentionMs: config.ML_ANALYSIS_RETENTION_DAYS * 86_400_000, maxPaymentSamples: 200_000 },
         },
         signal,

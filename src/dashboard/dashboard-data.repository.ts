@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import type { Tx } from '../platform/db/index.js';
 import { finiteSum } from '../platform/db/finite-aggregates.js';
 
@@ -91,13 +92,16 @@ export interface SumRow {
  * with no earlier value counts its first total in full: pushed counters start at 0.
  * Sums past the double range are +/-Infinity, never an error (finite-aggregates.ts).
  */
-export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
+export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date, samples: SampleSource): Promise<SumRow[]> {
+  const params: unknown[] = [tenantId, names, from, to];
+  const source = await samples.from(tx, tenantId, { names, from, to }, params);
+  const before = await samples.valuesBefore(tx, tenantId, names, from, params);
   const { rows } = await tx.query<SumRow>(
     `WITH in_period AS (
        SELECT series_key, metric_name, labels->>'currency' AS currency, value, "timestamp", id
-       FROM metric_samples_in($3, $4) WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
+       FROM ${source} m WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
      ), before AS (
-       SELECT series_key, metric_value_before($1, series_key, $3) AS value FROM (SELECT DISTINCT series_key FROM in_period) keys
+       SELECT keys.series_key, ${before ?? 'metric_value_before($1, keys.series_key, $3)'} AS value FROM (SELECT DISTINCT series_key FROM in_period) keys
      ), increases AS (
        SELECT p.metric_name, p.currency, p."timestamp", p.value,
               coalesce(lag(p.value) OVER (PARTITION BY p.series_key ORDER BY p."timestamp", p.id), b.value) AS previous
@@ -106,20 +110,22 @@ export async function sumsOf(tx: Tx, tenantId: string, names: readonly string[],
      SELECT metric_name, currency, ${finiteSum({ value: 'increase' })} AS total, count(*)::int AS samples, max("timestamp") AS last_at
      FROM (SELECT metric_name, currency, "timestamp", CASE WHEN previous IS NULL OR value < previous THEN value ELSE value - previous END AS increase FROM increases) grown
      GROUP BY metric_name, currency`,
-    [tenantId, names, from, to],
+    params,
   );
   return rows;
 }
 
 /** Gauges: the newest value of each series, added up across series (e.g. active users by type). */
-export async function latestOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date): Promise<SumRow[]> {
+export async function latestOf(tx: Tx, tenantId: string, names: readonly string[], from: Date, to: Date, samples: SampleSource): Promise<SumRow[]> {
+  const params: unknown[] = [tenantId, names, from, to];
+  const source = await samples.from(tx, tenantId, { names, from, to }, params);
   const { rows } = await tx.query<SumRow>(
     `SELECT metric_name, NULL::text AS currency, ${finiteSum({ value: 'value' })} AS total, count(*)::int AS samples, max("timestamp") AS last_at FROM (
-       SELECT DISTINCT ON (series_key) metric_name, value, "timestamp" FROM metric_samples_in($3, $4)
+       SELECT DISTINCT ON (series_key) metric_name, value, "timestamp" FROM ${source} m
        WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3 AND "timestamp" < $4
        ORDER BY series_key, "timestamp" DESC
      ) latest GROUP BY metric_name`,
-    [tenantId, names, from, to],
+    params,
   );
   return rows;
 }

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import { readThrough, READ_TTL_MS } from '../cache-admin/read-cache.js';
 import type { HealthService } from '../health/index.js';
 import type { Cache } from '../platform/cache/index.js';
@@ -66,7 +67,7 @@ function businessFigure(rows: SumRow[]): BusinessFigure {
   return { ...figure, ...nonFiniteMember(flags) };
 }
 
-export function createDashboardService(deps: { db: Db; cache: Cache; clock: Clock; health: HealthService }) {
+export function createDashboardService(deps: { db: Db; cache: Cache; clock: Clock; health: HealthService; samples: SampleSource }) {
   const { db, cache } = deps;
   let forecast: ForecastProvider | undefined;
 
@@ -122,7 +123,7 @@ export function createDashboardService(deps: { db: Db; cache: Cache; clock: Cloc
       readThrough(cache, tenantId, ['business', range.from.toISOString(), range.to.toISOString()], READ_TTL_MS.business, async () => {
         const sums = BUSINESS_METRICS.filter((entry) => entry.kind === 'sum').map((entry) => entry.metric);
         const gauges = BUSINESS_METRICS.filter((entry) => entry.kind === 'latest').map((entry) => entry.metric);
-        const rows = await db.withTenant(tenantId, async (tx) => [...(await sumsOf(tx, tenantId, sums, range.from, range.to)), ...(await latestOf(tx, tenantId, gauges, range.from, range.to))]);
+        const rows = await db.withTenant(tenantId, async (tx) => [...(await sumsOf(tx, tenantId, sums, range.from, range.to, deps.samples)), ...(await latestOf(tx, tenantId, gauges, range.from, range.to, deps.samples))]);
         const metrics: Partial<Record<BusinessKey, BusinessFigure>> = {};
         for (const entry of BUSINESS_METRICS) {
           const matching = rows.filter((row) => row.metric_name === entry.metric);

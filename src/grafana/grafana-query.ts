@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { latestPerSeries, METRIC_NAME_PATTERN, parseMatcher, querySeries, type Series } from '../metrics/index.js';
+import { latestPerSeries, METRIC_NAME_PATTERN, parseMatcher, querySeries, type SampleSource, type Series } from '../metrics/index.js';
 import type { Tx } from '../platform/db/index.js';
 import { spellNonFinite, type NonFinite } from '../platform/non-finite.js';
 import { compileValuePredicate, isMatchOp, matcherOf, type Matcher } from '../platform/matchers/index.js';
@@ -65,7 +65,7 @@ function datapointsOf(points: ReadonlyArray<[number, number]>): { datapoints: Ar
 }
 
 /** Runs every visible target; unknown metrics and empty ranges give no series, not errors. */
-export async function runGrafanaQuery(tx: Tx, tenantId: string, body: QueryBody, rawMaxRangeMs: number): Promise<QueryResult[]> {
+export async function runGrafanaQuery(tx: Tx, tenantId: string, body: QueryBody, rawMaxRangeMs: number, samples: SampleSource): Promise<QueryResult[]> {
   const from = new Date(body.range.from);
   const to = new Date(body.range.to);
   if (from > to) throw new ValidationError('range.from must not be after range.to', { range: body.range });
@@ -79,7 +79,7 @@ export async function runGrafanaQuery(tx: Tx, tenantId: string, body: QueryBody,
     const payload = payloadOf(target);
     const matchers = [...adhoc, ...(payload.match ?? []).map((text) => parseMatcher(text, 'payload.match'))];
     if (target.type === 'table') {
-      const rows = await latestPerSeries(tx, tenantId, { name, service: payload.service, matchers, from, to }, 10_000);
+      const rows = await latestPerSeries(tx, tenantId, { name, service: payload.service, matchers, from, to }, 10_000, samples);
       results.push({
         type: 'table',
         refId: target.refId,
@@ -94,7 +94,7 @@ export async function runGrafanaQuery(tx: Tx, tenantId: string, body: QueryBody,
       });
       continue;
     }
-    const result = await querySeries(tx, tenantId, { name, service: payload.service, matchers, from, to, bucketMs, aggregation: payload.aggregation ?? 'avg' }, rawMaxRangeMs);
+    const result = await querySeries(tx, tenantId, { name, service: payload.service, matchers, from, to, bucketMs, aggregation: payload.aggregation ?? 'avg' }, rawMaxRangeMs, samples);
     for (const series of result.series) {
       results.push({ target: payload.alias ?? seriesName(series), refId: target.refId, ...datapointsOf(series.points) });
     }

@@ -76,14 +76,14 @@ export function grafanaRoutes(container: Container) {
         const { tenantId } = principalOf(request);
         const { metric, name } = request.body;
         if (name === 'aggregation') return AGGREGATION_OPTIONS;
-        const values = await withTenant(tenantId, (tx) => (name === 'service' ? serviceNames(tx, tenantId, metric, since()) : labelValues(tx, tenantId, name, metric, since())));
+        const values = await withTenant(tenantId, (tx) => (name === 'service' ? serviceNames(tx, tenantId, metric, since(), container.sampleSource) : labelValues(tx, tenantId, name, metric, since(), container.sampleSource)));
         return values.map((value) => ({ label: value, value }));
       },
     );
 
     app.post('/grafana/query', { preHandler: auth, schema: { tags, summary: 'Time series and tables, bucketed to intervalMs/maxDataPoints', body: QueryBodySchema, response: { 200: QueryResponseSchema } } }, async (request) => {
       const { tenantId } = principalOf(request);
-      return withTenant(tenantId, (tx) => runGrafanaQuery(tx, tenantId, request.body, container.config.METRICS_RAW_QUERY_MAX_RANGE_MS));
+      return withTenant(tenantId, (tx) => runGrafanaQuery(tx, tenantId, request.body, container.config.METRICS_RAW_QUERY_MAX_RANGE_MS, container.sampleSource));
     });
 
     app.options('/grafana/annotations', { schema: { tags, summary: 'CORS preflight for direct browser access' } }, async (_request, reply) =>
@@ -114,14 +114,14 @@ export function grafanaRoutes(container: Container) {
 
     app.post('/grafana/tag-keys', { preHandler: auth, schema: { tags, summary: 'Ad-hoc filter keys: label names and `service`', response: { 200: Type.Array(Type.Object({ type: Type.String(), text: Type.String() })) } } }, async (request) => {
       const { tenantId } = principalOf(request);
-      const keys = await withTenant(tenantId, (tx) => labelKeys(tx, tenantId, undefined, since()));
+      const keys = await withTenant(tenantId, (tx) => labelKeys(tx, tenantId, undefined, since(), container.sampleSource));
       return ['service', ...keys.filter((key) => key !== 'service')].map((text) => ({ type: 'string', text }));
     });
 
     app.post('/grafana/tag-values', { preHandler: auth, schema: { tags, summary: 'Ad-hoc filter values of one key', body: TagValuesBodySchema, response: { 200: Type.Array(Type.Object({ text: Type.String() })) } } }, async (request) => {
       const { tenantId } = principalOf(request);
       const { key } = request.body;
-      const values = await withTenant(tenantId, (tx) => (key === 'service' ? serviceNames(tx, tenantId, undefined, since()) : labelValues(tx, tenantId, key, undefined, since())));
+      const values = await withTenant(tenantId, (tx) => (key === 'service' ? serviceNames(tx, tenantId, undefined, since(), container.sampleSource) : labelValues(tx, tenantId, key, undefined, since(), container.sampleSource)));
       return values.map((text) => ({ text }));
     });
 
@@ -141,10 +141,10 @@ export function grafanaRoutes(container: Container) {
         const args = (rawArgs ?? '').split(',').map((arg) => arg.trim()).filter((arg) => arg.length > 0);
         const values = await withTenant(tenantId, async (tx) => {
           if (kind === 'metrics') return metricNames(tx, tenantId, args[0], 1_000);
-          if (kind === 'services') return serviceNames(tx, tenantId, args[0], since());
+          if (kind === 'services') return serviceNames(tx, tenantId, args[0], since(), container.sampleSource);
           const key = args.length > 1 ? args[1] : args[0];
           if (key === undefined) throw new ValidationError('label_values needs a label name', { query: text });
-          return labelValues(tx, tenantId, key, args.length > 1 ? args[0] : undefined, since());
+          return labelValues(tx, tenantId, key, args.length > 1 ? args[0] : undefined, since(), container.sampleSource);
         });
         return values.map((value) => ({ __text: value, __value: value }));
       },

@@ -8,3 +8,4 @@ export { labelKeys, labelValues, latestPerSeries, listSamples, metricNames, serv
 export { AGGREGATIONS, querySeries, type Aggregation, type Series, type SeriesQuery, type SeriesResult } from './series.query.js';
 export type { HttpObservation, HttpObserver } from './http-instrumentation.js';
 export { queryShape, type QueryShape } from './query-timer.js';
+export type { SampleScope, SampleSource } from './store/sample-source.js';

@@ -84,7 +84,7 @@ const toJson = (row: SampleRow) => ({ id: row.id, metric_name: row.metric_name, 
 
 export function metricsRoutes(container: Container) {
   const page = async (tenantId: string, filter: SampleFilter, limit: number, cursor: string | undefined) => {
-    const rows = await container.db.withTenant(tenantId, (tx) => listSamples(tx, tenantId, filter, { limit: limit + 1, cursor: cursor === undefined ? undefined : decodeCursor(cursor) }));
+    const rows = await container.db.withTenant(tenantId, (tx) => listSamples(tx, tenantId, filter, { limit: limit + 1, cursor: cursor === undefined ? undefined : decodeCursor(cursor) }, container.sampleSource));
     const visible = rows.slice(0, limit);
     const last = visible[visible.length - 1];
     return { data: visible.map(toJson), next_cursor: rows.length > limit && last !== undefined ? encodeCursor(last) : null };
@@ -142,7 +142,7 @@ export function metricsRoutes(container: Container) {
       async (request) => {
         const { tenantId } = principalOf(request);
         const filter = filterOf(request.query, { from: new Date(container.clock.nowMs() - LATEST_LOOKBACK_MS) });
-        const rows = await container.db.withTenant(tenantId, (tx) => latestPerSeries(tx, tenantId, filter, request.query.limit));
+        const rows = await container.db.withTenant(tenantId, (tx) => latestPerSeries(tx, tenantId, filter, request.query.limit, container.sampleSource));
         return { data: rows.map(toJson) };
       },
     );
@@ -181,7 +181,7 @@ export function metricsRoutes(container: Container) {
         const { tenantId } = principalOf(request);
         const filter = filterOf(request.query, { from: new Date(container.clock.nowMs() - LATEST_LOOKBACK_MS) });
         const { rows, types } = await container.db.withTenant(tenantId, async (tx) => {
-          const latest = await latestPerSeries(tx, tenantId, filter, request.query.limit);
+          const latest = await latestPerSeries(tx, tenantId, filter, request.query.limit, container.sampleSource);
           return { rows: latest, types: await metricTypes(tx, tenantId, [...new Set(latest.map((row) => row.metric_name))]) };
         });
         return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderExposition(rows, types));

@@ -1,6 +1,7 @@
 import type { Tx } from '../platform/db/index.js';
 import type { Matcher } from '../platform/matchers/index.js';
 import { matcherConditions } from './label-matchers.js';
+import type { SampleSource } from './store/sample-source.js';
 
 export interface SampleFilter {
   name?: string;
@@ -30,9 +31,9 @@ export interface Cursor {
  * The samples the filter selects: `source` (the store's samples in the filter's time range, see
  * metric_samples_in) and `condition` for its WHERE clause.
  */
-async function selection(tx: Tx, tenantId: string, filter: SampleFilter, params: unknown[]): Promise<{ source: string; condition: string }> {
-  params.push(tenantId, filter.from?.toISOString() ?? '-infinity', filter.to?.toISOString() ?? 'infinity');
-  const source = 'metric_samples_in($2, $3)';
+async function selection(tx: Tx, tenantId: string, filter: SampleFilter, params: unknown[], samples: SampleSource): Promise<{ source: string; condition: string }> {
+  params.push(tenantId);
+  const source = await samples.from(tx, tenantId, { names: filter.name === undefined ? undefined : [filter.name], service: filter.service, matchers: filter.matchers, from: filter.from, to: filter.to }, params);
   const conditions = ['tenant_id = $1'];
   if (filter.name !== undefined) {
     params.push(filter.name);
@@ -47,9 +48,9 @@ async function selection(tx: Tx, tenantId: string, filter: SampleFilter, params:
 }
 
 /** A page of samples, newest first, after `cursor` (keyset pagination: stable under inserts). */
-export async function listSamples(tx: Tx, tenantId: string, filter: SampleFilter, page: { limit: number; cursor?: Cursor }): Promise<SampleRow[]> {
+export async function listSamples(tx: Tx, tenantId: string, filter: SampleFilter, page: { limit: number; cursor?: Cursor }, samples: SampleSource): Promise<SampleRow[]> {
   const params: unknown[] = [];
-  const { source, condition } = await selection(tx, tenantId, filter, params);
+  const { source, condition } = await selection(tx, tenantId, filter, params, samples);
   let sql = `SELECT id, metric_name, service_name, series_key, value, labels, "timestamp" FROM ${source} WHERE ${condition}`;
   if (page.cursor !== undefined) {
     params.push(page.cursor.timestamp.toISOString(), page.cursor.id);
@@ -62,9 +63,9 @@ export async function listSamples(tx: Tx, tenantId: string, filter: SampleFilter
 }
 
 /** The newest sample of every series matching the filter (within its time range). */
-export async function latestPerSeries(tx: Tx, tenantId: string, filter: SampleFilter, limit: number): Promise<SampleRow[]> {
+export async function latestPerSeries(tx: Tx, tenantId: string, filter: SampleFilter, limit: number, samples: SampleSource): Promise<SampleRow[]> {
   const params: unknown[] = [];
-  const { source, condition } = await selection(tx, tenantId, filter, params);
+  const { source, condition } = await selection(tx, tenantId, filter, params, samples);
   params.push(limit);
   const result = await tx.query<SampleRow>(
     `SELECT * FROM (
@@ -103,18 +104,18 @@ export async function metricNames(tx: Tx, tenantId: string, contains: string | u
 }
 
 /** Distinct services (optionally of one metric) seen since `since`. */
-export async function serviceNames(tx: Tx, tenantId: string, metric: string | undefined, since: Date): Promise<string[]> {
+export async function serviceNames(tx: Tx, tenantId: string, metric: string | undefined, since: Date, samples: SampleSource): Promise<string[]> {
   const result = await tx.query<{ service_name: string }>(
-    `SELECT DISTINCT service_name FROM metric_samples_in($3, 'infinity') WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND "timestamp" >= $3 ORDER BY service_name LIMIT 1000`,
+    `SELECT DISTINCT service_name FROM ${samples.seriesSeen(3)} m WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND "timestamp" >= $3 ORDER BY service_name LIMIT 1000`,
     [tenantId, metric ?? null, since.toISOString()],
   );
   return result.rows.map((row) => row.service_name);
 }
 
 /** Distinct label keys (optionally of one metric) seen since `since`. */
-export async function labelKeys(tx: Tx, tenantId: string, metric: string | undefined, since: Date): Promise<string[]> {
+export async function labelKeys(tx: Tx, tenantId: string, metric: string | undefined, since: Date, samples: SampleSource): Promise<string[]> {
   const result = await tx.query<{ key: string }>(
-    `SELECT DISTINCT k AS key FROM metric_samples_in($3, 'infinity') m, jsonb_object_keys(m.labels) AS k
+    `SELECT DISTINCT k AS key FROM ${samples.seriesSeen(3)} m, jsonb_object_keys(m.labels) AS k
      WHERE tenant_id = $1 AND ($2::text IS NULL OR metric_name = $2) AND "timestamp" >= $3 ORDER BY k LIMIT 1000`,
     [tenantId, metric ?? null, since.toISOString()],
   );
@@ -122,9 +123,9 @@ export async function labelKeys(tx: Tx, tenantId: string, metric: string | undef
 }
 
 /** Distinct values of one label (optionally of one metric) seen since `since`. */
-export async function labelValues(tx: Tx, tenantId: string, key: string, metric: string | undefined, since: Date): Promise<string[]> {
+export async function labelValues(tx: Tx, tenantId: string, key: string, metric: string | undefined, since: Date, samples: SampleSource): Promise<string[]> {
   const result = await tx.query<{ value: string }>(
-    `SELECT DISTINCT labels ->> $2 AS value FROM metric_samples_in($4, 'infinity')
+    `SELECT DISTINCT labels ->> $2 AS value FROM ${samples.seriesSeen(4)} m
      WHERE tenant_id = $1 AND labels ? $2 AND ($3::text IS NULL OR metric_name = $3) AND "timestamp" >= $4 ORDER BY 1 LIMIT 1000`,
     [tenantId, key, metric ?? null, since.toISOString()],
   );

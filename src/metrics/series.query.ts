@@ -3,6 +3,7 @@ import { finiteMean, finiteSum, SQL_SCALE_DOWN } from '../platform/db/finite-agg
 import type { Matcher } from '../platform/matchers/index.js';
 import { matcherConditions } from './label-matchers.js';
 import { ROLLUP_RESOLUTIONS, type RollupResolution } from './rollups.repository.js';
+import type { SampleSource } from './store/sample-source.js';
 
 export type Aggregation = 'avg' | 'sum' | 'min' | 'max' | 'count';
 export const AGGREGATIONS: readonly Aggregation[] = ['avg', 'sum', 'min', 'max', 'count'];
@@ -68,8 +69,8 @@ export function labelsFromSeriesKey(seriesKey: string, name: string, service: st
   return labels;
 }
 
-export async function querySeries(tx: Tx, tenantId: string, query: SeriesQuery, rawMaxRangeMs: number): Promise<SeriesResult> {
-  const choice = chooseSource(query.to.getTime() - query.from.getTime(), query.bucketMs, rawMaxRangeMs);
+export async function querySeries(tx: Tx, tenantId: string, query: SeriesQuery, rawMaxRangeMs: number, samples: SampleSource): Promise<SeriesResult> {
+  const choice = samples.kind === 'database' ? chooseSource(query.to.getTime() - query.from.getTime(), query.bucketMs, rawMaxRangeMs) : { source: 'raw' as const, bucketMs: query.bucketMs };
   const params: unknown[] = [tenantId, query.name, query.from.toISOString(), query.to.toISOString()];
   const conditions = ['tenant_id = $1', 'metric_name = $2'];
   if (query.service !== undefined) {
@@ -82,7 +83,7 @@ export async function querySeries(tx: Tx, tenantId: string, query: SeriesQuery, 
     params.push(choice.source);
     conditions.push(`resolution = $${params.length}`, 'bucket_start >= $3', 'bucket_start < $4');
   }
-  const table = raw ? 'metric_samples_in($3, $4)' : 'metric_rollups';
+  const table = raw ? await samples.from(tx, tenantId, { names: [query.name], service: query.service, matchers: query.matchers, from: query.from, to: query.to }, params) : 'metric_rollups';
   conditions.push(...(await matcherConditions(tx, query.matchers, params, { table, conditions })));
   params.push(choice.bucketMs);
   // date_bin works on the timestamp's integer microseconds; the epoch in ms is computed per bucket,

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import type { Logger } from 'pino';
 import type { AlertInput } from '../alerts/alert-store.js';
 import type { Config } from '../config.js';
@@ -40,6 +41,8 @@ export async function createMl(deps: {
   ingest: Ingest;
   scheduler: Scheduler;
   raise: (tenantId: string, input: AlertInput) => Promise<unknown>;
+  /** Where samples are read (the database, or the time-series database). */
+  samples: SampleSource;
 }): Promise<Ml> {
   const { config } = deps;
   const trainer = createTrainer();
@@ -49,6 +52,7 @@ export async function createMl(deps: {
   deps.logger.debug({ models: loaded }, 'ml models loaded');
   const anomalies = createAnomalyService({
     db: deps.db,
+    samples: deps.samples,
     clock: deps.clock,
     logger: deps.logger,
     models,
@@ -68,7 +72,7 @@ export async function createMl(deps: {
       batchSize: config.ANOMALY_TRAINING_BATCH_SIZE,
     },
   });
-  const forecasts = createForecastService({ db: deps.db, clock: deps.clock, rawMaxRangeMs: config.METRICS_RAW_QUERY_MAX_RANGE_MS, latencyTargetMs: config.FORECAST_LATENCY_TARGET_MS, riskWindowMs: config.FAILURE_RISK_WINDOW_MS });
+  const forecasts = createForecastService({ db: deps.db, clock: deps.clock, rawMaxRangeMs: config.METRICS_RAW_QUERY_MAX_RANGE_MS, latencyTargetMs: config.FORECAST_LATENCY_TARGET_MS, riskWindowMs: config.FAILURE_RISK_WINDOW_MS, samples: deps.samples });
   const unsubscribe = deps.ingest.onCommitted('anomaly', (batch) => anomalies.onCommitted(batch));
   deps.scheduler.add({
     name: ANOMALY_TRAINING_JOB,

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import type { Logger } from 'pino';
 import type { EmailSender } from '../alerts/notify/email.js';
 import type { Clock } from '../platform/clock.js';
@@ -17,8 +18,8 @@ export interface Reports {
   runDue(now: Date, signal: AbortSignal, onUnitFailure?: UnitFailed): Promise<void>;
 }
 
-export function createReports(deps: { db: Db; clock: Clock; logger: Logger; email: EmailSender; reportsDir: string; maxRows: number }): Reports {
+export function createReports(deps: { db: Db; clock: Clock; logger: Logger; email: EmailSender; reportsDir: string; maxRows: number; samples: SampleSource }): Reports {
   const files = createReportFiles(deps.reportsDir);
-  const generator = createReportGenerator({ db: deps.db, clock: deps.clock, logger: deps.logger, files, email: deps.email, maxRows: deps.maxRows });
+  const generator = createReportGenerator({ db: deps.db, clock: deps.clock, logger: deps.logger, files, email: deps.email, maxRows: deps.maxRows, samples: deps.samples });
   return { files, generator, runDue: createReportGenerationJob({ db: deps.db, logger: deps.logger, generator }) };
 }

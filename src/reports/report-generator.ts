@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import type { Logger } from 'pino';
 import type { EmailSender } from '../alerts/notify/email.js';
 import type { DeliveryOutcome } from '../alerts/notify/outcome.js';
@@ -30,6 +31,8 @@ export interface ReportGeneratorDeps {
   files: ReportFiles;
   email: EmailSender;
   maxRows: number;
+  /** Where metrics reports read samples. */
+  samples: SampleSource;
 }
 
 export interface ReportGenerator {
@@ -99,7 +102,7 @@ export function createReportGenerator(deps: ReportGeneratorDeps): ReportGenerato
       try {
         range = resolveRange(options.range ?? report.query.range, at);
         const resolved = range;
-        const data = await deps.db.withTenant(report.tenant_id, (tx) => runReportQuery(tx, report.tenant_id, report.query, resolved, deps.maxRows));
+        const data = await deps.db.withTenant(report.tenant_id, (tx) => runReportQuery(tx, report.tenant_id, report.query, resolved, deps.maxRows, deps.samples));
         const header: ReportHeader = { reportId: report.id, name: report.name, query: report.query, range, generatedAt: now };
         const content = await render(report.format, header, data);
         const file = await deps.files.write(report.tenant_id, report.id, claimed.id, report.format, content);

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../metrics/index.js';
 import { AppError, ValidationError } from '../errors.js';
 import type { Tx } from '../platform/db/index.js';
 import { finiteMean, finiteSum } from '../platform/db/finite-aggregates.js';
@@ -36,7 +37,7 @@ interface Plan {
 }
 
 /** SQL built only from fixed fragments chosen by whitelisted names; every value is a parameter. */
-function plan(tenantId: string, query: ReportQuery, range: ResolvedRange, limit: number): Plan {
+async function plan(tx: Tx, tenantId: string, query: ReportQuery, range: ResolvedRange, limit: number, samples: SampleSource): Promise<Plan> {
   const params: unknown[] = [tenantId, range.from, range.to];
   const param = (value: unknown) => {
     params.push(value);
@@ -52,8 +53,9 @@ function plan(tenantId: string, query: ReportQuery, range: ResolvedRange, limit:
       const by = group ?? 'hour';
       const key = by === 'service' ? 'service_name' : `date_trunc(${param(by)}, "timestamp", 'UTC') AS bucket`;
       const where = `tenant_id = $1 AND "timestamp" >= $2 AND "timestamp" < $3 AND metric_name = ${param(query.metric_name)}${query.service === undefined ? '' : ` AND service_name = ${param(query.service)}`}`;
+      const source = await samples.from(tx, tenantId, { names: query.metric_name === undefined ? undefined : [query.metric_name], service: query.service, from: range.from, to: range.to }, params);
       // Sum and avg never raise on finite samples; a sum past the double range is +/-Infinity.
-      const sql = finish(`SELECT ${key}, count(*)::int AS samples, ${finiteMean({ value: 'value' }, 'count(value)')} AS avg, min(value) AS min, max(value) AS max, ${finiteSum({ value: 'value' })} AS sum FROM metric_samples_in($2, $3) WHERE ${where} GROUP BY 1 ORDER BY 1`);
+      const sql = finish(`SELECT ${key}, count(*)::int AS samples, ${finiteMean({ value: 'value' }, 'count(value)')} AS avg, min(value) AS min, max(value) AS max, ${finiteSum({ value: 'value' })} AS sum FROM ${source} m WHERE ${where} GROUP BY 1 ORDER BY 1`);
       const first = by === 'service' ? 'service_name' : 'bucket';
       return { sql, params, columns: [first, 'samples', 'avg', 'min', 'max', 'sum'], chart: { title: `${query.metric_name ?? ''} (average)`, column: 'avg', kind: by === 'service' ? 'bar' : 'line' } };
     }
@@ -107,8 +109,8 @@ const cell = (value: unknown): Cell => {
   return JSON.stringify(value);
 };
 
-export async function runReportQuery(tx: Tx, tenantId: string, query: ReportQuery, range: ResolvedRange, maxRows: number): Promise<ReportData> {
-  const { sql, params, columns, chart } = plan(tenantId, query, range, maxRows);
+export async function runReportQuery(tx: Tx, tenantId: string, query: ReportQuery, range: ResolvedRange, maxRows: number, samples: SampleSource): Promise<ReportData> {
+  const { sql, params, columns, chart } = await plan(tx, tenantId, query, range, maxRows, samples);
   const result = await tx.query<Record<string, unknown>>(sql, params);
   if (result.rows.length > maxRows) throw new AppError('BAD_REQUEST', `report has more than ${maxRows} rows (REPORT_MAX_ROWS); narrow the range or group the rows`, { details: { limit: maxRows } });
   const rows = result.rows.map((raw) => Object.fromEntries(columns.map((column) => [column, cell(raw[column])])));

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../../metrics/index.js';
 import type { Tx } from '../../platform/db/index.js';
 
 export type AnalysisKind = 'payment_failure_rate' | 'latency_p95' | 'sellout';
@@ -15,9 +16,9 @@ export interface AnalysisResult {
 export const PAYMENT_METRICS = ['payment_failure_total', 'payment_success_total'] as const;
 
 /** Tenants with payment samples or request timings since `since` (the job's work list). */
-export async function tenantsWithData(tx: Tx, since: Date): Promise<string[]> {
+export async function tenantsWithData(tx: Tx, since: Date, samples: SampleSource): Promise<string[]> {
   const { rows } = await tx.query<{ tenant_id: string }>(
-    `SELECT DISTINCT tenant_id FROM metric_samples_in($2, 'infinity') WHERE metric_name = ANY($1::text[]) AND "timestamp" >= $2
+    `SELECT DISTINCT tenant_id FROM ${samples.seriesSeen(2)} m WHERE metric_name = ANY($1::text[]) AND "timestamp" >= $2
      UNION SELECT DISTINCT tenant_id FROM performance_metrics WHERE "timestamp" >= $2`,
     [PAYMENT_METRICS, since],
   );
@@ -33,12 +34,14 @@ export interface PaymentSample {
 }
 
 /** Payment counter samples of a tenant, per series in time order (bounded). */
-export async function paymentSamples(tx: Tx, tenantId: string, since: Date, limit: number): Promise<PaymentSample[]> {
+export async function paymentSamples(tx: Tx, tenantId: string, since: Date, limit: number, samples: SampleSource): Promise<PaymentSample[]> {
+  const params: unknown[] = [tenantId, PAYMENT_METRICS, since, limit];
+  const source = await samples.from(tx, tenantId, { names: PAYMENT_METRICS, from: since }, params);
   const { rows } = await tx.query<{ series_key: string; metric_name: string; provider: string | null; value: number; at: Date }>(
-    `SELECT series_key, metric_name, labels->>'provider' AS provider, value, "timestamp" AS at FROM metric_samples_in($3, 'infinity')
+    `SELECT series_key, metric_name, labels->>'provider' AS provider, value, "timestamp" AS at FROM ${source} m
      WHERE tenant_id = $1 AND metric_name = ANY($2::text[]) AND "timestamp" >= $3
      ORDER BY series_key, "timestamp" LIMIT $4`,
-    [tenantId, PAYMENT_METRICS, since, limit],
+    params,
   );
   return rows.map((row) => ({ series_key: row.series_key, metric_name: row.metric_name, provider: row.provider ?? 'all', value: Number(row.value), at: new Date(row.at).getTime() }));
 }

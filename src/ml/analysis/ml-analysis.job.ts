@@ -1,3 +1,4 @@
+import type { SampleSource } from '../../metrics/index.js';
 import type { Logger } from 'pino';
 import type { AlertInput } from '../../alerts/alert-store.js';
 import { activeEvents } from '../../analytics/sales/sales.repository.js';
@@ -27,6 +28,8 @@ export interface MlAnalysisDeps {
   /** The sales domain's event report (baseline sellout prediction). */
   salesReport: (tenantId: string, eventId: string) => Promise<EventSalesReport>;
   settings: MlAnalysisSettings;
+  /** Where the payment samples are read. */
+  samples: SampleSource;
 }
 
 /**
@@ -41,7 +44,7 @@ export async function runMlAnalysis(deps: MlAnalysisDeps, signal?: AbortSignal, 
   const since = new Date(runAt.getTime() - settings.lookbackMs);
   // Only the newest complete or current bucket (and the one before, for a run just after a boundary) alerts.
   const recentFrom = Math.floor(runAt.getTime() / settings.bucketMs) * settings.bucketMs - settings.bucketMs;
-  const tenants = await deps.db.asSystem((tx) => tenantsWithData(tx, since));
+  const tenants = await deps.db.asSystem((tx) => tenantsWithData(tx, since, deps.samples));
   const events = await deps.db.asSystem((tx) => activeEvents(tx, since));
   const work = new Map<string, string[]>(tenants.map((tenant) => [tenant, []]));
   for (const event of events) {
@@ -57,7 +60,7 @@ export async function runMlAnalysis(deps: MlAnalysisDeps, signal?: AbortSignal, 
     try {
       const results: AnalysisResult[] = [];
       const { samples, latency } = await deps.db.withTenant(tenantId, async (tx) => ({
-        samples: await paymentSamples(tx, tenantId, since, settings.maxPaymentSamples),
+        samples: await paymentSamples(tx, tenantId, since, settings.maxPaymentSamples, deps.samples),
         latency: await latencyP95Buckets(tx, tenantId, since, new Date(runAt.getTime() + 1), settings.bucketMs),
       }));
       for (const [provider, buckets] of paymentBuckets(samples, settings.bucketMs)) {

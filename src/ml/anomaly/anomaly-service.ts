@@ -1,3 +1,4 @@
+import type { SampleSource } from '../../metrics/index.js';
 import type { Logger } from 'pino';
 import { nearestRank } from '../../platform/stats.js';
 import { AppError } from '../../errors.js';
@@ -72,7 +73,7 @@ export interface AnomalyService {
  * Live anomaly scoring of every committed sample: the robust streaming detector on each series,
  * plus the series' autoencoder when one has been trained. Anomalies are stored and alerted.
  */
-export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logger; models: ModelStore; trainer: Trainer; raise: RaiseAlert; settings: AnomalySettings }): AnomalyService {
+export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logger; models: ModelStore; trainer: Trainer; raise: RaiseAlert; settings: AnomalySettings; samples: SampleSource }): AnomalyService {
   const { settings } = deps;
   const states = new Map<string, SeriesState>();
   const scorers = new Map<string, AutoencoderScorer>();
@@ -115,7 +116,7 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
     }
     if (firstAt.size === 0) return;
     const ranges = [...firstAt].map(([seriesKey, before]) => ({ seriesKey, since: new Date(before.getTime() - settings.trainingDays * 86_400_000), before }));
-    const histories = await deps.db.withTenant(tenantId, (tx) => seriesHistories(tx, tenantId, ranges, settings.warmupRows));
+    const histories = await deps.db.withTenant(tenantId, (tx) => seriesHistories(tx, tenantId, ranges, settings.warmupRows, deps.samples));
     for (const [seriesKey, history] of histories) {
       const state: SeriesState = { detector: new RobustAnomalyDetector(), recent: [], lastTimestamp: Number.NEGATIVE_INFINITY };
       for (const point of history) learn(state, point.timestamp.getTime(), point.value);
@@ -203,7 +204,7 @@ export function createAnomalyService(deps: { db: Db; clock: Clock; logger: Logge
   const trainSeries = async (tenantId: string, seriesKey: string): Promise<TrainedModelSummary> => {
     const now = deps.clock.now();
     const since = new Date(now.getTime() - settings.trainingDays * 86_400_000);
-    const history = await deps.db.withTenant(tenantId, (tx) => seriesHistory(tx, tenantId, seriesKey, since, new Date(now.getTime() + 1), settings.trainingMaxWindows + WINDOW));
+    const history = await deps.db.withTenant(tenantId, (tx) => seriesHistory(tx, tenantId, seriesKey, since, new Date(now.getTime() + 1), settings.trainingMaxWindows + WINDOW, deps.samples));
     const values = history.map((point) => point.value);
     if (values.length < Math.max(settings.trainingMinSamples, WINDOW + 1)) {
       throw new AppError('INSUFFICIENT_HISTORY', `series ${seriesKey} has ${values.length} samples in the training period; ${settings.trainingMinSamples} are needed`, { details: { series_key: seriesKey, samples: values.length, required: settings.trainingMinSamples } });

@@ -1,3 +1,4 @@
+import type { SampleSource } from '../../metrics/index.js';
 import type { Tx } from '../../platform/db/index.js';
 
 export interface AnomalyRecord {
@@ -76,8 +77,8 @@ export async function listAnomalies(tx: Tx, tenantId: string, filter: AnomalyFil
 }
 
 /** Values of one series in time order, oldest first, at most `limit` of the newest before `before`. */
-export async function seriesHistory(tx: Tx, tenantId: string, seriesKey: string, since: Date, before: Date, limit: number): Promise<Array<{ timestamp: Date; value: number }>> {
-  const histories = await seriesHistories(tx, tenantId, [{ seriesKey, since, before }], limit);
+export async function seriesHistory(tx: Tx, tenantId: string, seriesKey: string, since: Date, before: Date, limit: number, samples: SampleSource): Promise<Array<{ timestamp: Date; value: number }>> {
+  const histories = await seriesHistories(tx, tenantId, [{ seriesKey, since, before }], limit, samples);
   return histories.get(seriesKey) ?? [];
 }
 
@@ -87,17 +88,23 @@ export async function seriesHistories(
   tenantId: string,
   ranges: ReadonlyArray<{ seriesKey: string; since: Date; before: Date }>,
   limit: number,
+  samples: SampleSource,
 ): Promise<Map<string, Array<{ timestamp: Date; value: number }>>> {
   const histories = new Map<string, Array<{ timestamp: Date; value: number }>>(ranges.map((range) => [range.seriesKey, []]));
   if (ranges.length === 0) return histories;
+  const params: unknown[] = [tenantId, ranges.map((r) => r.seriesKey), ranges.map((r) => r.since), ranges.map((r) => r.before), limit];
+  // The database's samples are read per series and range; another store's, once for all of them.
+  const source = samples.kind === 'database'
+    ? 'metric_samples_in(s.since, s.before)'
+    : await samples.from(tx, tenantId, { names: [...new Set(ranges.map((r) => r.seriesKey.slice(0, r.seriesKey.indexOf('|'))))], from: new Date(Math.min(...ranges.map((r) => r.since.getTime()))), to: new Date(Math.max(...ranges.map((r) => r.before.getTime()))) }, params);
   const result = await tx.query<{ series_key: string; timestamp: Date; value: number }>(
     `SELECT s.series_key, recent."timestamp", recent.value
      FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS s(series_key, since, before)
      CROSS JOIN LATERAL (
-       SELECT "timestamp", value, id FROM metric_samples_in(s.since, s.before) WHERE tenant_id = $1 AND series_key = s.series_key AND "timestamp" >= s.since AND "timestamp" < s.before
+       SELECT "timestamp", value, id FROM ${source} m WHERE tenant_id = $1 AND series_key = s.series_key AND "timestamp" >= s.since AND "timestamp" < s.before
        ORDER BY "timestamp" DESC, id DESC LIMIT $5) recent
      ORDER BY s.series_key, recent."timestamp", recent.id`,
-    [tenantId, ranges.map((r) => r.seriesKey), ranges.map((r) => r.since), ranges.map((r) => r.before), limit],
+    params,
   );
   for (const row of result.rows) histories.get(row.series_key)?.push({ timestamp: row.timestamp, value: row.value });
   return histories;

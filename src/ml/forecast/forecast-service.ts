@@ -1,3 +1,4 @@
+import type { SampleSource } from '../../metrics/index.js';
 import { AppError, ValidationError } from '../../errors.js';
 import { querySeries } from '../../metrics/series.query.js';
 import type { Clock } from '../../platform/clock.js';
@@ -69,7 +70,7 @@ const meanOf = (metric: string) => finiteMean(of(metric), `count(value) FILTER (
 const RISK_METRICS = ['service_up', 'http_request_count', 'http_server_error_count', 'http_response_time_p95_ms', 'http_response_time_ms', 'system_cpu_usage_percent', 'system_memory_usage_percent'];
 
 /** Forecasts of stored series and the failure risk of a service, read from the `metrics` table (or its rollups for long ranges). */
-export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeMs: number; latencyTargetMs: number; riskWindowMs: number }) {
+export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeMs: number; latencyTargetMs: number; riskWindowMs: number; samples: SampleSource }) {
   const run = async (tenantId: string, request: ForecastRequest): Promise<ForecastResponse> => {
     const stepMs = request.stepSeconds * 1000;
     const horizon = Math.floor((request.horizonMinutes * MINUTE) / stepMs);
@@ -79,7 +80,7 @@ export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeM
     if (historyMs / stepMs > MAX_HISTORY_POINTS) throw new ValidationError(`history_hours / step gives more than ${MAX_HISTORY_POINTS} points`, { history_hours: request.historyHours, step_seconds: request.stepSeconds });
     const now = deps.clock.nowMs();
     const result = await deps.db.withTenant(tenantId, (tx) =>
-      querySeries(tx, tenantId, { name: request.metricName, service: request.serviceName, matchers: [], from: new Date(now - historyMs), to: new Date(now + 1), bucketMs: stepMs, aggregation: request.aggregation }, deps.rawMaxRangeMs),
+      querySeries(tx, tenantId, { name: request.metricName, service: request.serviceName, matchers: [], from: new Date(now - historyMs), to: new Date(now + 1), bucketMs: stepMs, aggregation: request.aggregation }, deps.rawMaxRangeMs, deps.samples),
     );
     if (result.series.length === 0) {
       throw new AppError('UNKNOWN_METRIC', `No samples of ${request.metricName}${request.serviceName === undefined ? '' : ` from ${request.serviceName}`} in the last ${request.historyHours} h`, { details: { metric_name: request.metricName, service_name: request.serviceName ?? null } });
@@ -131,8 +132,10 @@ export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeM
   const signalsOf = async (tenantId: string, service: string): Promise<RiskSignals> => {
     const since = new Date(deps.clock.nowMs() - deps.riskWindowMs);
     const until = new Date(deps.clock.nowMs() + 1);
-    const result = await deps.db.withTenant(tenantId, (tx) =>
-      tx.query<{ down: string; total: string; latest: number | null; requests: number | null; errors: number | null; p95: number | null; response_time: number | null; cpu: number | null; memory: number | null }>(
+    const result = await deps.db.withTenant(tenantId, async (tx) => {
+      const params: unknown[] = [tenantId, service, since, until, RISK_METRICS];
+      const samples = await deps.samples.from(tx, tenantId, { names: RISK_METRICS, service, from: since, to: until }, params);
+      return tx.query<{ down: string; total: string; latest: number | null; requests: number | null; errors: number | null; p95: number | null; response_time: number | null; cpu: number | null; memory: number | null }>(
         `SELECT count(*) FILTER (WHERE metric_name = 'service_up' AND value = 0) AS down,
                 count(*) FILTER (WHERE metric_name = 'service_up') AS total,
                 (array_agg(value ORDER BY "timestamp" DESC) FILTER (WHERE metric_name = 'service_up'))[1] AS latest,
@@ -142,10 +145,10 @@ export function createForecastService(deps: { db: Db; clock: Clock; rawMaxRangeM
                 ${meanOf('http_response_time_ms')} AS response_time,
                 ${meanOf('system_cpu_usage_percent')} AS cpu,
                 ${meanOf('system_memory_usage_percent')} AS memory
-         FROM metric_samples_in($3, $4) WHERE tenant_id = $1 AND service_name = $2 AND "timestamp" >= $3 AND "timestamp" < $4 AND metric_name = ANY($5::text[])`,
-        [tenantId, service, since, until, RISK_METRICS],
-      ),
-    );
+         FROM ${samples} m WHERE tenant_id = $1 AND service_name = $2 AND "timestamp" >= $3 AND "timestamp" < $4 AND metric_name = ANY($5::text[])`,
+        params,
+      );
+    });
     const row = result.rows[0];
     // A sum past the double range is no usable signal: like a signal without samples.
     const num = (value: number | string | null | undefined) => (value === null || value === undefined || !Number.isFinite(Number(value)) ? null : Number(value));

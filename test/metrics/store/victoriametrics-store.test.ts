@@ -118,6 +118,52 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in
     expect((await instant(tenantA, 'scraped_up')).data.result[0]?.metric).toEqual({ __name__: 'scraped_up', job: 'node', instance: 'h1:9100' });
   });
 
+  it("serves the service's own readers from it: lists, latest, Grafana, rule windows, the business dashboard's counters", async () => {
+    const tenant = newTenant();
+    const at = (secondsAgo: number) => new Date(now - secondsAgo * 1000).toISOString();
+    expect((await push(tenant, [
+      { name: 'cpu_load', service: 'api', value: 50, labels: { host: 'h1' }, timestamp: at(150) },
+      { name: 'cpu_load', service: 'api', value: 95, labels: { host: 'h1' }, timestamp: at(40) },
+      { name: 'cpu_load', service: 'api', value: 97, labels: { host: 'h1' }, timestamp: at(20) },
+      // Increments: 3 three days ago (before the dashboard's day), then 3 and 4 within it.
+      { name: 'tickets_sold_total', service: 'ticket-service', value: 3, labels: { event_id: 'e1' }, timestamp: at(3 * 86_400) },
+    ])).statusCode).toBe(202);
+    expect((await push(tenant, [{ name: 'tickets_sold_total', service: 'ticket-service', value: 3, labels: { event_id: 'e1' }, timestamp: at(600) }])).statusCode).toBe(202);
+    expect((await push(tenant, [{ name: 'tickets_sold_total', service: 'ticket-service', value: 4, labels: { event_id: 'e1' }, timestamp: at(300) }])).statusCode).toBe(202);
+    await eventually(async () => (await instant(tenant, 'count(cpu_load) + count(tickets_sold_total)')).data.result[0]?.value[1] === '2' && (await instant(tenant, 'tickets_sold_total')).data.result[0]?.value[1] === '10');
+    const headers = await bearer(tenant);
+
+    const list = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/metrics?name=cpu_load&limit=2', headers });
+    const page = list.json<{ data: Array<{ value: number; labels: Record<string, string> }>; next_cursor: string | null }>();
+    expect(page.data.map((row) => row.value)).toEqual([97, 95]);
+    expect(page.data[0]?.labels).toEqual({ host: 'h1' });
+    const next = await t.app.inject({ method: 'GET', url: `/api/v1/monitoring/metrics?name=cpu_load&limit=2&cursor=${encodeURIComponent(page.next_cursor ?? '')}`, headers });
+    expect(next.json<{ data: Array<{ value: number }> }>().data.map((row) => row.value)).toEqual([50]);
+    const latest = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/metrics/latest?name=cpu_load', headers });
+    expect(latest.json<{ data: Array<{ value: number }> }>().data.map((row) => row.value)).toEqual([97]);
+
+    const grafana = await t.app.inject({
+      method: 'POST',
+      url: '/grafana/query',
+      headers,
+      payload: { range: { from: new Date(now - 180_000).toISOString(), to: new Date(now).toISOString() }, intervalMs: 60_000, targets: [{ target: 'cpu_load', refId: 'A', payload: { aggregation: 'max' } }] },
+    });
+    expect(grafana.statusCode, grafana.body).toBe(200);
+    const points = grafana.json<Array<{ datapoints: Array<[number, number]> }>>()[0]?.datapoints.map(([value]) => value);
+    expect(points).toContain(97);
+    expect(points).toContain(50);
+
+    const rule = await t.app.inject({ method: 'POST', url: '/api/v1/monitoring/alerts/rules', headers, payload: { rule_name: 'cpu_hot', metric_name: 'cpu_load', condition: '>', threshold: 90, severity: 'error', window_seconds: 60, aggregation: 'avg' } });
+    expect(rule.statusCode, rule.body).toBe(201);
+    const evaluated = await t.container.alerting.evaluator.evaluateTenant(tenant);
+    expect(evaluated.changes.map((change) => change.kind)).toEqual(['firing']);
+    const alerts = await t.container.db.withTenant(tenant, (tx) => tx.query<{ value: number }>('SELECT value FROM alerts WHERE tenant_id = $1', [tenant]));
+    expect(alerts.rows.map((row) => row.value)).toEqual([96]);
+
+    const dashboard = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/dashboard/business', headers });
+    expect(dashboard.json<{ metrics: Record<string, { value: number; samples: number }> }>().metrics['tickets_sold']).toMatchObject({ value: 7, samples: 2 });
+  });
+
   it('refuses invalid PromQL as Prometheus does, before the database sees it', async () => {
     const answer = await prom<unknown>(tenantA, `/api/v1/query?query=${encodeURIComponent('sum(')}`);
     expect(answer.statusCode).toBe(400);
