@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
-import { verifyUserToken, type JwtKey } from './jwt.js';
+import { createUserTokenVerifier, type JwtKey } from './jwt.js';
 import type { HmacVerifier } from './hmac.js';
 import { isApiKey, type ApiKeyVerifier } from './api-keys.js';
 import type { ApiKeyScope, Principal, Role } from './principal.js';
@@ -57,7 +57,12 @@ export function credentialOf(authorization: string | undefined): string | undefi
   return colon < 0 ? undefined : decoded.slice(colon + 1);
 }
 
+/** Verified user tokens an instance remembers (about 1 KB each). */
+const VERIFIED_TOKENS_CACHED = 10_000;
+
 export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; verifyService: HmacVerifier; platformTenantId: string; apiKeys: ApiKeyVerifier }): Authenticator {
+  // Expiry against the real clock, as jose checks it on the first use.
+  const verifyUserToken = createUserTokenVerifier(deps.jwtKey, deps.issuer, { now: Date.now, capacity: VERIFIED_TOKENS_CACHED });
   const isPlatform = (principal: Principal): boolean => principal.kind === 'service' || principal.tenantId === deps.platformTenantId;
 
   const verifiedCredentials = new WeakMap<FastifyRequest, Promise<Principal>>();
@@ -70,7 +75,7 @@ export function createAuthenticator(deps: { jwtKey: JwtKey; issuer?: string; ver
         ? Promise.reject(new UnauthenticatedError('Bearer token, API key or service signature required', { reason: 'missing' }))
         : isApiKey(credential)
           ? deps.apiKeys.verify(credential)
-          : verifyUserToken(credential, deps.jwtKey, deps.issuer);
+          : verifyUserToken(credential);
     verifiedCredentials.set(request, verified);
     return verified;
   };

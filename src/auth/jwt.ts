@@ -14,6 +14,36 @@ export function jwtKeyFrom(options: { secret?: string; publicKeyPem?: string }):
 
 /** Verifies a user token and maps its claims (sub, tenant_id, roles, exp) to a principal. */
 export async function verifyUserToken(token: string, jwtKey: JwtKey, issuer?: string): Promise<UserPrincipal> {
+  return (await verifyUserTokenClaims(token, jwtKey, issuer)).principal;
+}
+
+/**
+ * verifyUserToken with the tokens verified before remembered until they expire (least recently
+ * used forgotten first): a signature check goes through WebCrypto's thread pool (0.1-0.2 ms), and a
+ * client sends the same token with every request. A token is the same bytes each time, so its
+ * verdict cannot change but by expiring, which is checked on every use.
+ */
+export function createUserTokenVerifier(jwtKey: JwtKey, issuer: string | undefined, options: { now: () => number; capacity: number }): (token: string) => Promise<UserPrincipal> {
+  const verified = new Map<string, { principal: UserPrincipal; expiresAtMs: number }>();
+  return async (token) => {
+    const known = verified.get(token);
+    if (known !== undefined) {
+      verified.delete(token);
+      if (known.expiresAtMs <= options.now()) throw new UnauthenticatedError('Token expired', { reason: 'expired' });
+      verified.set(token, known);
+      return known.principal;
+    }
+    const claims = await verifyUserTokenClaims(token, jwtKey, issuer);
+    verified.set(token, claims);
+    if (verified.size > options.capacity) {
+      const oldest = verified.keys().next();
+      if (oldest.done !== true) verified.delete(oldest.value);
+    }
+    return claims.principal;
+  };
+}
+
+async function verifyUserTokenClaims(token: string, jwtKey: JwtKey, issuer?: string): Promise<{ principal: UserPrincipal; expiresAtMs: number }> {
   let payload: Record<string, unknown>;
   try {
     const verified = await jwtVerify(token, jwtKey.key, { algorithms: [jwtKey.algorithm], issuer, requiredClaims: ['exp', 'sub'] });
@@ -32,7 +62,9 @@ export async function verifyUserToken(token: string, jwtKey: JwtKey, issuer?: st
   const known = roles.filter(isRole);
   if (roles.length > 0 && known.length === 0) throw new UnauthenticatedError(`Token has none of the roles ${ROLES.join(', ')}`, { reason: 'claims' });
   if (typeof subject !== 'string') throw new UnauthenticatedError('Token has no subject', { reason: 'claims' });
-  return { kind: 'user', subject, tenantId, roles: [...new Set(known)] };
+  // jose refused a token without a numeric exp (required claim).
+  const expiresAtMs = Number(payload['exp']) * 1000;
+  return { principal: { kind: 'user', subject, tenantId, roles: [...new Set(known)] }, expiresAtMs };
 }
 
 /**

@@ -185,6 +185,18 @@ export function createIngest(options: IngestOptions): Ingest {
       const samples = validate(inputs, now, request.cumulative === true);
       // A batch past a tenant limit is refused whole before anything is written.
       const admitted = await options.limits?.admit(tenantId, samples, source);
+      const remote = options.remoteTsdb;
+      if (remote !== undefined && key === undefined && samples.every((sample) => sample.increment === undefined && seriesIdCache.get(tenantId, sample.seriesKey) !== undefined)) {
+        // Known series, no counter totals, no key: nothing for the database to record, so no
+        // transaction holds one of its connections while the time-series database answers.
+        await remote.write(tenantId, samples).catch((error: unknown) => {
+          admitted?.release();
+          throw error;
+        });
+        admitted?.commit();
+        queue.enqueue({ tenantId, source, samples, committedAt: options.clock.now() });
+        return { accepted: samples.length };
+      }
       // Distinct days by number first: formatting every sample's date cost more than the set.
       const dayNumbers = new Set(samples.map((sample) => Math.floor(sample.timestamp.getTime() / DAY_MS)));
       const days = [...dayNumbers].map((day) => utcDay(new Date(day * DAY_MS)));
@@ -199,7 +211,6 @@ export function createIngest(options: IngestOptions): Ingest {
               return { accepted: first.accepted, replayed: true };
             }
           }
-          const remote = options.remoteTsdb;
           if (remote === undefined) await ensurePartitions(tx, daysToEnsure);
           const series = await resolveSeriesIds(tx, tenantId, samples, seriesIdCache);
           await accumulateCounterIncrements(tx, tenantId, samples, series.ids);

@@ -38,7 +38,7 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in
     const response = await t.app.inject({ method: 'GET', url, headers: await bearer(tenantId) });
     return { statusCode: response.statusCode, body: response.json<PromAnswer<T>>() };
   };
-  const instant = async (tenantId: string, query: string) => (await prom<{ resultType: string; result: VectorEntry[] }>(tenantId, `/api/v1/query?query=${encodeURIComponent(query)}&time=${now / 1000}`)).body;
+  const instant = async (tenantId: string, query: string, time = now) => (await prom<{ resultType: string; result: VectorEntry[] }>(tenantId, `/api/v1/query?query=${encodeURIComponent(query)}&time=${time / 1000}`)).body;
   /** VictoriaMetrics makes a write searchable within about a second: polled, never slept. */
   const eventually = (check: () => Promise<boolean>) => waitFor(check, 15_000, 'the samples to be searchable');
 
@@ -120,7 +120,9 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in
 
   it("serves the service's own readers from it: lists, latest, Grafana, rule windows, the business dashboard's counters", async () => {
     const tenant = newTenant();
-    const at = (secondsAgo: number) => new Date(now - secondsAgo * 1000).toISOString();
+    // Rule windows end at the real now: this test's samples are placed from its own start.
+    const started = Date.now();
+    const at = (secondsAgo: number) => new Date(started - secondsAgo * 1000).toISOString();
     expect((await push(tenant, [
       { name: 'cpu_load', service: 'api', value: 50, labels: { host: 'h1' }, timestamp: at(150) },
       { name: 'cpu_load', service: 'api', value: 95, labels: { host: 'h1' }, timestamp: at(40) },
@@ -130,7 +132,7 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in
     ])).statusCode).toBe(202);
     expect((await push(tenant, [{ name: 'tickets_sold_total', service: 'ticket-service', value: 3, labels: { event_id: 'e1' }, timestamp: at(600) }])).statusCode).toBe(202);
     expect((await push(tenant, [{ name: 'tickets_sold_total', service: 'ticket-service', value: 4, labels: { event_id: 'e1' }, timestamp: at(300) }])).statusCode).toBe(202);
-    await eventually(async () => (await instant(tenant, 'count(cpu_load) + count(tickets_sold_total)')).data.result[0]?.value[1] === '2' && (await instant(tenant, 'tickets_sold_total')).data.result[0]?.value[1] === '10');
+    await eventually(async () => (await instant(tenant, 'count(cpu_load) + count(tickets_sold_total)', started)).data.result[0]?.value[1] === '2' && (await instant(tenant, 'tickets_sold_total', started)).data.result[0]?.value[1] === '10');
     const headers = await bearer(tenant);
 
     const list = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/metrics?name=cpu_load&limit=2', headers });
@@ -146,7 +148,7 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in
       method: 'POST',
       url: '/grafana/query',
       headers,
-      payload: { range: { from: new Date(now - 180_000).toISOString(), to: new Date(now).toISOString() }, intervalMs: 60_000, targets: [{ target: 'cpu_load', refId: 'A', payload: { aggregation: 'max' } }] },
+      payload: { range: { from: new Date(started - 180_000).toISOString(), to: new Date(started).toISOString() }, intervalMs: 60_000, targets: [{ target: 'cpu_load', refId: 'A', payload: { aggregation: 'max' } }] },
     });
     expect(grafana.statusCode, grafana.body).toBe(200);
     const points = grafana.json<Array<{ datapoints: Array<[number, number]> }>>()[0]?.datapoints.map(([value]) => value);
