@@ -57,13 +57,16 @@ export function statusRoutes(container: Container) {
       status: 'ok' as const,
     }));
 
-    app.get('/health/ready', { schema: { tags: ['health'], summary: 'Readiness: the database answers (503 otherwise)' } }, async (_request, reply) => {
+    app.get('/health/ready', { schema: { tags: ['health'], summary: 'Readiness: the database answers, and the time-series database with METRICS_STORE=victoriametrics (503 otherwise)' } }, async (_request, reply) => {
       const started = performance.now();
+      const metricsStore = container.remoteTsdb === undefined ? {} : { metrics_store: { status: (await container.remoteTsdb.healthy()) ? 'up' : 'down' } };
+      const storeDown = metricsStore.metrics_store?.status === 'down';
       try {
         await container.db.ping();
-        return { status: 'ok', database: { status: 'up', latency_ms: Math.round((performance.now() - started) * 100) / 100 } };
+        const body = { status: storeDown ? 'unavailable' : 'ok', database: { status: 'up', latency_ms: Math.round((performance.now() - started) * 100) / 100 }, ...metricsStore };
+        return storeDown ? reply.status(503).send(body) : body;
       } catch {
-        return reply.status(503).send({ status: 'unavailable', database: { status: 'down' } });
+        return reply.status(503).send({ status: 'unavailable', database: { status: 'down' }, ...metricsStore });
       }
     });
   };

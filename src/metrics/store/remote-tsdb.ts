@@ -35,11 +35,12 @@ export interface RemoteTsdb {
   read(tenantId: string, path: string, params: ReadonlyArray<[string, string]>): Promise<unknown>;
   /** The raw samples of the series a selector matches in [from, to] (epoch ms). */
   exportSeries(tenantId: string, selector: string, from: number, to: number): Promise<RemoteSeries[]>;
-  /** Whether the database answers its health endpoint. */
+  /** Whether the database answers its health endpoint (both ends of a cluster). */
   healthy(): Promise<boolean>;
 }
 
 const DEPENDENCY = 'metrics store';
+const HEALTH_TIMEOUT_MS = 2_000;
 
 interface Envelope {
   status?: string;
@@ -156,9 +157,10 @@ export function createRemoteTsdb(options: RemoteTsdbOptions): RemoteTsdb {
     },
 
     async healthy() {
-      const base = new URL(options.writeUrl);
-      const response = await fetch(`${base.origin}/health`, { signal: AbortSignal.timeout(options.timeoutMs) }).catch(() => undefined);
-      return response?.ok === true;
+      // Both ends (one process on a single node; vminsert and vmselect in a cluster), within a probe's patience.
+      const origins = [...new Set([new URL(options.writeUrl).origin, new URL(root).origin])];
+      const answers = await Promise.all(origins.map((origin) => fetch(`${origin}/health`, { signal: AbortSignal.timeout(Math.min(options.timeoutMs, HEALTH_TIMEOUT_MS)) }).catch(() => undefined)));
+      return answers.every((response) => response?.ok === true);
     },
   };
 }

@@ -166,6 +166,12 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in
     expect(dashboard.json<{ metrics: Record<string, { value: number; samples: number }> }>().metrics['tickets_sold']).toMatchObject({ value: 7, samples: 2 });
   });
 
+  it('is ready when the time-series database answers', async () => {
+    const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ok', metrics_store: { status: 'up' } });
+  });
+
   it('refuses invalid PromQL as Prometheus does, before the database sees it', async () => {
     const answer = await prom<unknown>(tenantA, `/api/v1/query?query=${encodeURIComponent('sum(')}`);
     expect(answer.statusCode).toBe(400);
@@ -184,6 +190,9 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics with the da
       expect(response.json<{ error: { code: string } }>().error.code).toBe('DEPENDENCY_UNAVAILABLE');
       const series = await t.container.db.withTenant(tenant, (tx) => tx.query<{ n: number }>('SELECT (SELECT count(*) FROM metric_series WHERE tenant_id = $1)::int + (SELECT count(*) FROM metric_counter_totals WHERE tenant_id = $1)::int AS n', [tenant]));
       expect(series.rows[0]?.n).toBe(0);
+      const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ status: 'unavailable', database: { status: 'up' }, metrics_store: { status: 'down' } });
       const query = await t.app.inject({ method: 'GET', url: '/api/v1/query?query=up', headers: await bearer(tenant) });
       expect(query.statusCode).toBe(503);
       expect(query.json<{ error: { code: string } }>().error.code).toBe('DEPENDENCY_UNAVAILABLE');
