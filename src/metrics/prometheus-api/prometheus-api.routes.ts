@@ -8,7 +8,7 @@ import { parsePromql } from '../promql/parse.js';
 import { badData, compareLabels, PromqlError } from '../promql/values.js';
 import { formatResult } from './format.js';
 import { parseMatchParams, parseStep, parseTime, queryParam, type Param } from './params.js';
-import { remotePrometheusHandlers } from './remote-handlers.js';
+import { remotePrometheusHandlers, remoteSeriesLoader } from './remote-handlers.js';
 import { createSeriesSource } from './series-source.js';
 import type { RemoteTsdb } from '../store/remote-tsdb.js';
 
@@ -54,12 +54,15 @@ async function answer(reply: FastifyReply, work: () => Promise<unknown>): Promis
 export function prometheusApiRoutes(deps: PrometheusApiDeps) {
   const source = (tenantId: string) => createSeriesSource(deps.db, tenantId, { maxSeries: deps.limits.maxSeries });
   const timeoutOf = (params: Params) => (params['timeout'] === undefined ? deps.limits.timeoutMs : Math.min(deps.limits.timeoutMs, parseStep(params['timeout'], 'timeout')));
+  const remote = deps.remoteTsdb === undefined ? undefined : remotePrometheusHandlers(deps.remoteTsdb, { now: deps.now, lookbackMs: deps.lookbackMs ?? 90 * 86_400_000 });
+  /** The engine's samples: the database's series of the tenant, or what the time-series database exports for it. */
+  const loaderOf = (tenantId: string) => (deps.remoteTsdb === undefined ? source(tenantId).loader : remoteSeriesLoader(deps.remoteTsdb, tenantId, deps.limits.maxSeries));
 
   const query = (tenantId: string, params: Params) => async () => {
     const expr = parsePromql(queryParam(params['query']));
     const time = parseTime(params['time'], 'time', deps.now());
     const evaluator = new Evaluator({ start: time, end: time, step: 1 }, { maxSamples: deps.limits.maxSamples, timeoutMs: timeoutOf(params) });
-    await evaluator.load(expr, source(tenantId).loader);
+    await evaluator.load(expr, loaderOf(tenantId));
     return formatResult(evaluator.instantQuery(expr, time), time);
   };
 
@@ -71,7 +74,7 @@ export function prometheusApiRoutes(deps: PrometheusApiDeps) {
     if (end < start) throw badData('invalid parameter "end": end timestamp must not be before start time');
     if ((end - start) / step > MAX_POINTS) throw badData(`exceeded maximum resolution of ${MAX_POINTS.toLocaleString('en-US')} points per timeseries. Try decreasing the query resolution (?step=XX)`);
     const evaluator = new Evaluator({ start, end, step }, { maxSamples: deps.limits.maxSamples, timeoutMs: timeoutOf(params) });
-    await evaluator.load(expr, source(tenantId).loader);
+    await evaluator.load(expr, loaderOf(tenantId));
     const result = await evaluator.rangeQuery(expr);
     if (result.resultType === 'matrix') result.result.sort((a, b) => compareLabels(a.labels, b.labels));
     return formatResult(result, end);
@@ -87,10 +90,9 @@ export function prometheusApiRoutes(deps: PrometheusApiDeps) {
     return [...unique.values()];
   };
 
-  const remote = deps.remoteTsdb === undefined ? undefined : remotePrometheusHandlers(deps.remoteTsdb, { now: deps.now, lookbackMs: deps.lookbackMs ?? 90 * 86_400_000, timeoutOf, maxPoints: MAX_POINTS });
   const routes: Array<{ path: string; summary: string; handle: (tenantId: string, params: Params, pathName?: string) => () => Promise<unknown> }> = [
-    { path: '/api/v1/query', summary: 'PromQL instant query (query, time, timeout)', handle: remote?.query ?? query },
-    { path: '/api/v1/query_range', summary: 'PromQL range query (query, start, end, step, timeout)', handle: remote?.queryRange ?? queryRange },
+    { path: '/api/v1/query', summary: 'PromQL instant query (query, time, timeout)', handle: query },
+    { path: '/api/v1/query_range', summary: 'PromQL range query (query, start, end, step, timeout)', handle: queryRange },
     {
       path: '/api/v1/series',
       summary: 'Series matching the match[] selectors',
