@@ -48,7 +48,7 @@ function subjectOf(name: string, params: unknown[]): string {
 /** The distinct values of the matcher's label among the rows of `table` that meet `conditions`, kept where `test` holds. */
 async function acceptedValues(tx: Tx, name: string, test: ValuePredicate, table: string, conditions: readonly string[], params: unknown[]): Promise<string[]> {
   const subject = subjectOf(name, params);
-  const { rows } = await tx.query<{ value: string }>(`SELECT DISTINCT ${subject} AS value FROM ${table} WHERE ${conditions.join(' AND ')}`, params);
+  const { rows } = await tx.query<{ value: string }>(`SELECT DISTINCT ${subject} AS value FROM ${table} matched WHERE ${conditions.join(' AND ')}`, params);
   const accepted: string[] = [];
   for (let start = 0; start < rows.length; start += VALUES_PER_TURN) {
     if (start > 0) await nextTurn();

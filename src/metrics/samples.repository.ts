@@ -51,7 +51,7 @@ async function selection(tx: Tx, tenantId: string, filter: SampleFilter, params:
 export async function listSamples(tx: Tx, tenantId: string, filter: SampleFilter, page: { limit: number; cursor?: Cursor }, samples: SampleSource): Promise<SampleRow[]> {
   const params: unknown[] = [];
   const { source, condition } = await selection(tx, tenantId, filter, params, samples);
-  let sql = `SELECT id, metric_name, service_name, series_key, value, labels, "timestamp" FROM ${source} WHERE ${condition}`;
+  let sql = `SELECT id, metric_name, service_name, series_key, value, labels, "timestamp" FROM ${source} m WHERE ${condition}`;
   if (page.cursor !== undefined) {
     params.push(page.cursor.timestamp.toISOString(), page.cursor.id);
     sql += ` AND ("timestamp", id) < ($${params.length - 1}::timestamptz, $${params.length}::bigint)`;
@@ -70,7 +70,7 @@ export async function latestPerSeries(tx: Tx, tenantId: string, filter: SampleFi
   const result = await tx.query<SampleRow>(
     `SELECT * FROM (
        SELECT DISTINCT ON (series_key) id, metric_name, service_name, series_key, value, labels, "timestamp"
-       FROM ${source} WHERE ${condition}
+       FROM ${source} m WHERE ${condition}
        ORDER BY series_key, "timestamp" DESC, id DESC
      ) latest ORDER BY metric_name, series_key LIMIT $${params.length}`,
     params,

@@ -92,7 +92,7 @@ export async function querySeries(tx: Tx, tenantId: string, query: SeriesQuery, 
   const bucket = `date_bin(make_interval(secs => $${params.length}::float8 / 1000), ${raw ? '"timestamp"' : 'bucket_start'}, timestamptz 'epoch')`;
   const sql = `SELECT series_key, service_name, extract(epoch FROM bucket) * 1000 AS bucket, value
                FROM (SELECT ${bucket} AS bucket, series_key, service_name, ${raw ? RAW_AGGREGATE[query.aggregation] : ROLLUP_AGGREGATE[query.aggregation]} AS value
-                     FROM ${table} WHERE ${conditions.join(' AND ')}
+                     FROM ${table} source WHERE ${conditions.join(' AND ')}
                      GROUP BY 1, series_key, service_name) AS buckets
                ORDER BY series_key, bucket`;
   const result = await tx.query<{ series_key: string; service_name: string; bucket: number; value: number }>(sql, params);

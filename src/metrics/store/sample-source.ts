@@ -20,7 +20,7 @@ export interface SampleScope {
  * Where the SQL readers of samples (alert rule windows, metric lists, Grafana, dashboards,
  * reports, anomaly scoring, forecasts) read them: a FROM item with the columns of
  * metric_samples_in (id, tenant_id, metric_name, service_name, series_key, value, labels,
- * timestamp), its parameters appended to the reader's. The reader's own WHERE keeps the tenant,
+ * timestamp), its parameters appended to the reader's; the reader names it (PostgreSQL 15 wants an alias on a subquery). The reader's own WHERE keeps the tenant,
  * names and service, so both stores give the same SQL the same rows.
  */
 export interface SampleSource {

@@ -136,6 +136,7 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in
     const headers = await bearer(tenant);
 
     const list = await t.app.inject({ method: 'GET', url: '/api/v1/monitoring/metrics?name=cpu_load&limit=2', headers });
+    expect(list.statusCode, list.body).toBe(200);
     const page = list.json<{ data: Array<{ value: number; labels: Record<string, string> }>; next_cursor: string | null }>();
     expect(page.data.map((row) => row.value)).toEqual([97, 95]);
     expect(page.data[0]?.labels).toEqual({ host: 'h1' });
