@@ -186,17 +186,9 @@ export function createIngest(options: IngestOptions): Ingest {
       // A batch past a tenant limit is refused whole before anything is written.
       const admitted = await options.limits?.admit(tenantId, samples, source);
       const remote = options.remoteTsdb;
-      if (remote !== undefined && key === undefined && samples.every((sample) => sample.increment === undefined && seriesIdCache.get(tenantId, sample.seriesKey) !== undefined)) {
-        // Known series, no counter totals, no key: nothing for the database to record, so no
-        // transaction holds one of its connections while the time-series database answers.
-        await remote.write(tenantId, samples).catch((error: unknown) => {
-          admitted?.release();
-          throw error;
-        });
-        admitted?.commit();
-        queue.enqueue({ tenantId, source, samples, committedAt: options.clock.now() });
-        return { accepted: samples.length };
-      }
+      // With the time-series database, a batch of known series without counter totals or key leaves
+      // the database nothing to record: no transaction holds one of its connections meanwhile.
+      const withoutDatabase = key === undefined && samples.every((sample) => sample.increment === undefined && seriesIdCache.get(tenantId, sample.seriesKey) !== undefined);
       // Distinct days by number first: formatting every sample's date cost more than the set.
       const dayNumbers = new Set(samples.map((sample) => Math.floor(sample.timestamp.getTime() / DAY_MS)));
       const days = [...dayNumbers].map((day) => utcDay(new Date(day * DAY_MS)));
@@ -219,18 +211,20 @@ export function createIngest(options: IngestOptions): Ingest {
           else await remote.write(tenantId, samples);
           return series.learned;
         });
-      const outcome = await store(days.filter((day) => !knownDays.has(day)))
-        .catch((error: unknown) => {
-          // Compaction drops a day's head partition once it has moved it into chunks; a late sample
-          // for that day creates it again.
-          if (!isMissingPartition(error)) throw error;
-          for (const day of days) knownDays.delete(day);
-          return store(days);
-        })
-        .catch((error: unknown) => {
-          admitted?.release();
-          throw error;
-        });
+      const stored =
+        remote !== undefined && withoutDatabase
+          ? remote.write(tenantId, samples).then(() => new Map<string, number>())
+          : store(days.filter((day) => !knownDays.has(day))).catch((error: unknown) => {
+              // Compaction drops a day's head partition once it has moved it into chunks; a late sample
+              // for that day creates it again.
+              if (!isMissingPartition(error)) throw error;
+              for (const day of days) knownDays.delete(day);
+              return store(days);
+            });
+      const outcome = await stored.catch((error: unknown) => {
+        admitted?.release();
+        throw error;
+      });
       for (const day of days) knownDays.add(day);
       // Stored now, or by the first delivery of a replayed batch: its series are active.
       admitted?.commit();

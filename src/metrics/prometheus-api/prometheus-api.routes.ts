@@ -19,10 +19,10 @@ export interface PrometheusApiDeps {
   /** PROMQL_MAX_SAMPLES, PROMQL_TIMEOUT_MS, PROMQL_MAX_SERIES. */
   limits: { maxSamples: number; timeoutMs: number; maxSeries: number };
   version: string;
-  /** METRICS_STORE=victoriametrics: queries, series and labels are the database's answers. */
+  /** METRICS_STORE=victoriametrics: PromQL reads its exported samples; series and labels are its answers. */
   remoteTsdb?: RemoteTsdb;
   /** How far back series and labels are listed from the time-series database when the request gives no start (the retention). */
-  lookbackMs?: number;
+  lookbackMs: number;
 }
 
 /** Prometheus answers at most this many points per series in a range query. */
@@ -54,7 +54,7 @@ async function answer(reply: FastifyReply, work: () => Promise<unknown>): Promis
 export function prometheusApiRoutes(deps: PrometheusApiDeps) {
   const source = (tenantId: string) => createSeriesSource(deps.db, tenantId, { maxSeries: deps.limits.maxSeries });
   const timeoutOf = (params: Params) => (params['timeout'] === undefined ? deps.limits.timeoutMs : Math.min(deps.limits.timeoutMs, parseStep(params['timeout'], 'timeout')));
-  const remote = deps.remoteTsdb === undefined ? undefined : remotePrometheusHandlers(deps.remoteTsdb, { now: deps.now, lookbackMs: deps.lookbackMs ?? 90 * 86_400_000 });
+  const remote = deps.remoteTsdb === undefined ? undefined : remotePrometheusHandlers(deps.remoteTsdb, { now: deps.now, lookbackMs: deps.lookbackMs });
   /** The engine's samples: the database's series of the tenant, or what the time-series database exports for it. */
   const loaderOf = (tenantId: string) => (deps.remoteTsdb === undefined ? source(tenantId).loader : remoteSeriesLoader(deps.remoteTsdb, tenantId, deps.limits.maxSeries));
 

@@ -53,7 +53,7 @@ export function remotePrometheusHandlers(tsdb: RemoteTsdb, options: RemoteHandle
 export function remoteSeriesLoader(tsdb: RemoteTsdb, tenantId: string, maxSeries: number): SeriesLoader {
   return async (selector, from, to): Promise<SeriesData[]> => {
     const text = `{${selector.matchers.map((matcher) => matcherText(matcher)).join(',')}}`;
-    const series = await tsdb.exportSeries(tenantId, text, Math.max(from, 0), to);
+    const series = await tsdb.exportSeries(tenantId, [text], from, to);
     if (series.length > maxSeries) throw new PromqlError('execution', `the selector reads more than ${maxSeries} series of the tenant; name the metric`);
     return series.filter((entry) => entry.times.length > 0);
   };

@@ -33,8 +33,8 @@ export interface RemoteTsdb {
   write(tenantId: string, samples: ReadonlyArray<Readonly<Sample>>): Promise<void>;
   /** A Prometheus API read (`/api/v1/query`, `/api/v1/series`, ...) of one tenant's series: its `data`, tenant label removed from series. */
   read(tenantId: string, path: string, params: ReadonlyArray<[string, string]>): Promise<unknown>;
-  /** The raw samples of the series a selector matches in [from, to] (epoch ms). */
-  exportSeries(tenantId: string, selector: string, from: number, to: number): Promise<RemoteSeries[]>;
+  /** The raw samples of the series any of the selectors matches in [from, to] (epoch ms; before the epoch reads from it), in one request. */
+  exportSeries(tenantId: string, selectors: readonly string[], from: number, to: number): Promise<RemoteSeries[]>;
   /** Whether the database answers its health endpoint (both ends of a cluster). */
   healthy(): Promise<boolean>;
 }
@@ -128,12 +128,8 @@ export function createRemoteTsdb(options: RemoteTsdbOptions): RemoteTsdb {
       return hideTenant(path, envelope.data);
     },
 
-    async exportSeries(tenantId, selector, from, to) {
-      const params: Array<[string, string]> = [
-        ['match[]', selector],
-        ['start', String(from / 1000)],
-        ['end', String(to / 1000)],
-      ];
+    async exportSeries(tenantId, selectors, from, to) {
+      const params: Array<[string, string]> = [...selectors.map((selector): [string, string] => ['match[]', selector]), ['start', String(Math.max(from, 0) / 1000)], ['end', String(to / 1000)]];
       const answer = await post(`${root}/api/v1/export`, FORM, form(tenantId, params));
       const text = answer.body.toString('utf8');
       if (answer.status === 400 || answer.status === 422) throw new PromqlError('bad_data', text.slice(0, 300));

@@ -76,26 +76,24 @@ export function remoteSampleSource(tsdb: RemoteTsdb, options: RemoteSampleSource
       const to = scope.to?.getTime() ?? options.now();
       const from = scope.from?.getTime() ?? to - options.lookbackMs;
       const columns = { ids: [] as number[], names: [] as string[], services: [] as string[], keys: [] as string[], values: [] as number[], labels: [] as string[], times: [] as number[] };
-      for (const selector of selectors) {
-        for (const series of await tsdb.exportSeries(tenantId, selector, Math.max(from, 0), to)) {
-          const { __name__: name = '', job: service = '', ...labels } = series.labels;
-          const seriesKey = seriesKeyOf(name, service, labels);
-          const seriesId = seriesIdOf(seriesKey);
-          const labelsJson = JSON.stringify(labels);
-          if (columns.times.length + series.times.length > options.maxSamples) {
-            throw new AppError('QUERY_TOO_LARGE', `the read would load more than ${options.maxSamples} samples from the metrics store; narrow the time range or the selection`, { details: { limit: options.maxSamples } });
-          }
-          series.times.forEach((time, index) => {
-            // Readers order by (timestamp, id): at one time, the series' hash keeps rows apart.
-            columns.ids.push(seriesId);
-            columns.names.push(name);
-            columns.services.push(service);
-            columns.keys.push(seriesKey);
-            columns.values.push(series.values[index] ?? Number.NaN);
-            columns.labels.push(labelsJson);
-            columns.times.push(time);
-          });
+      for (const series of await tsdb.exportSeries(tenantId, selectors, from, to)) {
+        const { __name__: name = '', job: service = '', ...labels } = series.labels;
+        const seriesKey = seriesKeyOf(name, service, labels);
+        const seriesId = seriesIdOf(seriesKey);
+        const labelsJson = JSON.stringify(labels);
+        if (columns.times.length + series.times.length > options.maxSamples) {
+          throw new AppError('QUERY_TOO_LARGE', `the read would load more than ${options.maxSamples} samples from the metrics store; narrow the time range or the selection`, { details: { limit: options.maxSamples } });
         }
+        series.times.forEach((time, index) => {
+          // Readers order by (timestamp, id): at one time, the series' hash keeps rows apart.
+          columns.ids.push(seriesId);
+          columns.names.push(name);
+          columns.services.push(service);
+          columns.keys.push(seriesKey);
+          columns.values.push(series.values[index] ?? Number.NaN);
+          columns.labels.push(labelsJson);
+          columns.times.push(time);
+        });
       }
       params.push(tenantId, columns.ids, columns.names, columns.services, columns.keys, columns.values, columns.labels, columns.times);
       const n = params.length;
@@ -108,12 +106,18 @@ export function remoteSampleSource(tsdb: RemoteTsdb, options: RemoteSampleSource
       const keys: string[] = [];
       const values: number[] = [];
       const lookbackSeconds = Math.ceil(options.lookbackMs / 1000);
-      for (const name of names) {
-        // The window ends a millisecond before `at`: a sample at `at` is the period's, not before it.
-        const answer = (await tsdb.read(tenantId, '/api/v1/query', [
-          ['query', `last_over_time(${remoteSelector(name, undefined, [])}[${lookbackSeconds}s])`],
-          ['time', String((at.getTime() - 1) / 1000)],
-        ])) as { result?: Array<{ metric: Record<string, string>; value: [number, string] }> };
+      // One query per name (last_over_time drops the name), asked side by side.
+      const answers = await Promise.all(
+        names.map(async (name) => {
+          // The window ends a millisecond before `at`: a sample at `at` is the period's, not before it.
+          const answer = (await tsdb.read(tenantId, '/api/v1/query', [
+            ['query', `last_over_time(${remoteSelector(name, undefined, [])}[${lookbackSeconds}s])`],
+            ['time', String((at.getTime() - 1) / 1000)],
+          ])) as { result?: Array<{ metric: Record<string, string>; value: [number, string] }> };
+          return { name, answer };
+        }),
+      );
+      for (const { name, answer } of answers) {
         for (const entry of answer.result ?? []) {
           const { __name__: _name, job: service = '', ...labels } = entry.metric;
           keys.push(seriesKeyOf(name, service, labels));
