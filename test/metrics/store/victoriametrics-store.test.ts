@@ -167,13 +167,28 @@ describe.skipIf(victoriaMissing.skip)('METRICS_STORE=victoriametrics: samples in
     expect(dashboard.json<{ metrics: Record<string, { value: number; samples: number }> }>().metrics['tickets_sold']).toMatchObject({ value: 7, samples: 2 });
   });
 
+  it('forecasts from the samples it stores (the ML domain reads through the same port)', async () => {
+    const tenant = newTenant();
+    const minute = 60_000;
+    const start = Math.floor(Date.now() / minute) * minute - 60 * minute;
+    const samples = Array.from({ length: 60 }, (_, i) => ({ name: 'queue_size', service: 'api', value: 50 + 2 * i, timestamp: new Date(start + i * minute).toISOString() }));
+    expect((await push(tenant, samples)).statusCode).toBe(202);
+    await eventually(async () => (await instant(tenant, 'count_over_time(queue_size[2h])', Date.now())).data.result[0]?.value[1] === '60');
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/forecast?metric_name=queue_size&service_name=api&horizon_minutes=10&step_seconds=60&method=linear-trend&window=30', headers: await bearer(tenant, ['viewer']) });
+    expect(response.statusCode, response.body).toBe(200);
+    const points = response.json<{ points: Array<{ value: number }> }>().points;
+    expect(points).toHaveLength(10);
+    // The trend continues: 2 a minute from 168 at the last sample.
+    expect(Math.abs((points[0]?.value ?? 0) - 170)).toBeLessThan(1);
+  });
+
   it('is ready when the time-series database answers', async () => {
     const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ status: 'ok', metrics_store: { status: 'up' } });
   });
 
-  it('refuses invalid PromQL as Prometheus does, before the database sees it', async () => {
+  it('refuses invalid PromQL with Prometheus\'s bad_data envelope', async () => {
     const answer = await prom<unknown>(tenantA, `/api/v1/query?query=${encodeURIComponent('sum(')}`);
     expect(answer.statusCode).toBe(400);
     expect(answer.body.errorType).toBe('bad_data');
